@@ -1,0 +1,83 @@
+/**
+ * The seam between the runtime and the outside world.
+ *
+ * Sources deliver raw records in batches, one input partition per batch, in
+ * offset order; the runtime decodes them with the source's serde, judges them
+ * against the watermark and writes results to sinks. Connectors (Kafka, Redis,
+ * in-memory) implement these interfaces; the runtime never imports a client
+ * library.
+ */
+
+/** One input partition of one topic. */
+export type TopicPartition = { readonly topic: string; readonly partition: number }
+
+/** A position to commit: `offset` is the next offset to read (Kafka convention). */
+export type TopicPartitionOffset = TopicPartition & { readonly offset: number }
+
+/** A record as it arrives from a source partition, not yet decoded. */
+export type RawRecord = {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  /** The broker/producer record timestamp, epoch ms. Event time when the payload has none. */
+  readonly timestamp: number
+  readonly headers?: Readonly<Record<string, Buffer | string | undefined>>
+}
+
+/** Records of one input partition, in offset order. */
+export type InputBatch = {
+  readonly topic: string
+  readonly partition: number
+  readonly records: readonly RawRecord[]
+}
+
+/** Callbacks a source drives. Each is awaited before the source goes on (backpressure). */
+export interface SourceHandlers {
+  /** Called with each fetched batch; the next batch of the same partition waits for the returned promise. */
+  onBatch(batch: InputBatch): Promise<void>
+  /** Partitions newly assigned to this instance (restore their state before their first batch). */
+  onAssigned(partitions: readonly TopicPartition[]): Promise<void>
+  /** Partitions about to be taken away (flush and commit what they produced). */
+  onRevoked(partitions: readonly TopicPartition[]): Promise<void>
+}
+
+/** Where raw records come from: a Kafka consumer group, or memory in tests. */
+export interface SourceConnector {
+  readonly topics: readonly string[]
+  start(handlers: SourceHandlers): Promise<void>
+  /** Commits positions; each offset is the next one to read. */
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>
+  pause(partitions: readonly TopicPartition[]): void
+  resume(partitions: readonly TopicPartition[]): void
+  /** Stops fetching, leaves the group. Pending onBatch calls finish first. */
+  stop(): Promise<void>
+}
+
+/**
+ * Where results go. `write` resolves once the records are durable (acknowledged
+ * by Kafka, applied in Redis); it rejects on failure and the runtime retries or
+ * stops, never skips. Sinks should be idempotent: a replay after a crash writes
+ * the same records again.
+ *
+ * @example
+ * const logSink: Sink<{ id: string }> = { name: 'log', write: async (rs) => rs.forEach((r) => console.log(r.id)) }
+ */
+export interface Sink<T> {
+  readonly name: string
+  write(records: readonly T[]): Promise<void>
+  /** Waits for everything written so far to be durable. */
+  flush?(): Promise<void>
+  close?(): Promise<void>
+}
+
+/** Why a record went to the dead-letter output (CONTRACTS.md §1 `error.reason`). */
+export type DeadLetterReason = 'invalid_json' | 'invalid_event' | 'future_timestamp' | 'late_event' | (string & {})
+
+/** A record that did not make it into the results, with the reason. */
+export type DeadLetter = {
+  readonly reason: DeadLetterReason
+  readonly message: string
+  readonly record: RawRecord
+}
