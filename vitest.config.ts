@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config'
 // One vitest project per package and kind of test:
 //   unit:<pkg>  *.test.ts      in-memory, no services, fast
 //   int:<pkg>   *.int.test.ts  real Kafka and Redis from the global setup in @ctr/testing
-// `pnpm test:unit` runs unit:*, `pnpm test:integration` runs int:*.
+//   chaos:<pkg> *.chaos.test.ts  tests that stop brokers, kill jobs or Redis: one file at a time,
+//               after the others, so they never disturb a parallel test
+// `pnpm test:unit` runs unit:*, `pnpm test:integration` int:*, `pnpm test:chaos` chaos:*.
 const packages = ['packages/streams-dsl', 'packages/ctr-topology', 'packages/serving', 'examples/producers', 'scripts']
 const name = (dir: string) => dir.split('/').pop()
 const exclude = ['**/node_modules/**', '**/dist/**']
@@ -16,7 +18,19 @@ export default defineConfig({
           name: `unit:${name(dir)}`,
           root: dir,
           include: ['**/*.test.ts'],
-          exclude: [...exclude, '**/*.int.test.ts'],
+          exclude: [...exclude, '**/*.int.test.ts', '**/*.chaos.test.ts'],
+        },
+      })),
+      ...packages.map((dir) => ({
+        test: {
+          name: `chaos:${name(dir)}`,
+          root: dir,
+          include: ['**/*.chaos.test.ts'],
+          exclude,
+          globalSetup: ['@ctr/testing/global-setup'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
         },
       })),
       ...packages.map((dir) => ({
