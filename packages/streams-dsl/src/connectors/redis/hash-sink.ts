@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis'
+import type { Sink } from '../types.js'
+import { describeRedis, sharedSinkRedis } from './connection.js'
+import { type RetryLogger, retryWhileUnavailable } from './retry.js'
+
+/** Options of {@link redisHash}. */
+export type RedisHashOptions<T> = {
+  /** The hash key, fixed or per record. */
+  readonly key: string | ((r: T) => string)
+  /** The field inside the hash. */
+  readonly field: (r: T) => string
+  /** The stored value (default `JSON.stringify`). */
+  readonly value?: (r: T) => string
+  /** Client to use (default: the shared sink connection to the runner's `REDIS_URL`). */
+  readonly redis?: Redis
+  readonly logger?: RetryLogger
+  readonly name?: string
+}
+
+/**
+ * A hash upsert sink: `HSET key field value` per record, one pipeline per `write`. Idempotent (last write wins);
+ * while Redis is unreachable `write` retries with backoff and resolves only once everything is applied.
+ *
+ * @example
+ * counts.to(redisHash({ key: 'page:views', field: (r) => r.page, value: (r) => String(r.count) }))
+ */
+export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
+  const keyOf = typeof options.key === 'string' ? () => options.key as string : options.key
+  const valueOf = options.value ?? ((r: T) => JSON.stringify(r))
+  const name = options.name ?? `redis-hash(${typeof options.key === 'string' ? options.key : 'dynamic'})`
+  const closed = new AbortController()
+
+  return {
+    name,
+    async write(records) {
+      if (records.length === 0) return
+      // Group by key so a batch is one HSET per hash, not one per record.
+      const byKey = new Map<string, string[]>()
+      for (const r of records) {
+        const k = keyOf(r)
+        let args = byKey.get(k)
+        if (!args) byKey.set(k, (args = []))
+        args.push(options.field(r), valueOf(r))
+      }
+      const redis = options.redis ?? sharedSinkRedis()
+      await retryWhileUnavailable(
+        async () => {
+          if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`)
+          const pipeline = redis.pipeline()
+          for (const [k, args] of byKey) pipeline.hset(k, ...args)
+          const results = await pipeline.exec()
+          if (!results) throw new Error('pipeline discarded')
+          for (const [err] of results) if (err) throw err
+        },
+        {
+          target: `${name} -> ${describeRedis(redis)}`,
+          signal: closed.signal,
+          ...(options.logger && { logger: options.logger }),
+        },
+      )
+    },
+    async close() {
+      closed.abort()
+    },
+  }
+}

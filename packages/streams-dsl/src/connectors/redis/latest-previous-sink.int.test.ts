@@ -1,0 +1,122 @@
+import fc from 'fast-check'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createSinkRedis } from './connection.js'
+import { redisLatestPrevious } from './latest-previous-sink.js'
+
+// A database of our own on the always-running Redis, flushed before each test.
+const URL = `${process.env.REDIS_URL?.replace(/\/\d+$/, '') ?? 'redis://127.0.0.1:6379'}/12`
+let redis: Redis
+let reader: Redis
+
+beforeAll(async () => {
+  redis = createSinkRedis(URL)
+  reader = new Redis(URL)
+  await reader.ping()
+})
+afterAll(async () => {
+  await redis.quit()
+  await reader.quit()
+})
+beforeEach(async () => {
+  await reader.flushdb()
+})
+
+type Result = { product_id: string; window_start: number; impressions: number; clicks: number }
+const result = (product_id: string, window_start: number, impressions = 1): Result => ({
+  product_id,
+  window_start,
+  impressions,
+  clicks: 0,
+})
+
+/** Reference model: per product, the last JSON written for each window; latest/previous = the two greatest windows. */
+function model(writes: readonly Result[], historyMax: number) {
+  const byProduct = new Map<string, Map<number, string>>()
+  for (const w of writes) {
+    let m = byProduct.get(w.product_id)
+    if (!m) byProduct.set(w.product_id, (m = new Map()))
+    m.set(w.window_start, JSON.stringify(w))
+  }
+  const latest: Record<string, string> = {}
+  const previous: Record<string, string> = {}
+  const history: Record<string, string[]> = {}
+  for (const [p, m] of byProduct) {
+    const starts = [...m.keys()].sort((a, b) => b - a)
+    latest[p] = m.get(starts[0]!)!
+    if (starts.length > 1) previous[p] = m.get(starts[1]!)!
+    history[p] = starts
+      .slice(0, historyMax)
+      .reverse()
+      .map((s) => m.get(s)!)
+  }
+  return { latest, previous, history }
+}
+
+async function stored(products: readonly string[]) {
+  const history: Record<string, string[]> = {}
+  for (const p of products) {
+    const h = await reader.zrange(`t:history:${p}`, 0, -1)
+    if (h.length) history[p] = h
+  }
+  return { latest: await reader.hgetall('t:latest'), previous: await reader.hgetall('t:previous'), history }
+}
+
+describe('redisLatestPrevious', () => {
+  const options = { latest: 't:latest', previous: 't:previous', history: { prefix: 't:history:', max: 3 } }
+
+  it('keeps the two greatest windows, whatever the order and batching of writes (property)', async () => {
+    const products = ['p-1', 'p-2', 'p-3']
+    const write = fc.record({
+      product_id: fc.constantFrom(...products),
+      window_start: fc.integer({ min: 0, max: 6 }).map((i) => 1_764_330_000_000 + i * 10_000),
+      impressions: fc.integer({ min: 1, max: 4 }),
+      clicks: fc.constant(0),
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(write, { minLength: 1, maxLength: 8 }), { maxLength: 8 }), async (batches) => {
+        await reader.flushdb()
+        const sink = redisLatestPrevious<Result>({ ...options, redis })
+        for (const b of batches) await sink.write(b)
+        const all = batches.flat()
+        const expected = model(all, 3)
+        expect(await stored(products)).toEqual(expected)
+        // A replay of results already written (any order) changes nothing.
+        await sink.write([...all].reverse().filter((w) => JSON.stringify(w) === lastFor(all, w)))
+        expect(await stored(products)).toEqual(expected)
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('replaces a stored window in place: a late firing of the previous window does not shift', async () => {
+    const sink = redisLatestPrevious<Result>({ ...options, redis })
+    await sink.write([result('p', 10_000), result('p', 20_000)])
+    await sink.write([result('p', 10_000, 5)])
+    expect(JSON.parse((await reader.hget('t:latest', 'p'))!)).toMatchObject({ window_start: 20_000, impressions: 1 })
+    expect(JSON.parse((await reader.hget('t:previous', 'p'))!)).toMatchObject({ window_start: 10_000, impressions: 5 })
+    await sink.write([result('p', 0, 9)]) // older than both: ignored, only in history
+    expect(JSON.parse((await reader.hget('t:previous', 'p'))!)).toMatchObject({ window_start: 10_000 })
+    expect(await reader.zrangebyscore('t:history:p', 0, 0)).toEqual([JSON.stringify(result('p', 0, 9))])
+  })
+
+  it('publishes the JSON only when latest or previous changed', async () => {
+    const sub = new Redis(URL)
+    const seen: string[] = []
+    await sub.subscribe('t:updates')
+    sub.on('message', (_c, m) => seen.push(m))
+    const sink = redisLatestPrevious<Result>({ ...options, publish: 't:updates', redis })
+    await sink.write([result('p', 10_000), result('p', 10_000), result('p', 20_000)])
+    await sink.write([result('p', 20_000), result('p', 0)])
+    await reader.publish('t:updates', 'end') // a marker: everything before it has been delivered
+    await new Promise<void>((resolve) => sub.on('message', (_c, m) => m === 'end' && resolve()))
+    await sub.quit()
+    expect(seen).toEqual([JSON.stringify(result('p', 10_000)), JSON.stringify(result('p', 20_000)), 'end'])
+  })
+})
+
+function lastFor(all: readonly Result[], w: Result): string {
+  let last = ''
+  for (const x of all) if (x.product_id === w.product_id && x.window_start === w.window_start) last = JSON.stringify(x)
+  return last
+}

@@ -1,0 +1,98 @@
+import type { Redis } from 'ioredis'
+import type { Sink } from '../types.js'
+import { describeRedis, sharedSinkRedis } from './connection.js'
+import { LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
+import { type RetryLogger, retryWhileUnavailable } from './retry.js'
+
+/** A windowed result as the latest/previous sink stores it (CONTRACTS.md §3 result JSON). */
+export type WindowedResult = { readonly product_id: string; readonly window_start: number }
+
+/** Options of {@link redisLatestPrevious}. */
+export type RedisLatestPreviousOptions<T> = {
+  /** Hash of the most recent window's result per key (default `ctr:latest`). */
+  readonly latest?: string
+  /** Hash of the window before it (default `ctr:previous`). */
+  readonly previous?: string
+  /** Optional capped history: sorted set `<prefix><key>`, score window_start, member the JSON, newest `max` kept. */
+  readonly history?: { readonly prefix: string; readonly max: number }
+  /** Channel to PUBLISH the JSON on whenever latest or previous changed (the API's live updates). */
+  readonly publish?: string
+  /** Hash field (default `r.product_id`). */
+  readonly key?: (r: T) => string
+  /** Window start in epoch ms (default `r.window_start`). */
+  readonly windowStart?: (r: T) => number
+  /** Stored JSON (default `JSON.stringify`). */
+  readonly serialize?: (r: T) => string
+  /** Client to use (default: the shared sink connection to the runner's `REDIS_URL`). */
+  readonly redis?: Redis
+  readonly logger?: RetryLogger
+  readonly name?: string
+}
+
+type WithScript = Redis & {
+  ctrLatestPrevious(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>
+}
+
+/**
+ * The latest/previous sink: for each result, one atomic Lua script keeps the two results with the greatest
+ * `window_start` per key in `latest` and `previous`, replacing a window already stored in place, so late
+ * firings update and replays change nothing. One pipeline of EVALSHA per `write`. While Redis is
+ * unreachable `write` retries with backoff and resolves only once everything is applied.
+ *
+ * @example
+ * stream.to(redisLatestPrevious({ latest: 'ctr:latest', previous: 'ctr:previous', publish: 'ctr:updates' }))
+ */
+export function redisLatestPrevious<T extends WindowedResult>(options: RedisLatestPreviousOptions<T> = {}): Sink<T> {
+  const latest = options.latest ?? 'ctr:latest'
+  const previous = options.previous ?? 'ctr:previous'
+  const key = options.key ?? ((r: T) => r.product_id)
+  const windowStart = options.windowStart ?? ((r: T) => r.window_start)
+  const serialize = options.serialize ?? ((r: T) => JSON.stringify(r))
+  const historyMax = options.history?.max ?? 0
+  const publish = options.publish ?? ''
+  const name = options.name ?? `redis-latest-previous(${latest},${previous})`
+  const closed = new AbortController()
+  let client: WithScript | undefined
+
+  const redis = (): WithScript => {
+    if (!client) {
+      const r = options.redis ?? sharedSinkRedis()
+      if (!('ctrLatestPrevious' in r))
+        r.defineCommand('ctrLatestPrevious', { numberOfKeys: 3, lua: LATEST_PREVIOUS_LUA })
+      client = r as WithScript
+    }
+    return client
+  }
+
+  return {
+    name,
+    async write(records) {
+      if (records.length === 0) return
+      // Serialise once: a retry must send exactly the same commands.
+      const calls = records.map((r) => {
+        const field = key(r)
+        const history = options.history ? `${options.history.prefix}${field}` : ''
+        return [latest, previous, history, field, windowStart(r), serialize(r), historyMax, publish] as const
+      })
+      const r = redis()
+      await retryWhileUnavailable(
+        async () => {
+          if (r.status !== 'ready') throw new Error(`connection ${r.status}`)
+          const pipeline = r.pipeline() as unknown as WithScript & { exec(): Promise<[Error | null, unknown][] | null> }
+          for (const c of calls) pipeline.ctrLatestPrevious(...c)
+          const results = await pipeline.exec()
+          if (!results) throw new Error('pipeline discarded')
+          for (const [err] of results) if (err) throw err
+        },
+        {
+          target: `${name} -> ${describeRedis(r)}`,
+          signal: closed.signal,
+          ...(options.logger && { logger: options.logger }),
+        },
+      )
+    },
+    async close() {
+      closed.abort()
+    },
+  }
+}

@@ -1,0 +1,92 @@
+import pino from 'pino'
+
+/** The two log calls the retry loop makes (pino's shape). */
+export type RetryLogger = {
+  warn(obj: object, msg: string): void
+  info(obj: object, msg: string): void
+}
+
+/** Options of {@link retryWhileUnavailable}. */
+export type RetryOptions = {
+  /** What is being written, for the log lines, e.g. `redis-latest-previous -> redis://127.0.0.1:6379`. */
+  readonly target: string
+  readonly logger?: RetryLogger
+  readonly initialDelayMs?: number
+  /** Cap of the exponential backoff (default 5 s). */
+  readonly maxDelayMs?: number
+  /** Aborted when the sink closes: the loop stops and the write rejects. */
+  readonly signal?: AbortSignal
+  /** Whether an error is an outage to wait out (default: everything but a Redis reply error). */
+  readonly isTransient?: (err: unknown) => boolean
+}
+
+let defaultLogger: RetryLogger | undefined
+const fallbackLogger = (): RetryLogger => {
+  defaultLogger ??= pino({ name: 'streams-dsl' })
+  return defaultLogger
+}
+
+// Reply errors that mean "not now" rather than "never".
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/
+
+/** True for connection-level failures and Redis replies that say "try again later". */
+export function isTransientRedisError(err: unknown): boolean {
+  if (!(err instanceof Error)) return true
+  if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message)
+  return true
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms)
+    function done() {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+
+/**
+ * Runs `attempt` until it succeeds, waiting out outages with exponential backoff (100 ms doubling, capped at 5 s).
+ * Logs one line when the target starts failing and one when it recovers; a non-transient error rejects at once.
+ * Used by sinks so that `write` resolves only once the data is really written: while it waits, the
+ * source is held (backpressure) and no offset past it is committed.
+ *
+ * @example
+ * await retryWhileUnavailable(() => pipeline.exec(), { target: 'redis://127.0.0.1:6379' })
+ */
+export async function retryWhileUnavailable<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const logger = options.logger ?? fallbackLogger()
+  const isTransient = options.isTransient ?? isTransientRedisError
+  const maxDelay = options.maxDelayMs ?? 5_000
+  let delay = options.initialDelayMs ?? 100
+  let failingSince: number | undefined
+  let attempts = 0
+  for (;;) {
+    if (options.signal?.aborted) throw new Error(`${options.target}: closed while waiting for the write to succeed`)
+    try {
+      attempts++
+      const result = await attempt()
+      if (failingSince !== undefined) {
+        const downMs = Date.now() - failingSince
+        logger.info(
+          { target: options.target, downMs, attempts },
+          `${options.target} reachable again after ${(downMs / 1000).toFixed(1)} s; writes resumed, nothing lost`,
+        )
+      }
+      return result
+    } catch (err) {
+      if (!isTransient(err)) throw err
+      if (failingSince === undefined) {
+        failingSince = Date.now()
+        logger.warn(
+          { target: options.target, error: err instanceof Error ? err.message : String(err) },
+          `${options.target} unavailable (${err instanceof Error ? err.message : String(err)}); retrying with backoff up to ${maxDelay / 1000} s, input paused until it is back`,
+        )
+      }
+      await sleep(delay, options.signal)
+      delay = Math.min(delay * 2, maxDelay)
+    }
+  }
+}
