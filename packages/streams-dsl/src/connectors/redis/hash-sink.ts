@@ -26,7 +26,7 @@ export type RedisHashOptions<T> = {
  */
 export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
   const keyOf = typeof options.key === 'string' ? () => options.key as string : options.key
-  const valueOf = options.value ?? ((r: T) => JSON.stringify(r))
+  const valueFor = options.value ?? ((r: T) => JSON.stringify(r))
   const name = options.name ?? `redis-hash(${typeof options.key === 'string' ? options.key : 'dynamic'})`
   const closed = new AbortController()
 
@@ -39,8 +39,11 @@ export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
       for (const r of records) {
         const k = keyOf(r)
         let args = byKey.get(k)
-        if (!args) byKey.set(k, (args = []))
-        args.push(options.field(r), valueOf(r))
+        if (!args) {
+          args = []
+          byKey.set(k, args)
+        }
+        args.push(options.field(r), valueFor(r))
       }
       const redis = options.redis ?? sharedSinkRedis()
       await retryWhileUnavailable(

@@ -35,7 +35,10 @@ function model(writes: readonly Result[], historyMax: number) {
   const byProduct = new Map<string, Map<number, string>>()
   for (const w of writes) {
     let m = byProduct.get(w.product_id)
-    if (!m) byProduct.set(w.product_id, (m = new Map()))
+    if (!m) {
+      m = new Map()
+      byProduct.set(w.product_id, m)
+    }
     m.set(w.window_start, JSON.stringify(w))
   }
   const latest: Record<string, string> = {}
