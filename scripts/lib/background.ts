@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { repoRoot } from './paths.js'
+
+/** Where background services keep their pid files (gitignored). */
+export const runDir: string = process.env.CTR_RUN_DIR ?? join(repoRoot, '.run')
+/** Where background and foreground services write their logs. */
+export const logsDir: string = join(runDir, 'logs')
+
+/** A TypeScript entry point run with `node --import tsx`, so its pid is the service itself (no wrapper). */
+export type Service = {
+  /** Short name: pid file `.run/<name>.pid`, log `.run/logs/<name>.log`. */
+  readonly name: string
+  /** Entry file, relative to the repository root. */
+  readonly entry: string
+  readonly args?: readonly string[]
+  readonly env?: NodeJS.ProcessEnv
+}
+
+const tsxLoader = (): string => createRequire(join(repoRoot, 'package.json')).resolve('tsx')
+
+/** The command line that runs a service: `node --import <tsx> <entry> ...args`. */
+export function serviceArgv(s: Service): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', tsxLoader(), join(repoRoot, s.entry), ...(s.args ?? [])] }
+}
+
+export const pidFile = (name: string): string => join(runDir, `${name}.pid`)
+export const logFile = (name: string): string => join(logsDir, `${name}.log`)
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) // a zombie has exited
+  } catch {
+    return true
+  }
+}
+
+/** The pid of the running service, or null (no pid file, process gone, or the pid now belongs to another program). */
+export function runningPid(s: Service): number | null {
+  const file = pidFile(s.name)
+  if (!existsSync(file)) return null
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(s.entry)) return null
+  } catch {
+    // no /proc: trust the pid file
+  }
+  return pid
+}
+
+/** The last `lines` lines of a log file (empty when there is none). */
+export function tail(file: string, lines = 15): string {
+  if (!existsSync(file)) return ''
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+}
+
+/** What {@link startService} did. */
+export type StartOutcome =
+  | { readonly state: 'started'; readonly pid: number }
+  | { readonly state: 'already-running'; readonly pid: number }
+  | { readonly state: 'died'; readonly code: number | null; readonly tail: string }
+  | { readonly state: 'not-ready'; readonly pid: number; readonly tail: string }
+
+/**
+ * Starts a service in the background (detached, outlives this process), appending to its log, and
+ * writes its pid file; then waits until `ready(output so far)` says yes, the process dies, or `timeoutMs` passes.
+ * Does nothing when it is already running.
+ */
+export async function startService(
+  s: Service,
+  opts: { ready?: (newLog: string) => Promise<boolean>; timeoutMs?: number } = {},
+): Promise<StartOutcome> {
+  const running = runningPid(s)
+  if (running !== null) return { state: 'already-running', pid: running }
+  mkdirSync(logsDir, { recursive: true })
+  rmSync(pidFile(s.name), { force: true })
+  const log = logFile(s.name)
+  const from = existsSync(log) ? readFileSync(log).length : 0
+  const fd = openSync(log, 'a')
+  const { command, args } = serviceArgv(s)
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...s.env },
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  })
+  closeSync(fd)
+  let exit: number | null | undefined
+  child.once('exit', (code, signal) => {
+    exit = code ?? (signal ? 128 : null)
+  })
+  const pid = child.pid
+  if (pid === undefined) return { state: 'died', code: null, tail: `could not spawn ${command}` }
+  writeFileSync(pidFile(s.name), `${pid}\n`)
+  child.unref()
+  const newLog = () => (existsSync(log) ? readFileSync(log).subarray(from).toString('utf8') : '')
+  const lastLines = (n = 15) => newLog().trimEnd().split('\n').slice(-n).join('\n')
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000)
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250))
+    if (exit !== undefined) {
+      rmSync(pidFile(s.name), { force: true })
+      return { state: 'died', code: exit, tail: lastLines() }
+    }
+    if (!opts.ready || (await opts.ready(newLog()).catch(() => false))) return { state: 'started', pid }
+    if (Date.now() > deadline) return { state: 'not-ready', pid, tail: lastLines() }
+  }
+}
+
+/** What {@link stopService} did. */
+export type StopOutcome = 'stopped' | 'killed' | 'not-running' | 'stale-pid-file'
+
+/**
+ * Stops a background service: SIGTERM (it shuts down cleanly), then SIGKILL after `graceMs`.
+ * Removes the pid file. Safe to call when nothing runs.
+ */
+export async function stopService(s: Service, graceMs = 20_000): Promise<StopOutcome> {
+  const pid = runningPid(s)
+  if (pid === null) {
+    if (!existsSync(pidFile(s.name))) return 'not-running'
+    rmSync(pidFile(s.name), { force: true })
+    return 'stale-pid-file'
+  }
+  process.kill(pid, 'SIGTERM')
+  const deadline = Date.now() + graceMs
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  let outcome: StopOutcome = 'stopped'
+  if (alive(pid)) {
+    process.kill(pid, 'SIGKILL')
+    outcome = 'killed'
+  }
+  rmSync(pidFile(s.name), { force: true })
+  return outcome
+}
