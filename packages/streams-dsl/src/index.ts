@@ -1,1 +1,6 @@
 export type * from './connectors/types.js'
+export * from './dsl/index.js'
+export { Topology, TopologyError, type WatermarkSettings } from './graph/topology.js'
+export * from './runtime/index.js'
+export { MemoryWindowStore } from './state/memory-window-store.js'
+export type { WindowBucket, WindowKey, WindowStore } from './state/window-store.js'

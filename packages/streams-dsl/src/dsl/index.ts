@@ -1,0 +1,16 @@
+export {
+  type Aggregation,
+  avg,
+  count,
+  max,
+  min,
+  reducing,
+  sum,
+  sumOf,
+} from './aggregations.js'
+export { type Duration, formatDuration, toMillis } from './duration.js'
+export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, type Serde, text } from './serde.js'
+export { type EventTime, type SourceSpec, topic } from './source.js'
+export { KeyedStream, type Named, Stream, type WindowedStream, type WindowOptions } from './stream.js'
+export { TopologyBuilder, type TopologyOptions, topology } from './topology.js'
+export { hopping, tumbling, type Window, type Windowed, type WindowSpec, windowStarts } from './windows.js'

@@ -1,0 +1,91 @@
+import type { DeadLetter } from '../connectors/types.js'
+import { GraphBuilder } from '../graph/graph-builder.js'
+import { compileTopology, type Topology, type WatermarkSettings } from '../graph/topology.js'
+import { type Duration, toMillis } from './duration.js'
+import type { SourceSpec } from './source.js'
+import { Stream } from './stream.js'
+
+/** Options of {@link topology}. */
+export type TopologyOptions = {
+  watermarks?: {
+    /** B: how far out of order events may arrive (default 0). W(p) = maxEventTime(p) - B - 1. */
+    maxOutOfOrderness?: Duration
+    /** A partition that delivered no valid event for this long (wall clock) stops holding the watermark (default 10s). */
+    idleTimeout?: Duration
+    /** Events further ahead of the wall clock go to the dead letters as `future_timestamp` (default 5m). */
+    maxFutureSkew?: Duration
+  }
+}
+
+/**
+ * Builds a topology: add sources, chain operators, end in sinks, then `build()`.
+ *
+ * @example
+ * const app = topology('ctr', { watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s' } })
+ * app.source(topic('clicks', { value: json(Click) })).to(sink)
+ * const t = app.build()
+ */
+export class TopologyBuilder {
+  private readonly graph = new GraphBuilder()
+  private readonly watermarks: WatermarkSettings
+  private readonly sides: { deadLetters?: Stream<DeadLetter>; lateEvents?: Stream<DeadLetter> } = {}
+
+  constructor(
+    readonly name: string,
+    options: TopologyOptions = {},
+  ) {
+    if (!name) throw new TypeError('topology: the name must not be empty')
+    const w = options.watermarks ?? {}
+    this.watermarks = Object.freeze({
+      maxOutOfOrderness: toMillis(w.maxOutOfOrderness ?? 0, 'watermarks.maxOutOfOrderness'),
+      idleTimeout: toMillis(w.idleTimeout ?? '10s', 'watermarks.idleTimeout'),
+      maxFutureSkew: toMillis(w.maxFutureSkew ?? '5m', 'watermarks.maxFutureSkew'),
+    })
+  }
+
+  /** Adds an input topic; the serde types the stream. */
+  source<T>(spec: SourceSpec<T>): Stream<T> {
+    const node = this.graph.add({
+      kind: 'source',
+      topic: spec.topic,
+      serde: spec.value,
+      timestamp: spec.timestamp as SourceSpec<never>['timestamp'],
+      inputs: [],
+      name: `source-${spec.topic}`,
+    })
+    return new Stream<T>(this.graph, node)
+  }
+
+  /** Records that failed (bad JSON, invalid events, future timestamps, processing errors) and late events unless `lateEvents()` is used. */
+  deadLetters(): Stream<DeadLetter> {
+    this.sides.deadLetters ??= new Stream(
+      this.graph,
+      this.graph.add({ kind: 'deadLetters', inputs: [], name: 'dead-letters' }),
+    )
+    return this.sides.deadLetters
+  }
+
+  /** Events dropped because they arrived after their window's allowed lateness (reason `late_event`). */
+  lateEvents(): Stream<DeadLetter> {
+    this.sides.lateEvents ??= new Stream(
+      this.graph,
+      this.graph.add({ kind: 'lateEvents', inputs: [], name: 'late-events' }),
+    )
+    return this.sides.lateEvents
+  }
+
+  /** Validates and freezes the graph; throws a {@link TopologyError} naming the offending node. */
+  build(): Topology {
+    return compileTopology(this.name, this.watermarks, this.graph.seal())
+  }
+}
+
+/**
+ * Starts a topology definition.
+ *
+ * @example
+ * const app = topology('ctr', { watermarks: { maxOutOfOrderness: '3s' } })
+ */
+export function topology(name: string, options: TopologyOptions = {}): TopologyBuilder {
+  return new TopologyBuilder(name, options)
+}

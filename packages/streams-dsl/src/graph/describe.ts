@@ -1,0 +1,33 @@
+import { formatDuration } from '../dsl/duration.js'
+import type { GraphNode } from './nodes.js'
+import type { Topology } from './topology.js'
+
+function detail(n: GraphNode): string {
+  switch (n.kind) {
+    case 'source':
+      return `topic "${n.topic}" (${n.serde.name}${n.timestamp ? ', event time from payload' : ''})`
+    case 'window':
+      return `${n.spec.name}, allowed lateness ${formatDuration(n.allowedLateness)}, emit ${n.emit}`
+    case 'aggregate':
+      return n.aggregation.name
+    case 'sink':
+      return `sink "${n.sink.name}"`
+    default:
+      return ''
+  }
+}
+
+/** Renders a topology as text: header with the watermark settings, then one line per node. */
+export function describeTopology(t: Topology): string {
+  const w = t.watermarks
+  const lines = [
+    `Topology "${t.name}"`,
+    `  watermarks: max out-of-orderness ${formatDuration(w.maxOutOfOrderness)}, idle timeout ${formatDuration(w.idleTimeout)}, max future skew ${formatDuration(w.maxFutureSkew)}`,
+  ]
+  for (const n of t.nodes) {
+    const d = detail(n)
+    const to = t.consumers.get(n.name) ?? []
+    lines.push(`  ${n.kind.padEnd(11)} ${n.name}${d ? ` [${d}]` : ''}${to.length ? ` --> ${to.join(', ')}` : ''}`)
+  }
+  return lines.join('\n')
+}

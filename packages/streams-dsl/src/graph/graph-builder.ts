@@ -1,0 +1,28 @@
+import type { GraphNode } from './nodes.js'
+
+type NewNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'name'> & { name?: string } : never) : never
+
+/** Collects nodes as DSL calls are made; `build()` hands them to the compiler. Internal. */
+export class GraphBuilder {
+  readonly nodes: GraphNode[] = []
+  private readonly names = new Set<string>()
+  private seq = 0
+  private built = false
+
+  /** Adds a node and returns its unique name (given, or `<kind>-<n>` in creation order, so it is stable). */
+  add(node: NewNode): string {
+    if (this.built) throw new Error('topology is already built: create a new topology() to change it')
+    this.seq++
+    const name = node.name ?? `${node.kind}-${this.seq}`
+    if (this.names.has(name)) throw new Error(`node name "${name}" is used twice`)
+    this.names.add(name)
+    this.nodes.push(Object.freeze({ ...node, name, inputs: Object.freeze([...node.inputs]) }) as GraphNode)
+    return name
+  }
+
+  /** Marks the graph as built; later DSL calls fail. */
+  seal(): readonly GraphNode[] {
+    this.built = true
+    return Object.freeze([...this.nodes])
+  }
+}

@@ -1,0 +1,59 @@
+import type { DeadLetter, Sink } from '../connectors/types.js'
+import type { Aggregation } from '../dsl/aggregations.js'
+import type { Serde } from '../dsl/serde.js'
+import type { EventTime } from '../dsl/source.js'
+import type { WindowSpec } from '../dsl/windows.js'
+
+// Graph nodes are untyped on purpose: the DSL classes carry the types, the graph carries the structure.
+type Fn = (value: never) => unknown
+
+/** Fields every node has: a stable unique name and the names of the nodes feeding it. */
+export type NodeBase = { readonly name: string; readonly inputs: readonly string[] }
+
+/** Reads and decodes one topic. */
+export type SourceNode = NodeBase & {
+  readonly kind: 'source'
+  readonly topic: string
+  readonly serde: Serde<unknown>
+  readonly timestamp: ((value: never) => EventTime) | undefined
+}
+/** Stateless per-record operators. */
+export type MapNode = NodeBase & { readonly kind: 'map'; readonly fn: Fn }
+export type FilterNode = NodeBase & { readonly kind: 'filter'; readonly fn: Fn }
+export type FlatMapNode = NodeBase & { readonly kind: 'flatMap'; readonly fn: (value: never) => Iterable<unknown> }
+/** Union of its inputs. */
+export type MergeNode = NodeBase & { readonly kind: 'merge' }
+/** Assigns the grouping key used by the next window. */
+export type KeyByNode = NodeBase & { readonly kind: 'keyBy'; readonly fn: (value: never) => string | number }
+/** Groups keyed events into windows; followed by exactly one aggregate. */
+export type WindowNode = NodeBase & {
+  readonly kind: 'window'
+  readonly spec: WindowSpec
+  readonly allowedLateness: number
+  readonly emit: 'onClose' | 'onUpdate'
+}
+/** Aggregates the events of each key and window. */
+export type AggregateNode = NodeBase & {
+  readonly kind: 'aggregate'
+  readonly aggregation: Aggregation<never, unknown, unknown>
+}
+/** Writes to a sink. */
+export type SinkNode = NodeBase & { readonly kind: 'sink'; readonly sink: Sink<never> }
+/** Side outputs of the whole topology: records that failed, and late events. */
+export type SideOutputNode = NodeBase & { readonly kind: 'deadLetters' | 'lateEvents' }
+
+/** Any node of the topology graph. */
+export type GraphNode =
+  | SourceNode
+  | MapNode
+  | FilterNode
+  | FlatMapNode
+  | MergeNode
+  | KeyByNode
+  | WindowNode
+  | AggregateNode
+  | SinkNode
+  | SideOutputNode
+
+/** The dead-letter record type, re-exported for side-output typing. */
+export type { DeadLetter }

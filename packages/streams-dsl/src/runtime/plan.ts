@@ -1,0 +1,115 @@
+import type { DeadLetter, Sink } from '../connectors/types.js'
+import type { AggregateNode, KeyByNode, SourceNode, WindowNode } from '../graph/nodes.js'
+import type { Topology } from '../graph/topology.js'
+import type { WindowKey } from '../state/window-store.js'
+import type { EngineCounters, RecordContext } from './context.js'
+import type { WatermarkTracker } from './watermarks.js'
+import { WindowOperator } from './window-operator.js'
+
+type Push = (value: unknown) => void
+type AnyFn = (value: unknown) => unknown
+
+/** Results waiting to be written to one sink at the end of a batch. */
+export type SinkBuffer = { sink: Sink<unknown>; buffer: unknown[] }
+
+/** A topology compiled into plain push functions: the per-record path is a chain of direct calls. */
+export type Plan = {
+  readonly sources: ReadonlyMap<string, { readonly node: SourceNode; readonly push: Push }>
+  readonly windows: readonly WindowOperator[]
+  readonly sinks: readonly SinkBuffer[]
+  /** Set when the topology routes dead letters / late events itself. */
+  readonly deadLetters: ((d: DeadLetter) => void) | undefined
+  readonly lateEvents: ((d: DeadLetter) => void) | undefined
+}
+
+/** What compiled operators share with the engine. */
+export type PlanDeps = {
+  tracker: WatermarkTracker
+  ctx: RecordContext
+  counters: EngineCounters
+  /** Reports the current record as late. */
+  late: (message: string) => void
+}
+
+/** Compiles a topology into a {@link Plan}. */
+export function buildPlan(t: Topology, deps: PlanDeps): Plan {
+  const emitters = new Map<string, Push>()
+  const sinkBuffers = new Map<Sink<unknown>, SinkBuffer>()
+  const windows: WindowOperator[] = []
+  const node = (name: string) => t.byName.get(name)!
+
+  const emitterOf = (name: string): Push => {
+    const known = emitters.get(name)
+    if (known) return known
+    const fns = (t.consumers.get(name) ?? []).flatMap((c) => inputOf(c, name))
+    const push: Push =
+      fns.length === 0
+        ? () => {}
+        : fns.length === 1
+          ? (fns[0] as Push)
+          : (v) => {
+              for (const f of fns) f(v)
+            }
+    emitters.set(name, push)
+    return push
+  }
+
+  const inputOf = (name: string, from: string): Push[] => {
+    const n = node(name)
+    switch (n.kind) {
+      case 'map': {
+        const next = emitterOf(name)
+        const fn = n.fn as AnyFn
+        return [(v) => next(fn(v))]
+      }
+      case 'filter': {
+        const next = emitterOf(name)
+        const fn = n.fn as AnyFn
+        return [(v) => (fn(v) ? next(v) : undefined)]
+      }
+      case 'flatMap': {
+        const next = emitterOf(name)
+        const fn = n.fn as (v: unknown) => Iterable<unknown>
+        return [
+          (v) => {
+            for (const x of fn(v)) next(x)
+          },
+        ]
+      }
+      case 'merge':
+        return [emitterOf(name)]
+      case 'keyBy': {
+        const keyOf = (n as KeyByNode).fn as (v: unknown) => WindowKey
+        return (t.consumers.get(name) ?? []).map((w) => {
+          const win = node(w) as WindowNode
+          const agg = node(t.consumers.get(w)?.[0] as string) as AggregateNode
+          const op = new WindowOperator(w, win, agg, keyOf, deps.tracker, deps.ctx, deps.counters, deps.late)
+          windows.push(op)
+          op.downstream = emitterOf(agg.name)
+          return (v: unknown) => op.add(v)
+        })
+      }
+      case 'sink': {
+        let sb = sinkBuffers.get(n.sink as Sink<unknown>)
+        if (!sb) {
+          sb = { sink: n.sink as Sink<unknown>, buffer: [] }
+          sinkBuffers.set(n.sink as Sink<unknown>, sb)
+        }
+        const target = sb
+        return [(v) => target.buffer.push(v)]
+      }
+      default:
+        throw new Error(`${name}: cannot consume from ${from}`)
+    }
+  }
+
+  const sources = new Map<string, { node: SourceNode; push: Push }>()
+  let deadLetters: ((d: DeadLetter) => void) | undefined
+  let lateEvents: ((d: DeadLetter) => void) | undefined
+  for (const n of t.nodes) {
+    if (n.kind === 'source') sources.set(n.topic, { node: n, push: emitterOf(n.name) })
+    else if (n.kind === 'deadLetters') deadLetters = emitterOf(n.name)
+    else if (n.kind === 'lateEvents') lateEvents = emitterOf(n.name)
+  }
+  return { sources, windows, sinks: [...sinkBuffers.values()], deadLetters, lateEvents }
+}

@@ -1,0 +1,28 @@
+import { DecodeError } from '../dsl/serde.js'
+
+/**
+ * Event time from what a timestamp extractor returned: epoch ms, an ISO-8601 string, or null/undefined for
+ * the record timestamp. Throws a {@link DecodeError} (`invalid_event`) for anything else.
+ */
+export function parseEventTime(raw: unknown, recordTimestamp: number): number {
+  if (typeof raw === 'number') {
+    if (Number.isFinite(raw)) return raw
+    throw new DecodeError('invalid_event', `timestamp ${raw} is not a finite number of epoch ms`)
+  }
+  if (raw === undefined || raw === null) return recordTimestamp
+  if (typeof raw === 'string') {
+    // Date.parse accepts more than ISO-8601; require the ISO shape so "12" or "May 1" are rejected
+    const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : Number.NaN
+    if (Number.isFinite(ms)) return ms
+    throw new DecodeError('invalid_event', `timestamp "${raw.slice(0, 64)}" is neither epoch ms nor ISO-8601`)
+  }
+  throw new DecodeError('invalid_event', `timestamp of type ${typeof raw} is neither epoch ms nor ISO-8601`)
+}
+
+/** `HH:MM:SS.mmm` (UTC) of an epoch-ms time, for status sentences; full ISO when not today. */
+export function describeTime(ms: number, now?: number): string {
+  if (!Number.isFinite(ms)) return ms > 0 ? '+infinity' : '-infinity'
+  const iso = new Date(ms).toISOString()
+  if (now !== undefined && new Date(now).toISOString().slice(0, 10) !== iso.slice(0, 10)) return iso
+  return iso.slice(11, 23)
+}

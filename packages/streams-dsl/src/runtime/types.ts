@@ -1,0 +1,114 @@
+import type { DeadLetter, InputBatch, Sink, TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
+import type { EngineCounters } from './context.js'
+
+/** Wall clock of the engine (processing time); a manual one makes tests deterministic. */
+export type Clock = { now(): number }
+
+/** How input partitions are grouped into tasks, the unit of window state that moves between instances. */
+export type TaskGrouping =
+  /** One task for every partition: correct for any keying, but state moves as a whole (default). */
+  | 'single'
+  /** One task per partition number across topics, as Kafka Streams does for co-partitioned inputs. */
+  | 'partition'
+  | ((tp: TopicPartition) => string)
+
+/** Options of {@link createEngine}. */
+export type EngineOptions = {
+  /** Default: `Date.now`. */
+  clock?: Clock
+  /** Where bad records and late events go unless the topology routes them itself; dropped (but counted) if absent. */
+  deadLetters?: Sink<DeadLetter>
+  /** Default `'single'`. */
+  tasks?: TaskGrouping
+  /** Replaces each sink of the topology, e.g. to record what is written (the test driver does). */
+  wrapSink?: (sink: Sink<unknown>) => Sink<unknown>
+  /** Called after every process/tick with the status counters (for metrics). */
+  onMetrics?: (status: EngineStatus) => void
+}
+
+/** One input partition in {@link EngineStatus}. Times in epoch ms. */
+export type PartitionStatus = {
+  topic: string
+  partition: number
+  task: string
+  nextOffset: number | null
+  watermark: number | null
+  maxEventTime: number | null
+  idle: boolean
+  lastEventWallTime: number | null
+}
+
+/** The oldest window that has not fired, and what holds it. */
+export type OldestWindowStatus = {
+  key?: string | number
+  start: number
+  end: number
+  firesAtWatermark: number
+  waitingFor: { topic: string; partition: number; watermark: number | null }[]
+  reason: string
+}
+
+/** JSON answer to "why hasn't my window closed?". */
+export type EngineStatus = {
+  watermark: number | null
+  allIdle: boolean
+  partitions: PartitionStatus[]
+  windows: { open: number; oldest: OldestWindowStatus | null }
+  counters: EngineCounters
+}
+
+/** Window state of one window of one operator in a snapshot. */
+export type WindowSnapshot = {
+  operator: string
+  start: number
+  end: number
+  fired: boolean
+  minOffsets: TopicPartitionOffset[]
+  entries: [string | number, unknown][]
+}
+
+/** One task's partitions and window state. */
+export type TaskSnapshot = {
+  id: string
+  partitions: { topic: string; partition: number; nextOffset: number | null; maxEventTime: number | null }[]
+  windows: WindowSnapshot[]
+}
+
+/** Everything needed to resume exactly: JSON-serialisable, per task. */
+export type EngineSnapshot = {
+  version: 1
+  topology: string
+  watermark: number | null
+  maxEventTime: number | null
+  lastEventWallTime: number | null
+  tasks: TaskSnapshot[]
+  counters: EngineCounters
+}
+
+/**
+ * The runtime of one topology on one instance. Operations are serialised: each waits for the previous one.
+ *
+ * @example
+ * const engine = createEngine(app.build(), { deadLetters: dlqSink })
+ * await engine.process({ topic: 'clicks', partition: 0, records })
+ * await source.commit(engine.committable())
+ */
+export interface Engine {
+  /** Decodes, judges each record against the watermark as it stands, aggregates, fires; resolves once every output it caused is written. */
+  process(batch: InputBatch): Promise<void>
+  /** Re-evaluates idleness and the all-idle advance; fires and purges windows. Call every ~200 ms. */
+  tick(): Promise<void>
+  /** Partitions that now count towards the watermark (their idle clock starts now). */
+  assign(partitions: readonly TopicPartition[]): Promise<void>
+  /** Partitions that no longer count; their tasks' state is dropped when no partition of the task is left. */
+  revoke(partitions: readonly TopicPartition[]): Promise<void>
+  /** Per partition, the next offset such that everything before it is durable (in sinks, or in purged state). */
+  committable(): TopicPartitionOffset[]
+  /** State, watermarks and offsets; take it between operations (await them first). */
+  snapshot(): EngineSnapshot
+  /** Loads a snapshot (all its tasks); records below each partition's restored next offset are skipped. */
+  restore(snapshot: EngineSnapshot): void
+  status(): EngineStatus
+  /** Waits for pending operations and flushes sinks; never fires a window early. */
+  close(): Promise<void>
+}

@@ -1,0 +1,36 @@
+/** Grouping key of a window. */
+export type WindowKey = string | number
+
+/**
+ * The state of one window across keys: the accumulators, whether it has fired, and the lowest input offset
+ * per partition slot that contributed to it (so offsets are committed only past purged state).
+ */
+export type WindowBucket<A> = {
+  readonly start: number
+  readonly end: number
+  readonly entries: Map<WindowKey, A>
+  /** Lowest contributing offset per partition slot (sparse). */
+  readonly minOffsets: number[]
+  fired: boolean
+}
+
+/**
+ * Window state of one window operator in one task. Backends (in memory now; checkpointed later) all pass
+ * the shared contract suite in `window-store.case.ts`.
+ *
+ * @example
+ * const store: WindowStore<number> = new MemoryWindowStore()
+ * store.getOrCreate(0, 10_000).entries.set('p-1', 3)
+ */
+export interface WindowStore<A> {
+  /** The bucket of the window starting at `start`, if any. */
+  get(start: number): WindowBucket<A> | undefined
+  /** The bucket of `[start, end)`, created empty (not fired) when missing. */
+  getOrCreate(start: number, end: number): WindowBucket<A>
+  /** Removes a window's state. */
+  delete(start: number): void
+  /** Every bucket, in ascending start order. */
+  buckets(): WindowBucket<A>[]
+  /** Number of buckets. */
+  readonly size: number
+}
