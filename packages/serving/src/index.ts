@@ -1,1 +1,8 @@
-export {}
+export { API_INFO, type ApiOptions, createApi } from './app.js'
+export { ConfigError, loadConfig, type ServingConfig } from './config.js'
+export { ApiError, type ErrorBody, type ErrorCode } from './errors.js'
+export { ApiMetrics } from './metrics.js'
+export { createRedisClient, FAIL_FAST_OPTIONS, type Logger, RedisWatch } from './redis.js'
+export { CtrResult, productIdProblem } from './schemas.js'
+export { CtrStore, KEYS } from './store.js'
+export { UpdatesHub } from './updates.js'

@@ -1,0 +1,113 @@
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { cors } from 'hono/cors'
+import { HTTPException } from 'hono/http-exception'
+import type { Redis } from 'ioredis'
+import { ApiError, errorBody } from './errors.js'
+import { ApiMetrics } from './metrics.js'
+import { type Logger, RedisWatch } from './redis.js'
+import { requestLogger } from './request-log.js'
+import { ctrRoutes } from './routes/ctr.js'
+import { dashboardRoutes } from './routes/dashboard.js'
+import { docsRoutes } from './routes/docs.js'
+import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
+import { pipelineRoutes } from './routes/pipeline.js'
+import { streamRoutes } from './routes/stream.js'
+import { CtrStore } from './store.js'
+import { UpdatesHub } from './updates.js'
+
+/** Dependencies and options of {@link createApi}. */
+export type ApiOptions = {
+  /** The Redis client results are read from; best made with `createRedisClient` (fails fast while down). */
+  redis: Redis
+  /** The CTR job's status endpoint proxied by `/pipeline/status` (default `http://127.0.0.1:8001/status`). */
+  jobStatusUrl?: string
+  /** Request and error logs (pino fits); none when omitted. */
+  logger?: Logger
+  /** `*` or a comma-separated list of allowed origins; no CORS headers when omitted. */
+  cors?: string
+  /** Metrics registry to use (a new one by default). */
+  metrics?: ApiMetrics
+  /** Aborting it ends every open `/ctr/stream` (for a graceful shutdown). */
+  shutdown?: AbortSignal
+}
+
+/** Title and version of the OpenAPI document. */
+export const API_INFO = {
+  title: 'CTR API',
+  version: '0.1.0',
+  description: 'Click-through rates per product and 10 s window, read from Redis.',
+}
+
+/**
+ * Builds the HTTP API of CONTRACTS.md §4 plus history, top, live stream, pipeline status, docs and dashboard.
+ * Route errors are `{"error": {"code", "message"}}`; nothing a client sends can produce a 500.
+ *
+ * @example
+ * const app = createApi({ redis: createRedisClient('redis://127.0.0.1:6379') })
+ * const res = await app.request('/ctr/latest')
+ */
+export function createApi(options: ApiOptions): OpenAPIHono {
+  const { redis, logger } = options
+  const metrics = options.metrics ?? new ApiMetrics()
+  const watch = new RedisWatch(redis)
+  const onRedisError = () => metrics.redisErrors.inc()
+  const store = new CtrStore(redis, {
+    onRedisError,
+    redisProblem: () => watch.problem(),
+    onBadResult: (key, field, reason) => {
+      metrics.badResults.inc({ key: key.startsWith('ctr:history:') ? 'ctr:history' : key })
+      logger?.warn({ key, field, reason }, `skipped an invalid result in ${key}: ${reason}`)
+    },
+  })
+  const hub = new UpdatesHub(redis)
+  options.shutdown?.addEventListener('abort', () => hub.close(), { once: true })
+
+  const app = new OpenAPIHono()
+  app.use(metrics.middleware())
+  if (logger) app.use(requestLogger(logger))
+  if (options.cors) {
+    const origins = options.cors.split(',').map((o) => o.trim())
+    app.use(cors({ origin: origins.includes('*') ? '*' : origins, allowMethods: ['GET', 'HEAD', 'OPTIONS'] }))
+  }
+
+  // Order matters: /ctr/stream (like /ctr/latest, /ctr/previous and /ctr/top inside ctrRoutes) must be
+  // registered before /ctr/{product_id}, which would otherwise take "stream" for a product id.
+  app.route('/', streamRoutes({ hub, watch, metrics, ...(options.shutdown ? { shutdown: options.shutdown } : {}) }))
+  app.route('/', ctrRoutes({ store }))
+  app.route('/', healthRoutes({ watch, onRedisError }))
+  app.route('/', metricsRoutes({ metrics }))
+  app.route('/', pipelineRoutes({ jobStatusUrl: options.jobStatusUrl ?? 'http://127.0.0.1:8001/status', metrics }))
+  app.route('/', dashboardRoutes())
+  app.route('/', docsRoutes({ document: () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO }) }))
+
+  const getPaths = app.routes
+    .filter((r) => r.method === 'GET' && !r.path.includes('*'))
+    .map((r) => new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}$`))
+
+  app.notFound((c) => {
+    const path = c.req.path
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && getPaths.some((re) => re.test(path))) {
+      c.header('Allow', 'GET, HEAD')
+      return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed here; use GET`), 405)
+    }
+    return c.json(errorBody('not_found', `no route for ${c.req.method} ${truncate(path)}`), 404)
+  })
+  app.onError((err, c) => renderError(err, c, logger))
+  return app
+}
+
+const truncate = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s)
+
+function renderError(err: Error, c: Context, logger?: Logger): Response {
+  if (err instanceof ApiError) return c.json(err.body(), err.status)
+  if (err instanceof HTTPException) {
+    const status = err.status
+    const code = status === 404 ? 'not_found' : status < 500 ? 'invalid_query' : 'internal_error'
+    return c.json(errorBody(code, err.message || 'request failed'), status)
+  }
+  // Last resort: a bug. The stack goes to the log, never to the client.
+  logger?.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, 'unhandled error')
+  return c.json(errorBody('internal_error', 'internal error'), 500)
+}

@@ -1,0 +1,22 @@
+import type { MiddlewareHandler } from 'hono'
+import type { Logger } from './redis.js'
+
+/**
+ * Logs one line per request: method, path (truncated), status and duration in ms; 5xx as errors.
+ *
+ * @example
+ * app.use(requestLogger(pino()))
+ */
+export function requestLogger(logger: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const start = performance.now()
+    await next()
+    const ms = Math.round((performance.now() - start) * 10) / 10
+    const status = c.res.status
+    const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path
+    const line = { method: c.req.method, path, status, ms }
+    const msg = `${c.req.method} ${path} ${status} ${ms}ms`
+    if (status >= 500) logger.error(line, msg)
+    else logger.info(line, msg)
+  }
+}

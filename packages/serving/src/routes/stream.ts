@@ -1,0 +1,100 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { streamSSE } from 'hono/streaming'
+import { ApiError } from '../errors.js'
+import type { ApiMetrics } from '../metrics.js'
+import type { RedisWatch } from '../redis.js'
+import { createRouter, errorResponses } from '../router.js'
+import { parseResult } from '../store.js'
+import type { UpdatesHub } from '../updates.js'
+
+const KEEP_ALIVE_MS = 15_000
+const MAX_PENDING = 10_000
+
+const streamRoute = createRoute({
+  method: 'get',
+  path: '/ctr/stream',
+  tags: ['ctr'],
+  summary: 'Live results as Server-Sent Events',
+  description:
+    'One `ready` event when subscribed, then one `ctr` event per new or changed result (data: the result JSON, ' +
+    'as published by the job on the Redis channel `ctr:updates`), and a comment line every 15 s as keep-alive.',
+  responses: {
+    200: {
+      description: 'text/event-stream',
+      content: {
+        'text/event-stream': { schema: z.string().openapi({ example: 'event: ctr\ndata: {"product_id":…}\n\n' }) },
+      },
+    },
+    503: errorResponses[503],
+  },
+})
+
+/** Dependencies of {@link streamRoutes}. */
+export type StreamDeps = { hub: UpdatesHub; watch: RedisWatch; metrics: ApiMetrics; shutdown?: AbortSignal }
+
+/**
+ * `GET /ctr/stream`: every result published on `ctr:updates`, as SSE `ctr` events. Invalid messages are skipped
+ * and counted; a client that disconnects is unsubscribed at once; the stream ends when `shutdown` aborts.
+ *
+ * @example
+ * app.route('/', streamRoutes({ hub: new UpdatesHub(redis), watch, metrics }))
+ */
+export function streamRoutes({ hub, watch, metrics, shutdown }: StreamDeps) {
+  const router = createRouter()
+  router.openapi(streamRoute, async (c) => {
+    const problem = watch.problem()
+    if (problem) throw new ApiError(503, 'redis_unavailable', `Redis is unreachable: ${problem}`)
+    const pending: string[] = []
+    let wake: (() => void) | null = null
+    const push = (message: string) => {
+      if (pending.length >= MAX_PENDING) pending.shift() // a client this far behind loses the oldest updates
+      pending.push(message)
+      wake?.()
+    }
+    let unsubscribe: () => void
+    try {
+      unsubscribe = await hub.subscribe(push)
+    } catch (err) {
+      metrics.redisErrors.inc()
+      throw new ApiError(503, 'redis_unavailable', `cannot subscribe to updates: ${(err as Error).message}`)
+    }
+    metrics.sseClients.inc()
+    return streamSSE(c, async (stream) => {
+      let open = true
+      const finish = () => {
+        open = false
+        wake?.()
+      }
+      stream.onAbort(finish)
+      shutdown?.addEventListener('abort', finish, { once: true })
+      const keepAlive = setInterval(() => {
+        void stream.write(': keep-alive\n\n')
+      }, KEEP_ALIVE_MS)
+      try {
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ channel: 'ctr:updates' }), retry: 2000 })
+        while (open && !shutdown?.aborted) {
+          if (pending.length === 0) {
+            await new Promise<void>((resolve) => {
+              wake = resolve
+            })
+            wake = null
+            continue
+          }
+          const message = pending.shift() as string
+          const parsed = parseResult(message)
+          if (!parsed.ok) {
+            metrics.badResults.inc({ key: 'ctr:updates' })
+            continue
+          }
+          await stream.writeSSE({ event: 'ctr', data: JSON.stringify(parsed.value) })
+        }
+      } finally {
+        clearInterval(keepAlive)
+        shutdown?.removeEventListener('abort', finish)
+        unsubscribe()
+        metrics.sseClients.dec()
+      }
+    })
+  })
+  return router
+}
