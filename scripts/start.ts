@@ -1,0 +1,224 @@
+/**
+ * `npm start` (after bootstrap) / `pnpm pipeline`: the whole CTR pipeline in the foreground.
+ *
+ * 1. Kafka: the one at KAFKA_BROKERS when it answers, else the local cluster (scripts/lib/kafka-cluster.ts).
+ * 2. Redis: the one at REDIS_URL, else a `redis-server` started here (stopped at the end).
+ * 3. Topics: scripts/topics-create.ts (idempotent).
+ * 4. The job, the API and the producers as children (logs in .run/logs/), each waited for until ready.
+ * 5. The URLs, then one live status line from the job's /status every 2 s.
+ * Ctrl-C / SIGTERM stops producers, job and API in that order; Kafka keeps running (`pnpm kafka:down`).
+ * A child that dies early is named with the tail of its log, the rest is stopped, exit code 1.
+ */
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { runningPid, serviceArgv } from './lib/background.js'
+import { brokerIds, brokerList } from './lib/kafka-admin.js'
+import { clusterNodes, startCluster } from './lib/kafka-cluster.js'
+import { portFree } from './lib/kafka-process.js'
+import { repoRoot } from './lib/paths.js'
+import { ensureRedis, type LocalRedis } from './lib/redis-local.js'
+import { formatStatusLine, type JobFigures, jobFigures } from './lib/status-line.js'
+import { type ChildDeath, type Supervised, Supervisor } from './lib/supervisor.js'
+import { runMain, UserError } from './lib/user-error.js'
+
+const say = (line: string) => console.log(`[start] ${line}`)
+const tty = process.stdout.isTTY === true
+const apiPort = Number(process.env.PORT ?? 8000)
+const jobPort = Number(process.env.JOB_PORT ?? 8001)
+const api = `http://127.0.0.1:${apiPort}`
+const job = `http://127.0.0.1:${jobPort}`
+const STOP_ORDER = ['producers', 'job', 'api']
+
+/** The broker list to use: KAFKA_BROKERS when it answers, else the local cluster (started if needed). */
+async function ensureKafka(): Promise<string> {
+  const wanted = process.env.KAFKA_BROKERS
+  const localPorts = new Set(clusterNodes().map((n) => n.brokerPort))
+  const isLocal = (b: string) =>
+    brokerList(b).every((hp) => {
+      const [host, port] = hp.split(':')
+      return ['127.0.0.1', 'localhost'].includes(host ?? '') && localPorts.has(Number(port))
+    })
+  if (wanted) {
+    const answers = await brokerIds(wanted, 3000).then(
+      () => true,
+      () => false,
+    )
+    if (answers) {
+      say(`Kafka: using ${wanted} (KAFKA_BROKERS)`)
+      return wanted
+    }
+    if (!isLocal(wanted)) {
+      throw new UserError(
+        `Kafka not reachable at ${wanted} (KAFKA_BROKERS); start it, or unset KAFKA_BROKERS to run the local cluster`,
+      )
+    }
+  }
+  const info = await startCluster({ log: (l) => say(`Kafka: ${l}`) })
+  say(`Kafka: ${info.alreadyRunning ? 'local cluster already running' : 'local cluster up'} at ${info.bootstrap}`)
+  return wanted ?? info.bootstrap
+}
+
+function createTopics(brokers: string): void {
+  const { command, args } = serviceArgv({ name: 'topics', entry: 'scripts/topics-create.ts' })
+  const r = spawnSync(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, KAFKA_BROKERS: brokers },
+    encoding: 'utf8',
+  })
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim()
+  if (r.status !== 0) throw new UserError(`creating topics failed:\n${out}`)
+  for (const line of out.split('\n').filter(Boolean)) say(`topics: ${line.replace(/^\[[^\]]*\]\s*/, '')}`)
+}
+
+async function checkPortsAndBackground(): Promise<void> {
+  for (const name of ['job', 'producers']) {
+    const pid = runningPid({
+      name,
+      entry: name === 'job' ? 'packages/ctr-topology/src/main.ts' : 'examples/producers/src/main.ts',
+    })
+    if (pid !== null)
+      throw new UserError(`the ${name} already runs in the background (pid ${pid}); stop it first: pnpm ${name}:stop`)
+  }
+  for (const [port, what, envVar] of [
+    [apiPort, 'API', 'PORT'],
+    [jobPort, 'job status', 'JOB_PORT'],
+  ] as const) {
+    if (!(await portFree(port))) {
+      throw new UserError(`port ${port} (${what}) is in use by another program; stop it or set ${envVar}`)
+    }
+  }
+}
+
+const httpOk = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(1500) })).ok
+
+async function main(): Promise<number> {
+  await checkPortsAndBackground()
+  const brokers = await ensureKafka()
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const localRedis: LocalRedis | null = await ensureRedis(redisUrl, (l) => say(`Redis: ${l}`))
+  if (!localRedis) say(`Redis: using ${redisUrl}`)
+  createTopics(brokers)
+
+  let shuttingDown: Promise<number> | undefined
+  let statusTimer: NodeJS.Timeout | undefined
+  const clearLine = () => tty && process.stdout.write('\r\x1b[K')
+  const supervisor = new Supervisor((death) => void shutdown(1, death))
+  process.on('exit', () => {
+    supervisor.killAll()
+    localRedis?.child.kill('SIGKILL')
+  })
+
+  async function shutdown(code: number, death?: ChildDeath): Promise<number> {
+    shuttingDown ??= (async () => {
+      if (statusTimer) clearInterval(statusTimer)
+      clearLine()
+      if (death) {
+        console.error(`[start] ${death.title} exited (code ${death.code}); last lines of ${death.log}:`)
+        console.error(death.tail.replace(/^/gm, '    '))
+      }
+      say('stopping producers, job and API ...')
+      const killed = await supervisor.stopAll(STOP_ORDER)
+      if (killed.length > 0) say(`had to kill: ${killed.join(', ')}`)
+      if (localRedis) {
+        localRedis.child.kill('SIGTERM')
+        say(`stopped the redis-server started for this run (port ${localRedis.port})`)
+      }
+      say('stopped. Kafka is still running (topics and data kept); stop it with: pnpm kafka:down')
+      return code
+    })()
+    const c = await shuttingDown
+    process.exit(c)
+  }
+  let signals = 0
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (++signals > 1) {
+        supervisor.killAll()
+        process.exit(130)
+      }
+      void shutdown(0)
+    })
+  }
+
+  const env = { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl }
+  const services: Supervised[] = [
+    {
+      name: 'job',
+      title: 'the job',
+      entry: 'packages/ctr-topology/src/main.ts',
+      env,
+      ready: () => httpOk(`${job}/status`),
+      readyTimeoutMs: 60_000,
+    },
+    {
+      name: 'api',
+      title: 'the API',
+      entry: 'packages/serving/src/main.ts',
+      env,
+      ready: () => httpOk(`${api}/healthz`),
+      readyTimeoutMs: 30_000,
+    },
+    {
+      name: 'producers',
+      title: 'the producers',
+      entry: 'examples/producers/src/main.ts',
+      // A little of everything the job handles, unless set otherwise (see examples/producers/README.md).
+      env: {
+        ...env,
+        PRODUCER_OUT_OF_ORDER: process.env.PRODUCER_OUT_OF_ORDER ?? '0.1',
+        PRODUCER_LATE: process.env.PRODUCER_LATE ?? '0.005',
+        PRODUCER_TOO_LATE: process.env.PRODUCER_TOO_LATE ?? '0.002',
+        PRODUCER_MALFORMED: process.env.PRODUCER_MALFORMED ?? '0.002',
+      },
+      ready: async (log) => log.includes('[producers] producing'),
+      readyTimeoutMs: 30_000,
+    },
+  ]
+  for (const s of services) {
+    if (shuttingDown) return shuttingDown
+    say(`starting ${s.title} (log .run/logs/${s.name}.log)`)
+    try {
+      await supervisor.start(s)
+    } catch (e) {
+      if (shuttingDown) return shuttingDown
+      return shutdown(1, e as ChildDeath)
+    }
+  }
+
+  say('ready:')
+  for (const [what, url] of [
+    ['CTR, latest', `${api}/ctr/latest`] as const,
+    ['dashboard', `${api}/`],
+    ['API docs', `${api}/docs`],
+    ['job status', `${job}/status`],
+    ['job metrics', `${job}/metrics`],
+    ['API metrics', `${api}/metrics`],
+  ]) {
+    console.log(`    ${what.padEnd(12)} ${url}`)
+  }
+  say(`logs in ${join('.run', 'logs')}/; Ctrl-C stops the pipeline`)
+
+  let before: { figures: JobFigures; at: number } | null = null
+  let lastPrinted = 0
+  statusTimer = setInterval(async () => {
+    const at = Date.now()
+    const figures = await fetch(`${job}/status`, { signal: AbortSignal.timeout(1500) })
+      .then((r) => r.json())
+      .then(jobFigures, () => null)
+    if (shuttingDown) return
+    if (!figures) {
+      if (tty) process.stdout.write('\r\x1b[K[status] job status not available')
+      return
+    }
+    const line = `[status] ${formatStatusLine(figures, before?.figures ?? null, before ? at - before.at : 0, at)}`
+    before = { figures, at }
+    if (tty) process.stdout.write(`\r\x1b[K${line}`)
+    else if (at - lastPrinted >= 10_000) {
+      console.log(line)
+      lastPrinted = at
+    }
+  }, 2000)
+  return new Promise<number>(() => {}) // runs until a signal or a child's death
+}
+
+await runMain(main)
