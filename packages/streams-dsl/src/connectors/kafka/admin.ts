@@ -1,0 +1,115 @@
+import rdkafka, { KafkaJS } from '@confluentinc/kafka-javascript'
+import { type Brokers, bootstrapServers, clientConfig } from './client.js'
+
+/** A topic to create if it does not exist. */
+export type TopicSpec = {
+  readonly topic: string
+  /** Default 1 for compacted internal topics, 6 otherwise. */
+  readonly partitions?: number
+  /** Default min(3, number of brokers). */
+  readonly replicationFactor?: number
+  /** `cleanup.policy=compact` (changelogs, repartition state). */
+  readonly compacted?: boolean
+  readonly config?: Readonly<Record<string, string>>
+}
+
+/** What the cluster looks like: broker count and the partitions of the topics asked for. */
+export type ClusterInfo = { readonly brokers: number; readonly topics: ReadonlyMap<string, number> }
+
+/** Error whose message is one line a user can act on (what was tried, how to fix it). */
+export class KafkaUnavailableError extends Error {
+  override name = 'KafkaUnavailableError'
+}
+
+/**
+ * Asks the cluster for its brokers and topics; rejects with a one-line {@link KafkaUnavailableError}
+ * when no broker answers within `timeoutMs`.
+ *
+ * @example
+ * const { brokers } = await describeCluster('127.0.0.1:9092')
+ */
+export async function describeCluster(brokers?: Brokers, timeoutMs = 5_000): Promise<ClusterInfo> {
+  const servers = bootstrapServers(brokers)
+  // The callback API's producer: its metadata call reports the broker count, which the KafkaJS admin lacks.
+  const producer = new rdkafka.Producer({ 'bootstrap.servers': servers, 'socket.timeout.ms': timeoutMs, log_level: 0 })
+  const fail = (why: string) =>
+    new KafkaUnavailableError(
+      `Kafka not reachable at ${servers} (${why}); start the local cluster with \`pnpm kafka:up\` or set KAFKA_BROKERS`,
+    )
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(fail(`no answer within ${timeoutMs / 1000} s`)), timeoutMs + 1_000)
+      producer.connect({ timeout: timeoutMs, allTopics: true }, (err) => {
+        clearTimeout(timer)
+        if (err) reject(fail(err.message))
+        else resolve()
+      })
+    })
+    const md = await new Promise<{ brokers: unknown[]; topics: { name: string; partitions: unknown[] }[] }>(
+      (resolve, reject) =>
+        producer.getMetadata({ allTopics: true, timeout: timeoutMs }, (err, data) =>
+          err ? reject(fail(err.message)) : resolve(data),
+        ),
+    )
+    return { brokers: md.brokers.length, topics: new Map(md.topics.map((t) => [t.name, t.partitions.length])) }
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve())).catch(() => {})
+  }
+}
+
+/**
+ * Creates the topics that do not exist yet (existing ones are left as they are, whatever their partition count).
+ * Replication factor defaults to min(3, brokers); compacted topics get `cleanup.policy=compact`.
+ *
+ * @example
+ * await ensureTopics([{ topic: 'ctr-dlq' }, { topic: 'ctr-window-changelog', compacted: true }])
+ */
+export async function ensureTopics(specs: readonly TopicSpec[], brokers?: Brokers): Promise<string[]> {
+  const cluster = await describeCluster(brokers)
+  const missing = specs.filter((s) => !cluster.topics.has(s.topic))
+  if (missing.length === 0) return []
+  const admin = new KafkaJS.Kafka({}).admin(clientConfig(brokers, 'streams-dsl-admin'))
+  await admin.connect()
+  try {
+    await admin.createTopics({
+      timeout: 30_000,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions ?? (s.compacted ? 1 : 6),
+        replicationFactor: s.replicationFactor ?? Math.min(3, Math.max(1, cluster.brokers)),
+        configEntries: Object.entries({ ...(s.compacted && { 'cleanup.policy': 'compact' }), ...s.config }).map(
+          ([name, value]) => ({ name, value }),
+        ),
+      })),
+    })
+  } catch (e) {
+    // Another instance may have created them between our look and our create.
+    const again = await describeCluster(brokers)
+    if (missing.some((s) => !again.topics.has(s.topic))) throw e
+  } finally {
+    await admin.disconnect()
+  }
+  return missing.map((s) => s.topic)
+}
+
+/** Low and high offsets of every partition of a topic. */
+export type PartitionOffsets = { readonly partition: number; readonly low: number; readonly high: number }
+
+/**
+ * Partitions of a topic with their low and high (log end) offsets.
+ *
+ * @example
+ * const parts = await describePartitions('impressions')
+ */
+export async function describePartitions(topic: string, brokers?: Brokers): Promise<PartitionOffsets[]> {
+  const admin = new KafkaJS.Kafka({}).admin(clientConfig(brokers, 'streams-dsl-admin'))
+  await admin.connect()
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic)
+    return offsets
+      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+      .sort((a, b) => a.partition - b.partition)
+  } finally {
+    await admin.disconnect()
+  }
+}

@@ -1,0 +1,62 @@
+import { KafkaJS } from '@confluentinc/kafka-javascript'
+import pino from 'pino'
+
+/** Default bootstrap servers (CONTRACTS.md §5). */
+export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092'
+
+let defaultBrokers: string | undefined
+
+/**
+ * Sets the bootstrap servers connectors use when given none (the runner calls this from its config).
+ *
+ * @example
+ * setDefaultKafkaBrokers('127.0.0.1:9092,127.0.0.1:9094')
+ */
+export function setDefaultKafkaBrokers(brokers: string | undefined): void {
+  defaultBrokers = brokers
+}
+
+/** Bootstrap servers in effect: the runner's setting, else `KAFKA_BROKERS`, else `127.0.0.1:9092`. */
+export function defaultKafkaBrokers(): string {
+  return defaultBrokers ?? process.env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS
+}
+
+/** Brokers as a comma-separated list or an array; normalised to librdkafka's `bootstrap.servers` string. */
+export type Brokers = string | readonly string[]
+export const bootstrapServers = (b: Brokers = defaultKafkaBrokers()): string =>
+  (typeof b === 'string' ? b : b.join(',')).replace(/\s+/g, '')
+
+/** The structured logger connectors write to (pino's shape). */
+export type ConnectorLogger = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>
+
+let baseLogger: pino.Logger | undefined
+/** The pino logger connectors use when given none. */
+export function connectorLogger(): pino.Logger {
+  baseLogger ??= pino({ name: 'streams-dsl', level: process.env.LOG_LEVEL ?? 'info' })
+  return baseLogger
+}
+
+/**
+ * Routes the Kafka client's own log lines into pino, one level down for errors the client recovers from
+ * itself (broker connection failures are retried by librdkafka and reported once by the runner instead).
+ */
+export function kafkaLogger(logger: ConnectorLogger = connectorLogger()): KafkaJS.Logger {
+  const adapter: KafkaJS.Logger = {
+    info: (message, extra) => logger.debug({ kafka: extra }, message),
+    warn: (message, extra) => logger.debug({ kafka: extra }, message),
+    error: (message, extra) => logger.warn({ kafka: extra }, message),
+    debug: () => {},
+    namespace: () => adapter,
+    setLogLevel: () => {},
+  }
+  return adapter
+}
+
+/** Common client settings: bootstrap servers, client id, the pino log bridge. */
+export function clientConfig(brokers: Brokers | undefined, clientId: string, logger?: ConnectorLogger) {
+  return {
+    'bootstrap.servers': bootstrapServers(brokers),
+    'client.id': clientId,
+    kafkaJS: { logger: kafkaLogger(logger), logLevel: KafkaJS.logLevel.WARN },
+  }
+}

@@ -1,0 +1,260 @@
+import { KafkaJS } from '@confluentinc/kafka-javascript'
+import type {
+  InputBatch,
+  RawRecord,
+  SourceConnector,
+  SourceHandlers,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../types.js'
+import { type Brokers, type ConnectorLogger, clientConfig, connectorLogger } from './client.js'
+
+/** Options of {@link KafkaSource}. */
+export type KafkaSourceOptions = {
+  readonly topics: readonly string[]
+  /** Consumer group: the application id. A new group reads from the earliest offsets. */
+  readonly groupId: string
+  readonly brokers?: Brokers
+  readonly clientId?: string
+  /** Most records handed to `onBatch` at once (`js.consumer.max.batch.size`; default 2000, the client's is 32). */
+  readonly maxBatchSize?: number
+  /** Partitions processed at the same time (`partitionsConsumedConcurrently`, default 3); order within one is kept. */
+  readonly concurrency?: number
+  /** `partition.assignment.strategy` (default `cooperative-sticky`: a rebalance only moves the partitions that move). */
+  readonly assignmentStrategy?: 'cooperative-sticky' | 'roundrobin' | 'range'
+  /** Extra librdkafka consumer properties; they win over the defaults. */
+  readonly rdkafka?: Readonly<Record<string, string | number | boolean>>
+  readonly logger?: ConnectorLogger
+}
+
+/** Where one assigned partition stands. */
+export type PartitionPosition = TopicPartition & {
+  /** Next offset to hand to `onBatch` (last delivered + 1), null before the first batch. */
+  readonly position: number | null
+  /** Last offset committed by this instance, null if none yet. */
+  readonly committed: number | null
+  /** Log end offset as of the last fetch, null before the first batch. */
+  readonly highWatermark: number | null
+  /** Records behind the log end: `highWatermark - position`. */
+  readonly lag: number | null
+}
+
+type State = { position: number | null; committed: number | null; highWatermark: number | null }
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
+const ERR = KafkaJS.ErrorCodes as unknown as Record<string, number>
+
+/**
+ * A {@link SourceConnector} on a Kafka consumer group (@confluentinc/kafka-javascript, KafkaJS-style API).
+ *
+ * - Batches: one partition per `onBatch` call, in offset order; the next batch of a partition waits for the
+ *   previous one's promise, so a slow sink holds the partition (backpressure) while librdkafka's bounded
+ *   prefetch queue stops fetching.
+ * - Offsets are never auto-committed: only {@link KafkaSource.commit} commits, with positions the runner
+ *   knows to be durable. Batches are resolved by hand so a pause never re-delivers a processed batch.
+ * - Rebalance: on revoke, in-flight batches of those partitions finish, then `onRevoked` is awaited (flush and
+ *   commit) before the partitions are given up; on assign, `onAssigned` is awaited before the first batch.
+ *
+ * Throughput settings (defaults, overridable through `rdkafka`): `js.consumer.max.batch.size` 2000,
+ * `fetch.wait.max.ms` 100 (bounds latency on quiet partitions), `max.partition.fetch.bytes` 4 MiB and
+ * `queued.min.messages` 100000 (large prefetch while catching up).
+ *
+ * @example
+ * const source = new KafkaSource({ topics: ['impressions', 'clicks'], groupId: 'ctr' })
+ * await source.start({ onBatch: async (b) => engine.process(b), onAssigned: async () => {}, onRevoked: async () => {} })
+ */
+export class KafkaSource implements SourceConnector {
+  readonly topics: readonly string[]
+  readonly #options: KafkaSourceOptions
+  readonly #logger: ConnectorLogger
+  readonly #state = new Map<string, State>()
+  readonly #inflight = new Map<string, Promise<unknown>>()
+  #consumer: KafkaJS.Consumer | undefined
+  #handlers: SourceHandlers | undefined
+  #stopping = false
+  #handedOver = false
+
+  constructor(options: KafkaSourceOptions) {
+    this.topics = [...options.topics]
+    this.#options = options
+    this.#logger = options.logger ?? connectorLogger()
+  }
+
+  async start(handlers: SourceHandlers): Promise<void> {
+    if (this.#consumer) throw new Error('KafkaSource already started')
+    this.#handlers = handlers
+    const o = this.#options
+    const consumer = new KafkaJS.Kafka({}).consumer({
+      ...clientConfig(o.brokers, o.clientId ?? `${o.groupId}-source`, this.#logger),
+      'group.id': o.groupId,
+      'enable.auto.commit': false,
+      'auto.offset.reset': 'earliest',
+      'partition.assignment.strategy': o.assignmentStrategy ?? 'cooperative-sticky',
+      'js.consumer.max.batch.size': o.maxBatchSize ?? 2000,
+      'fetch.wait.max.ms': 100,
+      'max.partition.fetch.bytes': 4 * 1024 * 1024,
+      'queued.min.messages': 100_000,
+      rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.#rebalance(err, assignment),
+      ...o.rdkafka,
+    } as unknown as KafkaJS.ConsumerConstructorConfig)
+    this.#consumer = consumer
+    await consumer.connect()
+    await consumer.subscribe({ topics: [...this.topics] })
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: o.concurrency ?? 3,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    })
+  }
+
+  async #eachBatch({ batch, resolveOffset }: KafkaJS.EachBatchPayload): Promise<void> {
+    // Leaving the batch unresolved makes the client seek back to it; harmless, we are leaving.
+    if (this.#stopping || !this.#handlers) return
+    const k = key(batch.topic, batch.partition)
+    const records = toRawRecords(batch)
+    const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch)
+    this.#inflight.set(k, done)
+    try {
+      await done
+    } finally {
+      this.#inflight.delete(k)
+    }
+    const last = records[records.length - 1]
+    if (!last) return
+    // Resolve by hand: with auto-resolve, a pause() during the batch would make the client re-deliver it.
+    resolveOffset(String(last.offset))
+    const s = this.#partition(batch.topic, batch.partition)
+    s.position = last.offset + 1
+    const hw = Number(batch.highWatermark)
+    if (hw >= 0) s.highWatermark = hw
+  }
+
+  // Called by the client during a fetch; it awaits the returned promise before applying the change.
+  async #rebalance(err: { code: number }, assignment: TopicPartition[]): Promise<undefined> {
+    const tps = assignment.map((a) => ({ topic: a.topic, partition: a.partition }))
+    const handlers = this.#handlers
+    if (!handlers || tps.length === 0) return undefined
+    try {
+      if (err.code === ERR.ERR__ASSIGN_PARTITIONS) {
+        for (const tp of tps) this.#state.set(key(tp.topic, tp.partition), blank())
+        this.#logger.info({ partitions: tps.map(label) }, `assigned ${tps.length} partition(s)`)
+        await handlers.onAssigned(tps)
+      } else if (err.code === ERR.ERR__REVOKE_PARTITIONS) {
+        this.#logger.info({ partitions: tps.map(label) }, `revoking ${tps.length} partition(s)`)
+        await Promise.allSettled(tps.map((tp) => this.#inflight.get(key(tp.topic, tp.partition))))
+        if (!this.#handedOver) await handlers.onRevoked(tps)
+        for (const tp of tps) this.#state.delete(key(tp.topic, tp.partition))
+      }
+    } catch (e) {
+      this.#logger.error({ err: e }, `rebalance handler failed: ${e instanceof Error ? e.message : String(e)}`)
+    }
+    return undefined
+  }
+
+  async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const consumer = this.#consumer
+    if (!consumer) return
+    const todo = offsets.filter((o) => {
+      const s = this.#state.get(key(o.topic, o.partition))
+      return s !== undefined && (s.committed === null || o.offset > s.committed)
+    })
+    if (todo.length === 0) return
+    await consumer.commitOffsets(
+      todo.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
+    )
+    for (const o of todo) {
+      const s = this.#state.get(key(o.topic, o.partition))
+      if (s) s.committed = o.offset
+    }
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    this.#consumer?.pause(groupByTopic(partitions))
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    this.#consumer?.resume(groupByTopic(partitions))
+  }
+
+  /** The partitions this instance owns, with position, committed offset, log end and lag. */
+  partitions(): PartitionPosition[] {
+    return [...this.#state.entries()].map(([k, s]) => {
+      const [topic, p] = k.split('\u0000') as [string, string]
+      const lag = s.highWatermark !== null && s.position !== null ? Math.max(0, s.highWatermark - s.position) : null
+      return { topic, partition: Number(p), ...s, lag }
+    })
+  }
+
+  /**
+   * Stops fetching, lets in-flight batches finish, hands every owned partition over through `onRevoked`
+   * (flush and commit, while still a group member), then leaves the group.
+   */
+  async stop(): Promise<void> {
+    const consumer = this.#consumer
+    if (!consumer || this.#stopping) return
+    this.#stopping = true
+    const owned = this.partitions().map(({ topic, partition }) => ({ topic, partition }))
+    try {
+      if (owned.length) consumer.pause(groupByTopic(owned))
+    } catch {
+      // Not connected any more: nothing to pause.
+    }
+    await Promise.allSettled([...this.#inflight.values()])
+    try {
+      if (owned.length && this.#handlers) await this.#handlers.onRevoked(owned)
+    } finally {
+      this.#handedOver = true
+      await consumer.disconnect()
+      this.#state.clear()
+    }
+  }
+
+  #partition(topic: string, partition: number): State {
+    const k = key(topic, partition)
+    let s = this.#state.get(k)
+    if (!s) {
+      s = blank()
+      this.#state.set(k, s)
+    }
+    return s
+  }
+}
+
+const blank = (): State => ({ position: null, committed: null, highWatermark: null })
+const label = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`
+
+function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const by = new Map<string, number[]>()
+  for (const tp of partitions) {
+    const list = by.get(tp.topic)
+    if (list) list.push(tp.partition)
+    else by.set(tp.topic, [tp.partition])
+  }
+  return [...by].map(([topic, ps]) => ({ topic, partitions: ps }))
+}
+
+/** Converts the client's messages (string offsets and timestamps, multi-valued headers) to {@link RawRecord}s. */
+export function toRawRecords(batch: Pick<KafkaJS.Batch, 'topic' | 'partition' | 'messages'>): RawRecord[] {
+  const { topic, partition, messages } = batch
+  const out: RawRecord[] = new Array(messages.length)
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
+    const record: {
+      -readonly [K in keyof RawRecord]: RawRecord[K]
+    } = {
+      topic,
+      partition,
+      offset: Number(m.offset),
+      key: m.key,
+      value: m.value,
+      timestamp: Number(m.timestamp) || 0,
+    }
+    if (m.headers) {
+      const headers: Record<string, Buffer | string | undefined> = {}
+      for (const [k, v] of Object.entries(m.headers)) headers[k] = Array.isArray(v) ? v[v.length - 1] : v
+      record.headers = headers
+    }
+    out[i] = record
+  }
+  return out
+}
