@@ -29,6 +29,8 @@ export type ApiOptions = {
   cors?: string
   /** Metrics registry to use (a new one by default). */
   metrics?: ApiMetrics
+  /** Pub/Sub channel of the live updates (default `ctr:updates`; Pub/Sub is not per database, tests use their own). */
+  updatesChannel?: string
   /** Aborting it ends every open `/ctr/stream` (for a graceful shutdown). */
   shutdown?: AbortSignal
 }
@@ -61,7 +63,7 @@ export function createApi(options: ApiOptions): OpenAPIHono {
       logger?.warn({ key, field, reason }, `skipped an invalid result in ${key}: ${reason}`)
     },
   })
-  const hub = new UpdatesHub(redis)
+  const hub = new UpdatesHub(redis, options.updatesChannel)
   options.shutdown?.addEventListener('abort', () => hub.close(), { once: true })
 
   const app = new OpenAPIHono()

@@ -31,18 +31,27 @@ export function createRedisClient(url: string, opts: { logger?: Logger; options?
   const redis = new Redis(url, { ...FAIL_FAST_OPTIONS, ...opts.options })
   const where = redactUrl(url)
   let down = false
-  redis.on('error', (err: Error) => {
+  let lastError = ''
+  const lost = () => {
     if (down) return
     down = true
+    const why = lastError ? ` (${lastError})` : ''
     opts.logger?.warn(
-      { redis: where, err: err.message },
-      `Redis unreachable at ${where} (${err.message}); answering 503 and retrying in the background (start it with \`redis-server\`)`,
+      { redis: where, err: lastError || undefined },
+      `Redis unreachable at ${where}${why}; answering 503 and reconnecting in the background (start it with \`redis-server\`)`,
     )
+  }
+  redis.on('error', (err: Error) => {
+    lastError = err.message
+    lost()
   })
+  // A connection that drops without an error (server shut down) is followed by 'reconnecting'.
+  redis.on('reconnecting', lost)
   redis.on('ready', () => {
     if (down) opts.logger?.info({ redis: where }, `Redis at ${where} is reachable again`)
     else opts.logger?.info({ redis: where }, `connected to Redis at ${where}`)
     down = false
+    lastError = ''
   })
   return redis
 }
@@ -61,6 +70,9 @@ export class RedisWatch {
   constructor(readonly redis: Redis) {
     redis.on('error', (err: Error) => {
       this.lastError = err.message
+    })
+    redis.on('close', () => {
+      this.lastError ??= 'connection lost'
     })
     redis.on('ready', () => {
       this.lastError = undefined

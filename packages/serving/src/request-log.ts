@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import type { Logger } from './redis.js'
 
 /**
- * Logs one line per request: method, path (truncated), status and duration in ms; 5xx as errors.
+ * Logs one line per request: method, path (truncated), status and duration in ms; 5xx as warnings.
  *
  * @example
  * app.use(requestLogger(pino()))
@@ -16,7 +16,7 @@ export function requestLogger(logger: Logger): MiddlewareHandler {
     const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path
     const line = { method: c.req.method, path, status, ms }
     const msg = `${c.req.method} ${path} ${status} ${ms}ms`
-    if (status >= 500) logger.error(line, msg)
+    if (status >= 500) logger.warn(line, msg)
     else logger.info(line, msg)
   }
 }

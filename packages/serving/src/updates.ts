@@ -22,7 +22,8 @@ export class UpdatesHub {
 
   constructor(
     private readonly redis: Redis,
-    private readonly channel: string = KEYS.updates,
+    /** The Pub/Sub channel. */
+    readonly channel: string = KEYS.updates,
   ) {}
 
   /** Number of current listeners. */

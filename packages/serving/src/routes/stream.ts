@@ -71,7 +71,7 @@ export function streamRoutes({ hub, watch, metrics, shutdown }: StreamDeps) {
         void stream.write(': keep-alive\n\n')
       }, KEEP_ALIVE_MS)
       try {
-        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ channel: 'ctr:updates' }), retry: 2000 })
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ channel: hub.channel }), retry: 2000 })
         while (open && !shutdown?.aborted) {
           if (pending.length === 0) {
             await new Promise<void>((resolve) => {
