@@ -124,7 +124,9 @@ export class EngineCore implements Engine {
     } catch (e) {
       this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
     }
-    if (this.tracker.observe(p, ts, now)) this.advance()
+    const advanced =
+      rec.offset < p.replayUntil ? this.tracker.observeReplayed(p, ts, now) : this.tracker.observe(p, ts, now)
+    if (advanced) this.advance()
   }
 
   tick(): Promise<void> {
@@ -211,6 +213,7 @@ export class EngineCore implements Engine {
         lastActivity: now,
         lastEventWallTime: null,
         idle: false,
+        replayUntil: -1,
       }
       this.partitions.set(id, p)
       this.slots.push(p)

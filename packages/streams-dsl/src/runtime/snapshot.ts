@@ -69,6 +69,7 @@ export function restoreSnapshot(e: EngineCore, s: EngineSnapshot): void {
       const p = e.partitionOf(ps, now, false)
       p.nextOffset = ps.nextOffset
       p.maxEventTime = ps.maxEventTime ?? Number.NEGATIVE_INFINITY
+      p.replayUntil = ps.replayUntil ?? -1
     }
     for (const w of t.windows) {
       const op = ops.get(w.operator)!

@@ -70,7 +70,14 @@ export type WindowSnapshot = {
 /** One task's partitions and window state. */
 export type TaskSnapshot = {
   id: string
-  partitions: { topic: string; partition: number; nextOffset: number | null; maxEventTime: number | null }[]
+  partitions: {
+    topic: string
+    partition: number
+    nextOffset: number | null
+    maxEventTime: number | null
+    /** Set when restoring from committed offsets: records below it were seen before and are replays. */
+    replayUntil?: number | null
+  }[]
   windows: WindowSnapshot[]
 }
 

@@ -17,6 +17,8 @@ export type PartitionState = {
   /** Wall-clock time of the last valid event; null before the first. */
   lastEventWallTime: number | null
   idle: boolean
+  /** Records below this offset were seen before a restart: they rebuild state but are not new arrivals. */
+  replayUntil: number
 }
 
 /**
@@ -70,6 +72,14 @@ export class WatermarkTracker {
     p.maxEventTime = ts
     // Only a partition at (or below) the current W can move it.
     if (before > this.watermark) return false
+    return this.recompute(now)
+  }
+
+  /** Records a replayed event: it may rebuild W(p) and M, but it is not a new arrival (idle clocks and t stay). */
+  observeReplayed(p: PartitionState, ts: number, now: number): boolean {
+    if (ts > this.maxEventTime) this.maxEventTime = ts
+    if (ts <= p.maxEventTime) return false
+    p.maxEventTime = ts
     return this.recompute(now)
   }
 

@@ -46,7 +46,13 @@ export class TestDriver {
     const start = options.startTime ?? '2025-01-01T00:00:00Z'
     this.clock = new ManualClock(typeof start === 'number' ? start : Date.parse(start))
     this.engine = this.newEngine()
-    if (options.partitions) void this.engine.assign(this.partitionList())
+    this.preassign()
+  }
+
+  /** Registers the up-front partitions synchronously, at the current wall-clock time. */
+  private preassign(): void {
+    const now = this.clock.now()
+    for (const tp of this.partitionList()) this.engine.partitionOf(tp, now, false)
   }
 
   private partitionList(): TopicPartition[] {
@@ -145,8 +151,24 @@ export class TestDriver {
    */
   async crashAndReplay(): Promise<void> {
     const committed = this.engine.committable()
+    const at = new Map(committed.map((c) => [`${c.topic}:${c.partition}`, c.offset]))
+    // what a runner keeps with its commit: watermarks and positions, no window state
+    const s = this.engine.snapshot()
+    const marks: EngineSnapshot = {
+      ...s,
+      tasks: s.tasks.map((t) => ({
+        ...t,
+        windows: [],
+        partitions: t.partitions.map((p) => ({
+          ...p,
+          nextOffset: at.get(`${p.topic}:${p.partition}`) ?? null,
+          replayUntil: p.nextOffset,
+        })),
+      })),
+    }
     this.engine = this.newEngine()
-    if (this.options.partitions) await this.engine.assign(this.partitionList())
+    this.preassign()
+    this.engine.restore(marks)
     for (const c of committed) {
       const log = this.logs.get(`${c.topic}:${c.partition}`) ?? []
       const records = log.slice(c.offset)

@@ -1,0 +1,157 @@
+/**
+ * A reference model of CONTRACTS.md §2, written straight from the text and sharing no code with the engine.
+ * Slow and simple on purpose: windows keep their raw contributions, results are recomputed from scratch,
+ * the watermark is recomputed from every partition after every event. Used by the property tests only.
+ */
+
+/** One record as the model sees it: a valid keyed event, or something the decoder rejects. */
+export type ModelRecord =
+  | { kind: 'event'; key: string; ts: number | null } // null: no timestamp in the payload, the record timestamp counts
+  | { kind: 'bad_json' }
+  | { kind: 'bad_event' }
+
+export type ModelParams = {
+  size: number // window size S
+  advance: number // hop (= size for tumbling)
+  B: number // max out-of-orderness
+  L: number // allowed lateness
+  idleTimeout: number
+  futureSkew: number
+  emit: 'onClose' | 'onUpdate'
+}
+
+export type ModelResult = { key: string; start: number; end: number; count: number; lateFiring: boolean }
+export type ModelDeadLetter = { reason: string; topic: string; partition: number; offset: number }
+
+type Partition = { maxEventTime: number; lastActivity: number; nextOffset: number }
+type Win = { key: string; start: number; end: number; contributions: { p: string; offset: number }[]; fired: boolean }
+
+export class ReferenceModel {
+  now: number
+  W = Number.NEGATIVE_INFINITY
+  M = Number.NEGATIVE_INFINITY
+  t: number | null = null
+  readonly partitions = new Map<string, Partition>()
+  readonly windows: Win[] = []
+  readonly results: ModelResult[] = []
+  readonly deadLetters: ModelDeadLetter[] = []
+
+  constructor(
+    readonly params: ModelParams,
+    startTime: number,
+  ) {
+    this.now = startTime
+  }
+
+  /** A restart (restore or replay): every known partition gets a fresh idle clock. */
+  restart(): void {
+    for (const p of this.partitions.values()) p.lastActivity = this.now
+  }
+
+  assign(topic: string, partition: number): void {
+    const id = `${topic}:${partition}`
+    if (!this.partitions.has(id))
+      this.partitions.set(id, { maxEventTime: Number.NEGATIVE_INFINITY, lastActivity: this.now, nextOffset: 0 })
+  }
+
+  private isIdle(p: Partition): boolean {
+    return this.now - p.lastActivity >= this.params.idleTimeout
+  }
+
+  /** "W = min W(p) over non-idle partitions; all idle: W = max(W, M + (now - t) - B - 1); never decreases." */
+  private updateWatermark(): void {
+    if (this.partitions.size === 0) return
+    const active = [...this.partitions.values()].filter((p) => !this.isIdle(p))
+    let candidate: number
+    if (active.length > 0) candidate = Math.min(...active.map((p) => p.maxEventTime - this.params.B - 1))
+    else if (this.t !== null) candidate = this.M + (this.now - this.t) - this.params.B - 1
+    else return
+    this.W = Math.max(this.W, candidate)
+    this.fireAndPurge()
+  }
+
+  private count(w: Win): number {
+    return w.contributions.length
+  }
+
+  private fireAndPurge(): void {
+    const due = this.windows.filter((w) => !w.fired && this.W >= w.end - 1).sort((a, b) => a.end - b.end)
+    for (const w of due) {
+      w.fired = true
+      if (this.params.emit === 'onClose')
+        this.results.push({ key: w.key, start: w.start, end: w.end, count: this.count(w), lateFiring: false })
+    }
+    for (let i = this.windows.length - 1; i >= 0; i--) {
+      const w = this.windows[i] as Win
+      if (this.W >= w.end - 1 + this.params.L) this.windows.splice(i, 1)
+    }
+  }
+
+  /** Every window [start, start + size) with start a multiple of `advance` that contains ts. */
+  private windowsOf(ts: number): number[] {
+    const starts: number[] = []
+    for (
+      let s = Math.floor(ts / this.params.advance) * this.params.advance;
+      s > ts - this.params.size;
+      s -= this.params.advance
+    )
+      starts.unshift(s)
+    return starts
+  }
+
+  batch(topic: string, partition: number, records: ModelRecord[], recordTimestamp: number): void {
+    this.assign(topic, partition)
+    this.updateWatermark()
+    const id = `${topic}:${partition}`
+    const p = this.partitions.get(id) as Partition
+    for (const r of records) {
+      const offset = p.nextOffset++
+      const dead = (reason: string) => this.deadLetters.push({ reason, topic, partition, offset })
+      if (r.kind === 'bad_json') dead('invalid_json')
+      else if (r.kind === 'bad_event') dead('invalid_event')
+      else {
+        const ts = r.ts ?? recordTimestamp
+        if (ts > this.now + this.params.futureSkew) {
+          dead('future_timestamp')
+          continue
+        }
+        // judged against W as it stands before this event
+        let added = false
+        for (const start of this.windowsOf(ts)) {
+          const end = start + this.params.size
+          if (this.W >= end - 1 + this.params.L) continue
+          added = true
+          let w = this.windows.find((x) => x.key === r.key && x.start === start)
+          if (!w) {
+            w = { key: r.key, start, end, contributions: [], fired: this.W >= end - 1 }
+            this.windows.push(w)
+          }
+          w.contributions.push({ p: id, offset })
+          const late = this.W >= end - 1
+          if (late || this.params.emit === 'onUpdate')
+            this.results.push({ key: r.key, start, end, count: this.count(w), lateFiring: late })
+        }
+        if (!added) dead('late_event')
+        p.maxEventTime = Math.max(p.maxEventTime, ts)
+        p.lastActivity = this.now
+        this.M = Math.max(this.M, ts)
+        this.t = this.now
+        this.updateWatermark()
+      }
+    }
+  }
+
+  advanceWallClock(ms: number): void {
+    this.now += ms
+    this.updateWatermark()
+  }
+
+  /** Per partition that has records: min(next offset, lowest offset contributing to a window not purged). */
+  committable(): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [id, p] of this.partitions) if (p.nextOffset > 0) out.set(id, p.nextOffset)
+    for (const w of this.windows)
+      for (const c of w.contributions) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
+    return out
+  }
+}
