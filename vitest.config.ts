@@ -6,7 +6,15 @@ import { defineConfig } from 'vitest/config'
 //   chaos:<pkg> *.chaos.test.ts  tests that stop brokers, kill jobs or Redis: one file at a time,
 //               after the others, so they never disturb a parallel test
 // `pnpm test:unit` runs unit:*, `pnpm test:integration` int:*, `pnpm test:chaos` chaos:*.
-const packages = ['packages/streams-dsl', 'packages/ctr-topology', 'packages/serving', 'examples/producers', 'scripts']
+const packages = [
+  'packages/streams-dsl',
+  'packages/ctr-topology',
+  'packages/serving',
+  'packages/testing',
+  'examples/producers',
+  'scripts',
+  'compose',
+]
 const name = (dir: string) => dir.split('/').pop()
 const exclude = ['**/node_modules/**', '**/dist/**']
 
