@@ -160,6 +160,7 @@
 
   function drawChart() {
     const el = $('chart')
+    el.dataset.points = String(state.history.length) // what the chart shows, for tests and curious readers
     if (state.chart) {
       state.chart.setData(chartData())
       return
@@ -170,7 +171,7 @@
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, ctr: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
       axes: [
-        { stroke: '#6a737d', grid: { stroke: '#eef0f3' } },
+        { stroke: '#6a737d', grid: { stroke: '#eef0f3' }, space: 90, values: (_u, v) => v.map((x) => time(x * 1000)) },
         {
           scale: 'ctr',
           stroke: '#2563eb',
@@ -180,7 +181,7 @@
         { scale: 'n', side: 1, stroke: '#6a737d', grid: { show: false } },
       ],
       series: [
-        {},
+        { value: (_u, v) => (v == null ? '–' : time(v * 1000)) },
         {
           label: 'CTR',
           scale: 'ctr',
