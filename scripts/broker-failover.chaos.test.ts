@@ -1,0 +1,59 @@
+import {
+  consume,
+  createTopics,
+  produce,
+  runningNodeIds,
+  startBroker,
+  startCluster,
+  stopBroker,
+  uniqueTopic,
+  waitForIsr,
+} from '@ctr/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { withAdmin } from './lib/kafka-admin.js'
+
+// Works on the native 3-broker cluster of `pnpm kafka:up` whatever Kafka the other tests use.
+describe('one broker of three down (RF 3, min ISR 2)', () => {
+  const STOPPED = 2
+
+  afterAll(async () => {
+    // Never leave the cluster short of a broker for whoever comes next.
+    if (!runningNodeIds().includes(STOPPED)) await startBroker(STOPPED)
+  })
+
+  it('still takes acks=all writes and serves reads, and the broker rejoins the ISR when it is back', async () => {
+    const { bootstrap, size } = await startCluster()
+    expect(size).toBe(3)
+    const topic = uniqueTopic('failover')
+    await createTopics([{ topic, partitions: 6, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }], {
+      brokers: bootstrap,
+    })
+    const before = Array.from({ length: 300 }, (_, i) => ({ key: `k-${i % 30}`, value: `before-${i}` }))
+    await produce(topic, before)
+
+    expect(await stopBroker(STOPPED)).toBe(true)
+    expect(runningNodeIds()).toEqual([1, 3])
+    // The broker's controlled shutdown takes it out of every ISR.
+    const isr = await withAdmin(bootstrap, async (admin) => {
+      const [md] = await admin.fetchTopicMetadata({ topics: [topic] })
+      return md?.partitions.map((p) => p.isr) ?? []
+    })
+    for (const members of isr) expect(members).not.toContain(STOPPED)
+
+    const during = Array.from({ length: 300 }, (_, i) => ({ key: `k-${i % 30}`, value: `during-${i}` }))
+    const reports = await produce(topic, during)
+    expect(reports.filter((r) => r.errorCode !== 0)).toEqual([])
+    const got = await consume(topic, { count: 600, timeoutMs: 60_000 })
+    expect(new Set(got.map((m) => m.value))).toEqual(new Set([...before, ...during].map((m) => m.value)))
+
+    await startBroker(STOPPED)
+    expect(runningNodeIds()).toEqual([1, 2, 3])
+    const sizes = await waitForIsr(topic, 3, { brokers: bootstrap, timeoutMs: 120_000 })
+    expect(sizes).toEqual([3, 3, 3, 3, 3, 3])
+    const replicas = await withAdmin(bootstrap, async (admin) => {
+      const [md] = await admin.fetchTopicMetadata({ topics: [topic] })
+      return md?.partitions.flatMap((p) => p.isr) ?? []
+    })
+    expect(replicas.filter((id) => id === STOPPED)).toHaveLength(6)
+  })
+})
