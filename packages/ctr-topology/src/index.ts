@@ -1,4 +1,5 @@
-export { JOB_ENV, type JobConfig, JobConfigError, loadJobConfig } from './config.js'
+export { ConfigError, JOB_ENV, type JobConfig, JobConfigError, loadJobConfig } from './config.js'
 export { ClickEvent, EventTimestamp, ImpressionEvent } from './events.js'
+export { MissingTopicError, requireInputTopics } from './preflight.js'
 export { type CtrResult, toCtrResult, type WindowedCounts } from './result.js'
 export { type CtrTopologyOptions, ctrTopology } from './topology.js'

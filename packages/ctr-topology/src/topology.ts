@@ -19,8 +19,8 @@ export type CtrTopologyOptions = {
   readonly clicksTopic: string
   /** The per-product, per-window results (the job: Redis `ctr:latest` / `ctr:previous`). */
   readonly results: Sink<CtrResult>
-  /** Bad records and late events (the job: Kafka `<applicationId>-dlq`). */
-  readonly deadLetters: Sink<DeadLetter>
+  /** Where bad records and late events go; by default the runner's DLQ, Kafka `<applicationId>-dlq`. */
+  readonly deadLetters?: Sink<DeadLetter>
   /** How long a silent input partition holds the watermark back (default 10 s). */
   readonly idleTimeout?: Duration
 }
@@ -51,8 +51,9 @@ export function ctrTopology(o: CtrTopologyOptions): Topology {
     .map(toCtrResult)
     .to(o.results)
 
-  // invalid_json, invalid_event, future_timestamp and late_event, with the original record
-  app.deadLetters().to(o.deadLetters)
+  // Bad records (invalid_json, invalid_event, future_timestamp) and late events (late_event) go,
+  // with the original record, to the runner's DLQ `<applicationId>-dlq` unless routed here.
+  if (o.deadLetters) app.deadLetters().to(o.deadLetters)
 
   return app.build()
 }

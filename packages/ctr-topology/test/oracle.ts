@@ -77,7 +77,9 @@ const isLate = (ts: number, W: number) => W >= windowStart(ts) + S - 1 + L
 export function expectedOutcome(phases: readonly (readonly ProducedRecord[])[], wallClock: number): Expected {
   const maxByPartition = new Map<string, number>()
   const jobWatermark = () =>
-    maxByPartition.size === 0 ? Number.NEGATIVE_INFINITY : Math.min(...[...maxByPartition.values()].map((m) => m - B - 1))
+    maxByPartition.size === 0
+      ? Number.NEGATIVE_INFINITY
+      : Math.min(...[...maxByPartition.values()].map((m) => m - B - 1))
   const counts = new Map<string, { product: string; start: number; impressions: number; clicks: number }>()
   const dlq: Record<string, number> = {}
   const watermarks: number[] = []
