@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { consume, createTopics, kafkaBrokers, produce, uniqueTopic } from '@ctr/testing'
 import { describe, expect, it } from 'vitest'
 import { withAdmin } from './lib/kafka-admin.js'
+import { bootstrapServers, clusterLayout } from './lib/kafka-layout.js'
 import { repoRoot } from './lib/paths.js'
 
 type Run = { code: number | null; stdout: string; stderr: string }
@@ -28,11 +29,11 @@ describe('pnpm kafka:up', () => {
     const second = await run('pnpm', ['kafka:up'])
     expect(second.code, second.stderr).toBe(0)
     expect(second.stdout).toContain('already running')
-    expect(second.stdout).toContain('KAFKA_BROKERS=127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096')
+    expect(second.stdout).toContain(`KAFKA_BROKERS=${bootstrapServers(clusterLayout(3))}`)
     expect(`${first.stderr}${second.stderr}`).not.toMatch(/Error|at .*\(.*:\d+:\d+\)/)
 
     const topic = uniqueTopic('after-up-twice')
-    await createTopics([{ topic, partitions: 3 }], { brokers: '127.0.0.1:9092' })
+    await createTopics([{ topic, partitions: 3 }], { brokers: bootstrapServers(clusterLayout(3)) })
     await produce(topic, [
       { key: 'a', value: 'one' },
       { key: 'a', value: 'two' },

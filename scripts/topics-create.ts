@@ -1,10 +1,11 @@
 /**
  * `pnpm topics:create`: creates the CTR input topics, idempotently.
- * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), IMPRESSIONS_TOPIC / CLICKS_TOPIC
+ * Environment: KAFKA_BROKERS (default 127.0.0.1:9092, or the KAFKA_BASE_PORT of `pnpm kafka:up`), IMPRESSIONS_TOPIC / CLICKS_TOPIC
  * (default impressions / clicks), TOPIC_PARTITIONS (default 6), TOPIC_REPLICATION
  * (default min(3, number of brokers)).
  */
 import { ensureTopics, requireKafka } from './lib/kafka-admin.js'
+import { basePort } from './lib/kafka-layout.js'
 import { runMain, UserError } from './lib/user-error.js'
 
 function positiveInt(name: string, fallback: number): number {
@@ -16,7 +17,7 @@ function positiveInt(name: string, fallback: number): number {
 }
 
 async function main(): Promise<number> {
-  const brokers = process.env.KAFKA_BROKERS || '127.0.0.1:9092'
+  const brokers = process.env.KAFKA_BROKERS || `127.0.0.1:${basePort()}`
   const topics = [process.env.IMPRESSIONS_TOPIC || 'impressions', process.env.CLICKS_TOPIC || 'clicks']
   const partitions = positiveInt('TOPIC_PARTITIONS', 6)
   const ids = await requireKafka(brokers)

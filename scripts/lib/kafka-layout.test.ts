@@ -11,7 +11,7 @@ const props = (text: string) =>
 
 describe('clusterLayout', () => {
   it('puts 3 nodes on distinct broker and controller ports, bootstrap first on 9092', () => {
-    const nodes = clusterLayout(3, '/tmp/k')
+    const nodes = clusterLayout(3, '/tmp/k', 9092)
     expect(nodes.map((n) => [n.id, n.brokerPort, n.controllerPort])).toEqual([
       [1, 9092, 9093],
       [2, 9094, 9095],
@@ -21,8 +21,13 @@ describe('clusterLayout', () => {
     expect(new Set(nodes.map((n) => n.dataDir)).size).toBe(3)
   })
 
+  it('moves every port with the base port', () => {
+    const nodes = clusterLayout(3, '/tmp/k', 19092)
+    expect(nodes.flatMap((n) => [n.brokerPort, n.controllerPort])).toEqual([19092, 19093, 19094, 19095, 19096, 19097])
+  })
+
   it('configures replication 3 and min ISR 2 with three voters', () => {
-    const nodes = clusterLayout(3, '/tmp/k')
+    const nodes = clusterLayout(3, '/tmp/k', 9092)
     const p = props(serverProperties(nodes[1]!, nodes))
     expect(p['node.id']).toBe('2')
     expect(p['controller.quorum.voters']).toBe('1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097')
@@ -35,7 +40,7 @@ describe('clusterLayout', () => {
   })
 
   it('configures replication 1 for the single-broker mode', () => {
-    const [node] = clusterLayout(1, '/tmp/k')
+    const [node] = clusterLayout(1, '/tmp/k', 9092)
     const p = props(serverProperties(node!, [node!]))
     expect(p['controller.quorum.voters']).toBe('1@127.0.0.1:9093')
     expect(p['default.replication.factor']).toBe('1')

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { kafkaHome } from './paths.js'
+import { UserError } from './user-error.js'
 
 /** One node of the local cluster: a combined broker and KRaft controller. */
 export type KafkaNode = {
@@ -17,24 +18,35 @@ export type KafkaNode = {
 /** Size of the local cluster: 3 brokers like the seed's, or 1 for quick work. */
 export type ClusterSize = 1 | 3
 
-/** First broker port; node n listens on 9090 + 2n (broker) and 9091 + 2n (controller). */
-const BASE_PORT = 9090
+/**
+ * Port of node 1's broker: `KAFKA_BASE_PORT`, default 9092. Node n listens on
+ * base + 2(n-1) (broker) and base + 2(n-1) + 1 (controller). Another port lets
+ * a second checkout run its own cluster beside this one.
+ */
+export function basePort(): number {
+  const raw = process.env.KAFKA_BASE_PORT
+  const port = raw ? Number(raw) : 9092
+  if (!Number.isInteger(port) || port < 1024 || port > 65_000) {
+    throw new UserError(`KAFKA_BASE_PORT must be a port number from 1024 to 65000, not "${raw}".`)
+  }
+  return port
+}
 
 /**
  * The nodes of a local cluster of the given size: ids 1..n, broker ports
- * 9092/9094/9096, controller ports 9093/9095/9097.
+ * 9092/9094/9096, controller ports 9093/9095/9097 (with the default base port).
  *
  * @example
  * clusterLayout(3).map((n) => n.brokerPort) // [9092, 9094, 9096]
  */
-export function clusterLayout(size: ClusterSize, home: string = kafkaHome): KafkaNode[] {
+export function clusterLayout(size: ClusterSize, home: string = kafkaHome, base: number = basePort()): KafkaNode[] {
   return Array.from({ length: size }, (_, i) => {
     const id = i + 1
     const dir = join(home, `node-${id}`)
     return {
       id,
-      brokerPort: BASE_PORT + 2 * id,
-      controllerPort: BASE_PORT + 2 * id + 1,
+      brokerPort: base + 2 * i,
+      controllerPort: base + 2 * i + 1,
       dir,
       dataDir: join(dir, 'data'),
       logsDir: join(dir, 'logs'),
