@@ -6,7 +6,8 @@
 // hashes a few files. A first run installs, showing each step:
 //   1. the pinned pnpm (from package.json "packageManager"),
 //   2. the Debian packages the Kafka client links against and Chromium for the
-//      browser test (only when missing and apt-get is usable),
+//      browser test, and Java 17 and Maven for the local Kafka when those commands are missing
+//      (only when missing and apt-get is usable),
 //   3. the workspace dependencies, building @confluentinc/kafka-javascript
 //      against the system libraries (no internet download needed).
 // Usage: node scripts/bootstrap.mjs [pnpm-script [args...]]
@@ -81,13 +82,23 @@ function ensurePnpm() {
   return local
 }
 
+// The local Kafka cluster (scripts/kafka.ts) runs on Java 17+ and is fetched with Maven: installed
+// only when the command is missing altogether (any JDK/JRE or Maven the user has will do).
+const COMMAND_PACKAGES = [
+  { cmd: 'java', args: ['-version'], pkg: 'openjdk-17-jre-headless' },
+  { cmd: 'mvn', args: ['-v'], pkg: 'maven' },
+]
+
 function missingDebianPackages() {
   if (!has('dpkg-query', ['--version'])) return []
-  return DEBIAN_PACKAGES.filter((p) => {
+  const missing = DEBIAN_PACKAGES.filter((p) => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
     const s = has('dpkg-query', ['-W', '-f=${Status}', p])
     return !s?.includes('install ok installed')
   })
+  // `has` returns '' (not null) for a command that prints only to stderr, like `java -version`.
+  for (const { cmd, args, pkg } of COMMAND_PACKAGES) if (has(cmd, args) === null) missing.push(pkg)
+  return missing
 }
 
 function ensureDebianPackages() {
