@@ -60,6 +60,22 @@ describe('GET /ctr/latest and /ctr/previous', () => {
   })
 })
 
+describe('GET /ctr/latest freshness', () => {
+  it('reflects every write at once: changed, added, removed and corrupted values', async () => {
+    await put('ctr:latest', result('a', 0, 10, 1))
+    await put('ctr:latest', result('b', 0, 10, 2))
+    expect(Object.keys((await get('/ctr/latest')).json).sort()).toEqual(['a', 'b'])
+    await put('ctr:latest', result('a', 10_000, 10, 5))
+    await put('ctr:latest', result('c', 0, 1, 1))
+    await seed.hdel('ctr:latest', 'b')
+    expect((await get('/ctr/latest')).json).toEqual({ a: result('a', 10_000, 10, 5), c: result('c', 0, 1, 1) })
+    await seed.hset('ctr:latest', 'a', 'garbage')
+    expect((await get('/ctr/latest')).json).toEqual({ c: result('c', 0, 1, 1) })
+    await put('ctr:latest', result('a', 20_000, 10, 0))
+    expect((await get('/ctr/latest')).json.a).toEqual(result('a', 20_000, 10, 0))
+  })
+})
+
 describe('GET /ctr/{product_id}', () => {
   it('returns latest, previous and the change of ctr', async () => {
     await put('ctr:latest', result('p-1', 10_000, 100, 10))

@@ -10,7 +10,12 @@ export const KEYS = {
   updates: 'ctr:updates',
 } as const
 
-/** Called for a stored value that is not a valid result (it is skipped, never served). */
+/** The two hashes of results. */
+export type ResultHash = typeof KEYS.latest | typeof KEYS.previous
+
+type CacheEntry = { raw: string; value: CtrResult | null; fragment: string }
+
+/** Called for a stored value that is not a valid result (it is skipped, never served; reported once per value). */
 export type BadResultHandler = (key: string, field: string, reason: string) => void
 
 /** Called for every failed Redis command (before it becomes a 503). */
@@ -63,14 +68,41 @@ export class CtrStore {
   ) {}
 
   /** All results of one hash (`ctr:latest` or `ctr:previous`) as `product_id -> result`. */
-  async all(key: typeof KEYS.latest | typeof KEYS.previous): Promise<Record<string, CtrResult>> {
-    const raw = await this.call(() => this.redis.hgetall(key))
+  async all(key: ResultHash): Promise<Record<string, CtrResult>> {
     const out: Record<string, CtrResult> = {}
-    for (const [field, value] of Object.entries(raw)) {
-      const result = this.parse(key, field, value)
-      if (result) out[field] = result
-    }
+    for (const [field, entry] of await this.entries(key)) if (entry.value) out[field] = entry.value
     return out
+  }
+
+  /**
+   * The same as {@link all}, already serialized: the stored JSON of every valid result is passed through as it is,
+   * so a value is parsed and validated once, not on every request (the /ctr/latest hot path).
+   */
+  async allJson(key: ResultHash): Promise<string> {
+    const parts: string[] = []
+    for (const entry of (await this.entries(key)).values()) if (entry.fragment) parts.push(entry.fragment)
+    return `{${parts.join(',')}}`
+  }
+
+  // Per hash: field -> the last raw value seen, its parse and its `"field":json` fragment. A value that has not
+  // changed since the previous request (most of them: a product's result changes once per window) is reused.
+  private readonly cache = new Map<ResultHash, Map<string, CacheEntry>>()
+
+  private async entries(key: ResultHash): Promise<Map<string, CacheEntry>> {
+    const raw = await this.call(() => this.redis.hgetall(key))
+    const previous = this.cache.get(key)
+    const next = new Map<string, CacheEntry>()
+    for (const field in raw) {
+      const value = raw[field] as string
+      let entry = previous?.get(field)
+      if (entry?.raw !== value) {
+        const parsed = this.parse(key, field, value)
+        entry = { raw: value, value: parsed, fragment: parsed ? `${JSON.stringify(field)}:${value}` : '' }
+      }
+      next.set(field, entry)
+    }
+    this.cache.set(key, next)
+    return next
   }
 
   /** The latest and previous result of one product (each `null` when absent). */

@@ -81,8 +81,14 @@ const notFound = (productId: string) =>
  */
 export function ctrRoutes({ store }: { store: CtrStore }) {
   const router = createRouter()
-  router.openapi(latestRoute, async (c) => c.json(await store.all(KEYS.latest), 200))
-  router.openapi(previousRoute, async (c) => c.json(await store.all(KEYS.previous), 200))
+  // The maps are served pre-serialized (see CtrStore.allJson): documented through the registry, routed plainly.
+  for (const [route, key] of [
+    [latestRoute, KEYS.latest],
+    [previousRoute, KEYS.previous],
+  ] as const) {
+    router.openAPIRegistry.registerPath(route)
+    router.get(route.path, async (c) => c.body(await store.allJson(key), 200, { 'Content-Type': 'application/json' }))
+  }
   router.openapi(topRoute, async (c) => {
     const { limit, min_impressions } = c.req.valid('query')
     return c.json({ limit, min_impressions, items: await store.top(limit, min_impressions) }, 200)
