@@ -71,7 +71,9 @@ export class KafkaSource implements SourceConnector {
   readonly #inflight = new Map<string, Promise<unknown>>()
   #consumer: KafkaJS.Consumer | undefined
   #handlers: SourceHandlers | undefined
-  #stopping = false
+  /** No more batches are handed out (stopping, or a handler failed). */
+  #halted = false
+  #stopCalled = false
   #handedOver = false
 
   constructor(options: KafkaSourceOptions) {
@@ -109,13 +111,18 @@ export class KafkaSource implements SourceConnector {
 
   async #eachBatch({ batch, resolveOffset }: KafkaJS.EachBatchPayload): Promise<void> {
     // Leaving the batch unresolved makes the client seek back to it; harmless, we are leaving.
-    if (this.#stopping || !this.#handlers) return
+    if (this.#halted || !this.#handlers) return
     const k = key(batch.topic, batch.partition)
     const records = toRawRecords(batch)
     const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch)
     this.#inflight.set(k, done)
     try {
       await done
+    } catch {
+      // The handler failed (a sink error the runner reports and stops on): deliver nothing more and leave
+      // this batch unresolved, so its offsets are neither stored nor committed.
+      this.#halted = true
+      return
     } finally {
       this.#inflight.delete(k)
     }
@@ -191,8 +198,9 @@ export class KafkaSource implements SourceConnector {
    */
   async stop(): Promise<void> {
     const consumer = this.#consumer
-    if (!consumer || this.#stopping) return
-    this.#stopping = true
+    if (!consumer || this.#stopCalled) return
+    this.#stopCalled = true
+    this.#halted = true
     const owned = this.partitions().map(({ topic, partition }) => ({ topic, partition }))
     try {
       if (owned.length) consumer.pause(groupByTopic(owned))

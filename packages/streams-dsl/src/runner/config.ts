@@ -1,0 +1,97 @@
+import { z } from 'zod'
+
+/** A configuration problem, with a one-line message naming the variable, the value and what is expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const brokerList = z
+  .string()
+  .trim()
+  .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be a comma-separated list of host:port')
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s)
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && /^\/?(\d+)?$/.test(u.pathname)
+    } catch {
+      return false
+    }
+  }, 'must be a URL like redis://127.0.0.1:6379 or redis://host:6379/2 (database number optional)')
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be an integer from ${min} to ${max}` })
+    .int(`must be an integer from ${min} to ${max}`)
+    .min(min, `must be an integer from ${min} to ${max}`)
+    .max(max, `must be an integer from ${min} to ${max}`)
+
+/** The environment variables the runner reads, with their defaults. */
+export const runnerEnvSchema = z.object({
+  KAFKA_BROKERS: brokerList.default('127.0.0.1:9092'),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  APPLICATION_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')
+    .optional(),
+  JOB_PORT: int(0, 65535).default(8001),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Most records per batch handed to the engine. */
+  BATCH_SIZE: int(1, 1_000_000).default(2000),
+  /** Partitions processed concurrently by the consumer. */
+  PARTITION_CONCURRENCY: int(1, 64).default(3),
+  COMMIT_INTERVAL_MS: int(50, 600_000).default(1000),
+  TICK_INTERVAL_MS: int(10, 60_000).default(200),
+})
+
+/** Validated runner settings. */
+export type RunnerConfig = {
+  readonly kafkaBrokers: string
+  readonly redisUrl: string
+  /** Consumer group, prefix of internal topics and of the DLQ (`<id>-dlq`). */
+  readonly applicationId: string
+  /** Port of `/metrics` and `/status`; 0 picks a free one. */
+  readonly port: number
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  readonly batchSize: number
+  readonly concurrency: number
+  readonly commitIntervalMs: number
+  readonly tickIntervalMs: number
+}
+
+/**
+ * Reads and validates the runner's configuration from the environment. Throws a {@link ConfigError} whose
+ * message is one line, e.g. `JOB_PORT="abc": must be an integer from 0 to 65535`.
+ *
+ * @example
+ * const config = loadConfig(process.env, { applicationId: 'ctr' })
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  defaults: { applicationId: string },
+): RunnerConfig {
+  // Empty variables count as unset, as a shell user would expect from `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = runnerEnvSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0] ?? '')
+    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(present[name] ?? '')} ${issue.message}`)
+  }
+  const e = parsed.data
+  return {
+    kafkaBrokers: e.KAFKA_BROKERS,
+    redisUrl: e.REDIS_URL,
+    applicationId: e.APPLICATION_ID ?? defaults.applicationId,
+    port: e.JOB_PORT,
+    logLevel: e.LOG_LEVEL,
+    batchSize: e.BATCH_SIZE,
+    concurrency: e.PARTITION_CONCURRENCY,
+    commitIntervalMs: e.COMMIT_INTERVAL_MS,
+    tickIntervalMs: e.TICK_INTERVAL_MS,
+  }
+}

@@ -1,0 +1,7 @@
+export { ConfigError, loadConfig, type RunnerConfig, runnerEnvSchema } from './config.js'
+export { type StatusServer, startStatusServer } from './http-server.js'
+export { createRunnerMetrics, type MetricsSources, type RunnerMetrics } from './metrics.js'
+export { checkKafka, checkRedis, RedisUnavailableError } from './preflight.js'
+export { run } from './run.js'
+export { createRunner, Runner, type RunnerOptions, type RunnerState } from './runner.js'
+export type { RunnerPartitionStatus, RunnerStatus } from './status.js'

@@ -1,0 +1,50 @@
+import { closeSharedRedis } from '../connectors/redis/connection.js'
+import type { Topology } from '../graph/topology.js'
+import { isUserFacing } from './preflight.js'
+import { createRunner, type Runner, type RunnerOptions } from './runner.js'
+
+/**
+ * Runs a topology in the foreground until SIGINT or SIGTERM, then stops gracefully (stop fetching, flush sinks,
+ * commit, leave the group; no window fires early) and exits 0. A bad setting or an unreachable Kafka or Redis
+ * at start prints one line saying what was tried and how to fix it, and exits 1. A second signal exits at once.
+ *
+ * @example
+ * // packages/ctr-topology/src/main.ts
+ * import { run } from '@ctr/streams-dsl/runner'
+ * await run(ctrTopology(), { tasks: 'partition' })
+ */
+export async function run(topology: Topology, options: RunnerOptions = {}): Promise<never> {
+  let runner: Runner
+  try {
+    runner = createRunner(topology, options)
+  } catch (e) {
+    return exitWith(e)
+  }
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      runner.logger.warn(`${signal} again: exiting without waiting for the graceful stop`)
+      process.exit(130)
+    }
+    runner.logger.info(`${signal} received`)
+    void runner.stop()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    await runner.start()
+  } catch (e) {
+    await runner.stop().catch(() => {})
+    return exitWith(e)
+  }
+  const code = await runner.finished
+  await closeSharedRedis().catch(() => {})
+  process.exit(code)
+}
+
+function exitWith(e: unknown): never {
+  const message = e instanceof Error ? e.message : String(e)
+  // A user-facing error is one line; anything else is a bug, still reported on one line without a stack trace.
+  process.stderr.write(`${isUserFacing(e) ? message : `failed to start: ${message.split('\n')[0]}`}\n`)
+  process.exit(1)
+}

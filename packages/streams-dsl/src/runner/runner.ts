@@ -1,0 +1,326 @@
+import pino from 'pino'
+import { filter, interval, map, merge, Subject, type Subscription, tap } from 'rxjs'
+import { concatMap } from 'rxjs/operators'
+import { ensureTopics } from '../connectors/kafka/admin.js'
+import { setDefaultKafkaBrokers } from '../connectors/kafka/client.js'
+import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-letter-sink.js'
+import { KafkaSource } from '../connectors/kafka/kafka-source.js'
+import { setDefaultRedisUrl } from '../connectors/redis/connection.js'
+import type { DeadLetter, InputBatch, Sink, TopicPartition } from '../connectors/types.js'
+import type { Topology } from '../graph/topology.js'
+import { createEngine } from '../runtime/engine.js'
+import type { Clock, Engine, TaskGrouping } from '../runtime/types.js'
+import { loadConfig, type RunnerConfig } from './config.js'
+import { type StatusServer, startStatusServer } from './http-server.js'
+import { createRunnerMetrics, type RunnerMetrics } from './metrics.js'
+import { checkKafka, checkRedis, safeUrl } from './preflight.js'
+import { type RunnerStatus, runnerStatus } from './status.js'
+
+/** Options of {@link createRunner}; everything but the topology is optional. */
+export type RunnerOptions = {
+  /** Settings; missing ones come from the environment (see `loadConfig`). */
+  readonly config?: Partial<RunnerConfig>
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** How partitions group into tasks (`'partition'` for co-partitioned inputs shared by several instances). */
+  readonly tasks?: TaskGrouping
+  /** Check that Redis answers before starting (default true: most topologies write to it). */
+  readonly requireRedis?: boolean
+  readonly clock?: Clock
+  readonly logger?: pino.Logger
+}
+
+type Work =
+  | { readonly kind: 'batch'; readonly batch: InputBatch }
+  | { readonly kind: 'tick' | 'commit' }
+  | { readonly kind: 'assign' | 'revoke'; readonly partitions: readonly TopicPartition[] }
+type Job = { readonly work: Work; readonly done?: { resolve(): void; reject(e: unknown): void } }
+
+/** Lifecycle of a runner. */
+export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+/**
+ * Runs a topology against Kafka: a consumer group named by the application id feeds the engine; results go to
+ * the topology's sinks, bad and late records to `<application-id>-dlq`. Offsets are committed every
+ * `commitIntervalMs` (and on revoke and at shutdown) from `engine.committable()`, i.e. never past a record
+ * whose effect is not durable. Batches, ticks, commits and rebalances run one at a time through an RxJS
+ * `concatMap`, so a slow sink holds everything behind it (backpressure).
+ *
+ * @example
+ * const runner = createRunner(app.build(), { config: { port: 0 } })
+ * await runner.start()
+ * process.once('SIGTERM', () => runner.stop())
+ * process.exitCode = await runner.finished
+ */
+export class Runner {
+  readonly config: RunnerConfig
+  readonly logger: pino.Logger
+  /** Resolves with the exit code once the runner has stopped (0 after a clean stop). */
+  readonly finished: Promise<number>
+  #finish!: (code: number) => void
+  #state: RunnerState = 'created'
+  #startedAt = 0
+  #engine: Engine | undefined
+  #source: KafkaSource | undefined
+  #dlq: Sink<DeadLetter> | undefined
+  #server: StatusServer | undefined
+  #metrics: RunnerMetrics
+  #jobs = new Subject<Job>()
+  #subscriptions: Subscription[] = []
+  #tickQueued = false
+  #commitQueued = false
+  #failure: Error | undefined
+  #stopping: Promise<void> | undefined
+  readonly #deadLetters = new Map<string, number>()
+
+  constructor(
+    readonly topology: Topology,
+    readonly options: RunnerOptions = {},
+  ) {
+    const fromEnv = loadConfig(options.env ?? process.env, { applicationId: topology.name })
+    this.config = { ...fromEnv, ...options.config }
+    this.logger =
+      options.logger ??
+      pino({ name: this.config.applicationId, level: this.config.logLevel, base: { pid: process.pid } })
+    this.finished = new Promise((resolve) => {
+      this.#finish = resolve
+    })
+    this.#metrics = createRunnerMetrics(
+      { engine: () => this.#engine?.status(), partitions: () => this.#source?.partitions() ?? [] },
+      { application: this.config.applicationId },
+    )
+  }
+
+  get state(): RunnerState {
+    return this.#state
+  }
+
+  /** The port `/metrics` and `/status` listen on (useful with port 0). */
+  get port(): number | undefined {
+    return this.#server?.port
+  }
+
+  /** The engine, once started (tests read its status). */
+  get engine(): Engine | undefined {
+    return this.#engine
+  }
+
+  /**
+   * Checks Kafka and Redis, creates the DLQ topic, starts the status server, joins the consumer group.
+   * Rejects with a one-line error (ConfigError, KafkaUnavailableError, RedisUnavailableError) when it cannot.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new Error(`runner already ${this.#state}`)
+    this.#state = 'starting'
+    const c = this.config
+    setDefaultKafkaBrokers(c.kafkaBrokers)
+    setDefaultRedisUrl(c.redisUrl)
+    await checkKafka(c.kafkaBrokers)
+    if (this.options.requireRedis !== false) await checkRedis(c.redisUrl)
+    await ensureTopics([{ topic: deadLetterTopic(c.applicationId), partitions: 3 }], c.kafkaBrokers)
+
+    this.#dlq = kafkaDeadLetterSink({
+      applicationId: c.applicationId,
+      brokers: c.kafkaBrokers,
+      logger: this.logger,
+      onWritten: (letters) => this.#countDeadLetters(letters),
+    })
+    this.#engine = createEngine(this.topology, {
+      deadLetters: this.#dlq,
+      wrapSink: (s) => this.#metrics.wrapSink(s),
+      ...(this.options.tasks !== undefined && { tasks: this.options.tasks }),
+      ...(this.options.clock && { clock: this.options.clock }),
+    })
+    try {
+      this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status())
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      throw Object.assign(
+        new Error(
+          `JOB_PORT ${c.port} is not available (${code ?? (e as Error).message}); set JOB_PORT to a free port or 0`,
+        ),
+        { name: 'ConfigError' },
+      )
+    }
+
+    this.#subscriptions.push(
+      this.#jobs.pipe(concatMap((job) => this.#execute(job))).subscribe(),
+      merge(
+        interval(c.tickIntervalMs).pipe(
+          filter(() => !this.#tickQueued),
+          tap(() => {
+            this.#tickQueued = true
+          }),
+          map((): Work => ({ kind: 'tick' })),
+        ),
+        interval(c.commitIntervalMs).pipe(
+          filter(() => !this.#commitQueued),
+          tap(() => {
+            this.#commitQueued = true
+          }),
+          map((): Work => ({ kind: 'commit' })),
+        ),
+      ).subscribe((work) => this.#jobs.next({ work })),
+    )
+
+    this.#source = new KafkaSource({
+      topics: this.topology.sourceTopics,
+      groupId: c.applicationId,
+      brokers: c.kafkaBrokers,
+      maxBatchSize: c.batchSize,
+      concurrency: c.concurrency,
+      logger: this.logger,
+    })
+    this.#startedAt = Date.now()
+    await this.#source.start({
+      onBatch: (batch) => this.#enqueue({ kind: 'batch', batch }),
+      onAssigned: (partitions) => this.#enqueue({ kind: 'assign', partitions }),
+      onRevoked: (partitions) => this.#enqueue({ kind: 'revoke', partitions }),
+    })
+    this.#state = 'running'
+    this.logger.info(
+      {
+        topics: this.topology.sourceTopics,
+        kafka: c.kafkaBrokers,
+        redis: safeUrl(c.redisUrl),
+        port: this.port,
+        dlq: deadLetterTopic(c.applicationId),
+      },
+      `${this.topology.name} running as ${c.applicationId}: reading ${this.topology.sourceTopics.join(', ')}; /status and /metrics on port ${this.port}`,
+    )
+  }
+
+  #enqueue(work: Work): Promise<void> {
+    return new Promise((resolve, reject) => this.#jobs.next({ work, done: { resolve, reject } }))
+  }
+
+  async #execute({ work, done }: Job): Promise<void> {
+    try {
+      const engine = this.#engine!
+      switch (work.kind) {
+        case 'batch': {
+          if (this.#failure) throw this.#failure
+          this.#metrics.batchSize.observe(work.batch.records.length)
+          const end = this.#metrics.batchSeconds.startTimer()
+          await engine.process(work.batch)
+          end()
+          break
+        }
+        case 'tick':
+          this.#tickQueued = false
+          if (!this.#failure && this.#state === 'running') await engine.tick()
+          break
+        case 'commit':
+          this.#commitQueued = false
+          await this.#commit()
+          break
+        case 'assign':
+          await engine.assign(work.partitions)
+          break
+        case 'revoke':
+          // Commit what these partitions produced while we still own them. At shutdown that is all we do:
+          // revoking would let the watermark jump past the partitions we drop and fire windows early.
+          await this.#commit()
+          if (!this.#stopping) await engine.revoke(work.partitions)
+          break
+      }
+      done?.resolve()
+    } catch (e) {
+      done?.reject(e)
+      this.#fail(e)
+    }
+  }
+
+  async #commit(): Promise<void> {
+    if (this.#failure || !this.#engine || !this.#source) return
+    const offsets = this.#engine.committable()
+    try {
+      await this.#source.commit(offsets)
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, `offset commit failed, will retry: ${(e as Error).message}`)
+    }
+  }
+
+  #countDeadLetters(letters: readonly DeadLetter[]): void {
+    this.#metrics.countDeadLetters(letters)
+    for (const l of letters) this.#deadLetters.set(l.reason, (this.#deadLetters.get(l.reason) ?? 0) + 1)
+  }
+
+  #fail(e: unknown): void {
+    if (this.#failure) return
+    this.#failure = e instanceof Error ? e : new Error(String(e))
+    this.logger.error(
+      { err: this.#failure.message },
+      `${this.topology.name} stopped: ${this.#failure.message}; nothing committed past the last durable output`,
+    )
+    void this.stop()
+  }
+
+  /**
+   * Graceful stop: no more fetching, in-flight batches finish, sinks are flushed, offsets committed, the group
+   * is left. No window fires early. Idempotent; resolves when done (`finished` gives the exit code).
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop()
+    return this.#stopping
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped'
+      this.#finish(0)
+      return
+    }
+    this.#state = 'stopping'
+    this.logger.info('stopping: finishing in-flight batches, flushing sinks, committing offsets, leaving the group')
+    this.#subscriptions[1]?.unsubscribe()
+    const errors: unknown[] = []
+    const attempt = async (what: string, fn: () => Promise<unknown> | undefined) => {
+      try {
+        await fn()
+      } catch (e) {
+        errors.push(e)
+        this.logger.warn({ err: (e as Error).message }, `${what} failed during shutdown: ${(e as Error).message}`)
+      }
+    }
+    // Hands every partition over through onRevoked (a final commit) while still a member, then leaves.
+    await attempt('leaving the consumer group', () => this.#source?.stop())
+    if (!this.#failure) await attempt('flushing the sinks', () => this.#engine?.close())
+    this.#jobs.complete()
+    for (const s of this.#subscriptions) s.unsubscribe()
+    for (const node of this.topology.nodes)
+      if (node.kind === 'sink') await attempt(`closing sink ${node.sink.name}`, () => node.sink.close?.())
+    await attempt('closing the DLQ producer', () => this.#dlq?.close?.())
+    await attempt('closing the status server', () => this.#server?.close())
+    this.#state = this.#failure ? 'failed' : 'stopped'
+    const code = this.#failure ? 1 : 0
+    if (!this.#failure) this.logger.info({ uptimeSeconds: this.#uptime() }, 'stopped cleanly; offsets committed')
+    this.#finish(code)
+  }
+
+  #uptime = () => (this.#startedAt ? Math.round((Date.now() - this.#startedAt) / 1000) : 0)
+
+  /** The `/status` JSON: engine status, per-partition offsets, lag and watermarks, DLQ counts by reason. */
+  status(): RunnerStatus {
+    return runnerStatus({
+      applicationId: this.config.applicationId,
+      topology: this.topology.name,
+      state: this.#state,
+      uptimeSeconds: this.#uptime(),
+      engine: this.#engine?.status(),
+      partitions: this.#source?.partitions() ?? [],
+      deadLetters: Object.fromEntries(this.#deadLetters),
+      ...(this.#failure && { error: this.#failure.message }),
+    })
+  }
+}
+
+/**
+ * Creates a {@link Runner} for a topology (not started). Config: `options.config`, then the environment.
+ *
+ * @example
+ * const runner = createRunner(ctrTopology(), { tasks: 'partition' })
+ * await runner.start()
+ */
+export function createRunner(topology: Topology, options: RunnerOptions = {}): Runner {
+  return new Runner(topology, options)
+}
