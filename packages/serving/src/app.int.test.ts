@@ -1,25 +1,25 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { freshRedis, type TestRedis } from '@ctr/testing'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApi } from './app.js'
 import { createRedisClient } from './redis.js'
-import { redisDb, result } from './test-support.js'
+import { result } from './test-support.js'
 
-// Routes through app.request() on the real Redis (database 14 of the shared server, emptied before each test).
-const DB = 14
-let seed: Redis
+// Routes through app.request() on the real Redis (a database of its own from freshRedis(), emptied before each test).
+let seed: TestRedis
 let redis: Redis
 let app: ReturnType<typeof createApi>
 
 beforeAll(async () => {
-  seed = await redisDb(DB)
-  redis = createRedisClient(`redis://127.0.0.1:6379/${DB}`)
+  seed = await freshRedis()
+  redis = createRedisClient(seed.url)
   await new Promise((resolve) => redis.once('ready', resolve))
   app = createApi({ redis, jobStatusUrl: 'http://127.0.0.1:1/status' })
 })
-afterAll(() => {
-  seed.disconnect()
+afterAll(async () => {
+  await seed.release()
   redis.disconnect()
 })
 beforeEach(async () => {

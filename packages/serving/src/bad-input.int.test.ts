@@ -1,23 +1,23 @@
 import { connect } from 'node:net'
+import { freshRedis, type TestRedis } from '@ctr/testing'
 import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApi } from './app.js'
 import { createRedisClient } from './redis.js'
 import { type RunningServer, startServer } from './server.js'
-import { redisDb, result } from './test-support.js'
+import { result } from './test-support.js'
 
 // Whatever a client sends, the answer is never a 500, and every error is the contract's JSON.
-const DB = 12
-let seed: Redis
+let seed: TestRedis
 let redis: Redis
 let app: ReturnType<typeof createApi>
 const unhandled: string[] = []
 
 beforeAll(async () => {
-  seed = await redisDb(DB)
+  seed = await freshRedis()
   await seed.hset('ctr:latest', 'p-1', JSON.stringify(result('p-1', 0, 10, 1)))
-  redis = createRedisClient(`redis://127.0.0.1:6379/${DB}`)
+  redis = createRedisClient(seed.url)
   await new Promise((resolve) => redis.once('ready', resolve))
   const logger = {
     info() {},
@@ -28,8 +28,8 @@ beforeAll(async () => {
   }
   app = createApi({ redis, logger, jobStatusUrl: 'http://127.0.0.1:1/status' })
 })
-afterAll(() => {
-  seed.disconnect()
+afterAll(async () => {
+  await seed.release()
   redis.disconnect()
 })
 

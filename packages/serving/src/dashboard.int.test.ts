@@ -4,22 +4,22 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freshRedis, type TestRedis } from '@ctr/testing'
 import type { Redis } from 'ioredis'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApi } from './app.js'
 import { createRedisClient } from './redis.js'
 import { type RunningServer, startServer } from './server.js'
-import { redisDb, result } from './test-support.js'
+import { result } from './test-support.js'
 
 // The dashboard in headless Chromium (Debian's, through playwright-core) on seeded Redis data.
-const DB = 10
 const CHANNEL = `ctr:updates:dashboard-test-${process.pid}-${Date.now()}`
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test-artifacts')
 const NOW = Math.floor(Date.now() / 10_000) * 10_000
 const PRODUCTS = 30
 
-let seed: Redis
+let seed: TestRedis
 let redis: Redis
 let job: Server
 let api: RunningServer
@@ -49,7 +49,7 @@ const jobStatus = {
 }
 
 beforeAll(async () => {
-  seed = await redisDb(DB)
+  seed = await freshRedis()
   for (let i = 1; i <= PRODUCTS; i++) {
     const id = `p-${String(i).padStart(2, '0')}`
     await seed.hset('ctr:latest', id, JSON.stringify(result(id, NOW - 10_000, 100 + i, i)))
@@ -65,7 +65,7 @@ beforeAll(async () => {
     res.end(JSON.stringify(jobStatus))
   })
   await new Promise<void>((r) => job.listen(0, '127.0.0.1', r))
-  redis = createRedisClient(`redis://127.0.0.1:6379/${DB}`)
+  redis = createRedisClient(seed.url)
   await new Promise((resolve) => redis.once('ready', resolve))
   const jobStatusUrl = `http://127.0.0.1:${(job.address() as AddressInfo).port}/status`
   api = await startServer(createApi({ redis, jobStatusUrl, updatesChannel: CHANNEL }), { port: 0, host: '127.0.0.1' })
@@ -97,7 +97,7 @@ afterAll(async () => {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true })
   await api?.close()
   await new Promise<void>((r) => (job ? job.close(() => r()) : r()))
-  seed?.disconnect()
+  await seed?.release()
   redis?.disconnect()
 })
 

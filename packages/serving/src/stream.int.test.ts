@@ -1,14 +1,14 @@
+import { freshRedis, type TestRedis } from '@ctr/testing'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApi } from './app.js'
 import { ApiMetrics } from './metrics.js'
 import { createRedisClient } from './redis.js'
 import { type RunningServer, startServer } from './server.js'
-import { eventually, redisDb, result } from './test-support.js'
+import { eventually, result } from './test-support.js'
 
 // GET /ctr/stream on a real HTTP server: Server-Sent Events of what is published on ctr:updates.
-const DB = 11
-let seed: Redis
+let seed: TestRedis
 let redis: Redis
 let server: RunningServer
 const metrics = new ApiMetrics({ processMetrics: false })
@@ -17,8 +17,8 @@ const shutdown = new AbortController()
 const CHANNEL = `ctr:updates:test-${process.pid}-${Date.now()}`
 
 beforeAll(async () => {
-  seed = await redisDb(DB)
-  redis = createRedisClient(`redis://127.0.0.1:6379/${DB}`)
+  seed = await freshRedis()
+  redis = createRedisClient(seed.url)
   await new Promise((resolve) => redis.once('ready', resolve))
   server = await startServer(createApi({ redis, metrics, shutdown: shutdown.signal, updatesChannel: CHANNEL }), {
     port: 0,
@@ -27,7 +27,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await server.close()
-  seed.disconnect()
+  await seed.release()
   redis.disconnect()
 })
 

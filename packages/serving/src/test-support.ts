@@ -16,17 +16,6 @@ export function freePort(): Promise<number> {
   })
 }
 
-/**
- * A client on database `db` of the shared Redis (127.0.0.1:6379), emptied first. Each test file takes its own
- * database, so files running in parallel never see each other's keys.
- */
-export async function redisDb(db: number): Promise<Redis> {
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, db, lazyConnect: true, maxRetriesPerRequest: 1 })
-  await redis.connect()
-  await redis.flushdb()
-  return redis
-}
-
 /** A result JSON for tests; `ctr` derived unless given. */
 export function result(productId: string, windowStart: number, impressions: number, clicks: number): CtrResult {
   return {
