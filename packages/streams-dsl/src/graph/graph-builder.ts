@@ -1,4 +1,5 @@
 import type { GraphNode } from './nodes.js'
+import { TopologyError } from './topology.js'
 
 type NewNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'name'> & { name?: string } : never) : never
 
@@ -11,10 +12,15 @@ export class GraphBuilder {
 
   /** Adds a node and returns its unique name (given, or `<kind>-<n>` in creation order, so it is stable). */
   add(node: NewNode): string {
-    if (this.built) throw new Error('topology is already built: create a new topology() to change it')
+    if (this.built)
+      throw new TopologyError(undefined, 'topology is already built: create a new topology() to change it')
     this.seq++
     const name = node.name ?? `${node.kind}-${this.seq}`
-    if (this.names.has(name)) throw new Error(`node name "${name}" is used twice`)
+    if (this.names.has(name)) {
+      const what =
+        node.kind === 'source' ? `topic "${node.topic}" is read twice; reuse the stream` : 'this name is used twice'
+      throw new TopologyError(name, what)
+    }
     this.names.add(name)
     this.nodes.push(Object.freeze({ ...node, name, inputs: Object.freeze([...node.inputs]) }) as GraphNode)
     return name

@@ -155,14 +155,12 @@ describe('engine vs reference model (CONTRACTS.md §2)', () => {
       fc.asyncProperty(params(true), fc.array(step, { maxLength: 40 }), fc.boolean(), async (p, steps, pre) => {
         const { driver, model } = await runBoth(p, steps, pre, 'none')
         expect(driver.output<ModelResult>('out')).toEqual(model.results)
-        const dlq = driver
-          .deadLetters()
-          .map((d) => ({
-            reason: d.reason,
-            topic: d.record.topic,
-            partition: d.record.partition,
-            offset: d.record.offset,
-          }))
+        const dlq = driver.deadLetters().map((d) => ({
+          reason: d.reason,
+          topic: d.record.topic,
+          partition: d.record.partition,
+          offset: d.record.offset,
+        }))
         expect(dlq).toEqual(model.deadLetters)
       }),
       { numRuns: 1000 },

@@ -1,5 +1,6 @@
 import type { DeadLetter, InputBatch, RawRecord, TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
 import { DecodeError } from '../dsl/serde.js'
+import type { SourceNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import type { EngineCounters, RecordContext } from './context.js'
 import { buildPlan, type Plan } from './plan.js'
@@ -74,59 +75,64 @@ export class EngineCore implements Engine {
       const now = this.clock.now()
       const p = this.partitionOf(batch, now, true)
       if (this.tracker.refresh(now)) this.advance()
-      const maxFuture = now + this.topology.watermarks.maxFutureSkew
-      const records = batch.records
-      for (let i = 0; i < records.length; i++) {
-        const rec = records[i] as RawRecord
-        if (p.nextOffset !== null && rec.offset < p.nextOffset) continue // replayed: already in state
-        p.nextOffset = rec.offset + 1
-        this.counters.eventsIn++
-        this.processRecord(source.node, source.push, p, rec, now, maxFuture)
-      }
+      this.runBatch(source.node, source.push, p, batch.records, now)
       this.ctx.record = null
       return this.flush()
     })
   }
 
-  private processRecord(
-    node: Plan['sources'] extends ReadonlyMap<string, infer S> ? (S extends { node: infer N } ? N : never) : never,
+  /** The per-record loop: plain code, no allocation on the happy path. */
+  private runBatch(
+    node: SourceNode,
     push: (v: unknown) => void,
     p: PartitionState,
-    rec: RawRecord,
+    records: readonly RawRecord[],
     now: number,
-    maxFuture: number,
   ): void {
-    if (rec.value === null) {
-      this.deadLetter('invalid_json', 'record has no value', rec)
-      return
+    const maxFuture = now + this.topology.watermarks.maxFutureSkew
+    const serde = node.serde
+    const extract = node.timestamp as ((v: unknown) => unknown) | undefined
+    const ctx = this.ctx
+    const tracker = this.tracker
+    const counters = this.counters
+    ctx.partition = p
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i] as RawRecord
+      const offset = rec.offset
+      if (p.nextOffset !== null && offset < p.nextOffset) continue // replayed: already in state
+      p.nextOffset = offset + 1
+      counters.eventsIn++
+      if (rec.value === null) {
+        this.deadLetter('invalid_json', 'record has no value', rec)
+        continue
+      }
+      let value: unknown
+      let ts = rec.timestamp
+      try {
+        value = serde.decode(rec.value)
+        if (extract !== undefined) {
+          const raw = extract(value)
+          ts = typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, ts)
+        }
+      } catch (e) {
+        this.deadLetter(e instanceof DecodeError ? e.reason : 'invalid_event', (e as Error).message, rec)
+        continue
+      }
+      if (ts > maxFuture) {
+        const message = `event time ${describeTime(ts)} is ${Math.round((ts - now) / 1000)} s ahead of the wall clock`
+        this.deadLetter('future_timestamp', message, rec)
+        continue
+      }
+      ctx.ts = ts
+      ctx.record = rec
+      try {
+        push(value)
+      } catch (e) {
+        this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
+      }
+      const advanced = offset < p.replayUntil ? tracker.observeReplayed(p, ts, now) : tracker.observe(p, ts, now)
+      if (advanced) this.advance()
     }
-    let value: unknown
-    let ts = rec.timestamp
-    try {
-      value = node.serde.decode(rec.value)
-      if (node.timestamp) ts = parseEventTime((node.timestamp as (v: unknown) => unknown)(value), rec.timestamp)
-    } catch (e) {
-      const reason = e instanceof DecodeError ? e.reason : 'invalid_event'
-      this.deadLetter(reason, (e as Error).message, rec)
-      return
-    }
-    if (ts > maxFuture) {
-      const ahead = Math.round((ts - now) / 1000)
-      const message = `event time ${describeTime(ts)} is ${ahead} s ahead of the wall clock`
-      this.deadLetter('future_timestamp', message, rec)
-      return
-    }
-    this.ctx.ts = ts
-    this.ctx.record = rec
-    this.ctx.partition = p
-    try {
-      push(value)
-    } catch (e) {
-      this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
-    }
-    const advanced =
-      rec.offset < p.replayUntil ? this.tracker.observeReplayed(p, ts, now) : this.tracker.observe(p, ts, now)
-    if (advanced) this.advance()
   }
 
   tick(): Promise<void> {

@@ -31,6 +31,8 @@ export class WindowOperator {
   /** Cache of the last bucket touched (events of a window tend to come together). */
   private last: WindowBucket<unknown> | undefined
   private lastTask = -1
+  private rangeStart = 0
+  private rangeEnd = 0
 
   constructor(
     readonly name: string,
@@ -70,8 +72,12 @@ export class WindowOperator {
     const key = this.keyOf(value)
     const ts = this.ctx.ts
     if (this.tumbling) {
-      const start = ts - (((ts % this.size) + this.size) % this.size)
-      if (!this.addTo(start, start + this.size, key, value)) this.reportLate(start, start + this.size)
+      // most events fall into the window of the previous one: skip the division
+      if (ts < this.rangeStart || ts >= this.rangeEnd) {
+        this.rangeStart = Math.floor(ts / this.size) * this.size
+        this.rangeEnd = this.rangeStart + this.size
+      }
+      if (!this.addTo(this.rangeStart, this.rangeEnd, key, value)) this.reportLate(this.rangeStart, this.rangeEnd)
       return
     }
     const n = windowStarts(this.window.spec, ts, this.starts)

@@ -1,0 +1,242 @@
+// In-memory throughput of the CTR aggregation (merge, keyBy, 10 s tumbling, sumOf, map) on one core.
+// `pnpm bench ctr-aggregation` runs every mode, each in its own process (its own peak RSS):
+//   objects   events already parsed: the serde hands out prepared objects (aggregation path only)
+//   json-zod  raw JSON Buffers decoded by json(zod schema): JSON.parse + zod validation
+//   json-fast raw JSON Buffers decoded by json(schema, { validate }) with a hand-written validator (no zod)
+// Options: EVENTS (default 5_000_000), PRODUCTS (10_000), BATCH (1000 records per batch).
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import type { InputBatch, RawRecord, Serde, Sink } from '../packages/streams-dsl/src/index.js'
+import { createEngine, json, sumOf, topic, topology, tumbling } from '../packages/streams-dsl/src/index.js'
+import { writeResult } from './lib/report.js'
+
+const EVENTS = Number(process.env.EVENTS ?? 5_000_000)
+const PRODUCTS = Number(process.env.PRODUCTS ?? 10_000)
+const BATCH = Number(process.env.BATCH ?? 1000)
+const PARTITIONS = 4
+const CLICK_RATE = 0.1
+const EVENTS_PER_SECOND = 10_000 // of event time: 5M events span 500 s, 50 windows of 10 s
+const T0 = Date.parse('2025-01-01T00:00:00Z')
+const MODES = ['objects', 'json-zod', 'json-fast'] as const
+type Mode = (typeof MODES)[number]
+
+const Event = z.object({
+  event_id: z.string(),
+  product_id: z.string().min(1).max(128),
+  user_id: z.string(),
+  timestamp: z.union([z.number(), z.string()]).optional(),
+})
+type Event = z.output<typeof Event>
+
+/** The validator a faster decoder would use: checks the CTR fields by hand, no zod object building. */
+function validateEvent(v: unknown): Event | string {
+  if (typeof v !== 'object' || v === null) return 'value: expected an object'
+  const e = v as Record<string, unknown>
+  const p = e.product_id
+  if (typeof p !== 'string' || p.length === 0 || p.length > 128) return 'product_id: a string of 1..128 characters'
+  if (typeof e.event_id !== 'string') return 'event_id: expected a string'
+  if (typeof e.user_id !== 'string') return 'user_id: expected a string'
+  const ts = e.timestamp
+  if (ts !== undefined && typeof ts !== 'number' && typeof ts !== 'string') return 'timestamp: number or ISO string'
+  return e as Event
+}
+
+type CtrResult = {
+  product_id: string
+  impressions: number
+  clicks: number
+  ctr: number | null
+  window_start: number
+  window_end: number
+}
+
+function build(mode: Mode, prepared: Event[] | undefined) {
+  let next = 0 // reset by each build: every repetition hands out the objects again
+  // objects mode: decoding is a lookup, so only the aggregation path is measured
+  const objects: Serde<Event> = {
+    name: 'prepared',
+    decode: () => (prepared as Event[])[next++] as Event,
+    encode: () => Buffer.alloc(0),
+  }
+  const serde =
+    mode === 'objects' ? objects : mode === 'json-zod' ? json(Event) : json(Event, { validate: validateEvent })
+  const app = topology('ctr-bench', {
+    watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s', maxFutureSkew: '5m' },
+  })
+  const impressions = app.source(topic('impressions', { value: serde, timestamp: (e) => e.timestamp }))
+  const clicks = app.source(topic('clicks', { value: serde, timestamp: (e) => e.timestamp }))
+  let results = 0
+  const sink: Sink<CtrResult> = {
+    name: 'count',
+    write: async (rs) => {
+      results += rs.length
+    },
+  }
+  impressions
+    .map((e) => ({ productId: e.product_id, impressions: 1, clicks: 0 }))
+    .merge(clicks.map((e) => ({ productId: e.product_id, impressions: 0, clicks: 1 })))
+    .keyBy((e) => e.productId)
+    .window(tumbling('10s'), { allowedLateness: '5s' })
+    .aggregate(sumOf('impressions', 'clicks'))
+    .map((r) => ({
+      product_id: r.key,
+      impressions: r.value.impressions,
+      clicks: r.value.clicks,
+      ctr: r.value.impressions === 0 ? null : r.value.clicks / r.value.impressions,
+      window_start: r.window.start,
+      window_end: r.window.end,
+    }))
+    .to(sink)
+  return { topology: app.build(), results: () => results }
+}
+
+/** Deterministic event stream: mostly in order, up to 2 s jitter, products drawn from a skewed distribution. */
+function* events(): Generator<{ topic: 'impressions' | 'clicks'; partition: number; product: number; ts: number }> {
+  let seed = 42
+  const rand = () => {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
+    return seed / 0x7fffffff
+  }
+  for (let i = 0; i < EVENTS; i++) {
+    const product = Math.floor(rand() ** 2 * PRODUCTS)
+    const ts = T0 + Math.floor((i / EVENTS_PER_SECOND) * 1000) - Math.floor(rand() * 2000)
+    yield { topic: rand() < CLICK_RATE ? 'clicks' : 'impressions', partition: product % PARTITIONS, product, ts }
+  }
+}
+
+async function runMode(mode: Mode) {
+  // Input is prepared before timing: per partition, batches of RawRecords over one Buffer slab (raw modes)
+  // or prepared objects (objects mode), in the order a consumer would deliver them.
+  const prepared: Event[] = []
+  const pendingObjects = new Map<string, Event[]>()
+  const pending = new Map<string, RawRecord[]>()
+  const batches: InputBatch[] = []
+  const offsets = new Map<string, number>()
+  const products = Array.from({ length: PRODUCTS }, (_, i) => `p-${i}`)
+  const parts: Buffer[] = []
+  for (const e of events()) {
+    const id = `${e.topic}:${e.partition}`
+    const offset = offsets.get(id) ?? 0
+    offsets.set(id, offset + 1)
+    const body = {
+      event_id: `e-${offset}-${id}`,
+      product_id: products[e.product] as string,
+      user_id: `u-${e.product % 977}`,
+      timestamp: e.ts,
+    }
+    let value: Buffer
+    if (mode === 'objects') {
+      const objs = pendingObjects.get(id) ?? []
+      pendingObjects.set(id, objs)
+      objs.push(body)
+      value = Buffer.alloc(0)
+    } else {
+      value = Buffer.from(JSON.stringify(body))
+      parts.push(value)
+    }
+    const list = pending.get(id) ?? []
+    pending.set(id, list)
+    list.push({ topic: e.topic, partition: e.partition, offset, key: null, value, timestamp: e.ts })
+    if (list.length === BATCH) {
+      batches.push({ topic: e.topic, partition: e.partition, records: list })
+      pending.set(id, [])
+      // objects are handed out in processing order
+      if (mode === 'objects') prepared.push(...(pendingObjects.get(id) ?? []))
+      pendingObjects.set(id, [])
+    }
+  }
+  for (const [id, list] of pending) {
+    const [t, p] = id.split(':') as [string, string]
+    if (list.length) batches.push({ topic: t, partition: Number(p), records: list })
+    if (mode === 'objects') prepared.push(...(pendingObjects.get(id) ?? []))
+  }
+  const bytes = parts.reduce((n, b) => n + b.length, 0)
+  parts.length = 0
+  // The machine is shared: each mode runs REPEAT times over the same input, fresh engine each time;
+  // the best and the median run are reported.
+  const runs: { seconds: number; results: number; late: number }[] = []
+  const repeat = Number(process.env.REPEAT ?? 3)
+  globalThis.gc?.()
+  const rssBefore = process.memoryUsage().rss
+  for (let r = 0; r < repeat; r++) runs.push(await timedRun(mode, prepared, batches, r === repeat - 1))
+  const sorted = runs.map((r) => r.seconds).sort((a, b) => a - b)
+  const best = sorted[0] as number
+  const median = sorted[Math.floor(sorted.length / 2)] as number
+  return {
+    mode,
+    events: EVENTS,
+    runs: sorted.map((s) => Math.round(s * 1000) / 1000),
+    eventsPerSecondBest: Math.round(EVENTS / best),
+    eventsPerSecondMedian: Math.round(EVENTS / median),
+    results: runs[0]?.results,
+    late: runs[0]?.late,
+    inputMiB: Math.round(bytes / 2 ** 20),
+    rssBeforeRunMiB: Math.round(rssBefore / 2 ** 20),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }
+}
+
+async function timedRun(mode: Mode, prepared: Event[], batches: InputBatch[], profile: boolean) {
+  const { topology: t, results } = build(mode, prepared)
+  // a wall clock that follows event time, so no event is "in the future" and nothing goes idle
+  let now = T0
+  const engine = createEngine(t, { clock: { now: () => now } })
+  globalThis.gc?.()
+  // PROFILE=<file>: a CPU profile of the timed part only (open it in Chrome DevTools, or see the README)
+  const session = profile && process.env.PROFILE ? new Session() : undefined
+  if (session) {
+    session.connect()
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+  }
+  const start = process.hrtime.bigint()
+  for (const b of batches) {
+    now = (b.records[b.records.length - 1] as RawRecord).timestamp
+    await engine.process(b)
+  }
+  now += 60_000
+  await engine.tick()
+  await engine.close()
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  if (session) {
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(`${process.env.PROFILE}-${mode}.cpuprofile`, JSON.stringify(profile))
+    session.disconnect()
+  }
+  const status = engine.status()
+  if (status.counters.deadLetters !== 0) throw new Error(`unexpected dead letters: ${JSON.stringify(status.counters)}`)
+  return { seconds, results: results(), late: status.counters.late }
+}
+
+const mode = process.argv[2] as Mode | undefined
+if (mode) {
+  const r = await runMode(mode)
+  console.log(JSON.stringify(r))
+} else {
+  const out: Record<string, unknown> = {}
+  for (const m of MODES) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), m], {
+      encoding: 'utf8',
+    })
+    if (child.status !== 0) throw new Error(`mode ${m} failed: ${child.stderr}`)
+    const line = child.stdout.trim().split('\n').at(-1) as string
+    out[m] = JSON.parse(line)
+    console.log(`[bench] ctr-aggregation ${m}: ${line}`)
+  }
+  writeResult(
+    'ctr-aggregation',
+    {
+      events: EVENTS,
+      products: PRODUCTS,
+      batch: BATCH,
+      partitionsPerTopic: PARTITIONS,
+      clickRate: CLICK_RATE,
+      window: '10s tumbling, lateness 5s, B 3s',
+      eventsPerSecondOfEventTime: EVENTS_PER_SECOND,
+    },
+    out,
+  )
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import type { Sink } from '../connectors/types.js'
+import { json, sumOf, topic, topology, tumbling } from '../index.js'
+import { GraphBuilder } from './graph-builder.js'
+import { compileTopology, TopologyError } from './topology.js'
+
+const Ev = z.object({ product_id: z.string(), n: z.number() })
+const sink = <T>(name: string): Sink<T> => ({ name, write: async () => {} })
+const watermarks = { maxOutOfOrderness: 0, idleTimeout: 10_000, maxFutureSkew: 300_000 }
+
+function buildError(f: () => unknown): string {
+  try {
+    f()
+  } catch (e) {
+    expect(e).toBeInstanceOf(TopologyError)
+    return (e as Error).message
+  }
+  throw new Error('expected build() to fail')
+}
+
+describe('build(): validation names the node', () => {
+  it('a stream with no sink', () => {
+    const app = topology('t')
+    app.source(topic('in', { value: json(Ev) })).map((e) => e.n)
+    expect(buildError(() => app.build())).toBe('map-2: stream with no sink: end it with .to(sink)')
+  })
+
+  it('an unused source', () => {
+    const app = topology('t')
+    app.source(topic('in', { value: json(Ev) }))
+    expect(buildError(() => app.build())).toBe('source-in: source of topic "in" is never used: end it with .to(sink)')
+  })
+
+  it('a window without aggregation, a keyBy leading nowhere', () => {
+    const a = topology('t')
+    a.source(topic('in', { value: json(Ev) }))
+      .keyBy((e) => e.product_id)
+      .window(tumbling('1s'))
+    expect(buildError(() => a.build())).toBe(
+      'window-3: window without aggregation: call .aggregate(), .count() or .reduce()',
+    )
+    const b = topology('t')
+    b.source(topic('in', { value: json(Ev) })).keyBy((e) => e.product_id, { name: 'by-product' })
+    expect(buildError(() => b.build())).toBe('by-product: keyBy leads nowhere: call .window() on it')
+  })
+
+  it('a window without keyBy (only reachable below the typed DSL) and no source at all', () => {
+    const g = new GraphBuilder()
+    const src = g.add({ kind: 'source', topic: 'in', serde: json(Ev), timestamp: undefined, inputs: [] })
+    const w = g.add({ kind: 'window', spec: tumbling(1000), allowedLateness: 0, emit: 'onClose', inputs: [src] })
+    const agg = g.add({ kind: 'aggregate', aggregation: sumOf('n') as never, inputs: [w] })
+    g.add({ kind: 'sink', sink: sink('x'), inputs: [agg] })
+    expect(buildError(() => compileTopology('t', watermarks, g.seal()))).toBe(
+      'window-2: window without keyBy: call .keyBy() first',
+    )
+    expect(buildError(() => topology('empty').build())).toBe('topology "empty" has no source')
+  })
+
+  it('a topic read twice, two different sinks with one name, a second build', () => {
+    const a = topology('t')
+    a.source(topic('in', { value: json(Ev) })).to(sink('s'))
+    expect(buildError(() => a.source(topic('in', { value: json(Ev) })))).toBe(
+      'source-in: topic "in" is read twice; reuse the stream',
+    )
+    const b = topology('t')
+    const s = b.source(topic('in', { value: json(Ev) }))
+    s.to(sink('s'))
+    s.to(sink('s'))
+    expect(buildError(() => b.build())).toContain('two different sinks are named "s"')
+    const c = topology('t')
+    c.source(topic('in', { value: json(Ev) })).to(sink('s'))
+    c.build()
+    expect(() => c.source(topic('other', { value: json(Ev) }))).toThrow('topology is already built')
+  })
+})
+
+describe('Topology', () => {
+  it('is immutable, lists its source topics and describes itself', () => {
+    const app = topology('ctr', { watermarks: { maxOutOfOrderness: '3s' } })
+    const imp = app.source(topic('impressions', { value: json(Ev), timestamp: () => 1 }))
+    const clk = app.source(topic('clicks', { value: json(Ev) }))
+    imp
+      .map((e) => ({ p: e.product_id, impressions: 1, clicks: 0 }))
+      .merge(clk.map((e) => ({ p: e.product_id, impressions: 0, clicks: 1 })))
+      .keyBy((e) => e.p)
+      .window(tumbling('10s'), { allowedLateness: '5s' })
+      .aggregate(sumOf('impressions', 'clicks'))
+      .to(sink('ctr'))
+    app.deadLetters().to(sink('dlq'))
+    const t = app.build()
+    expect(t.sourceTopics).toEqual(['impressions', 'clicks'])
+    expect(Object.isFrozen(t)).toBe(true)
+    expect(Object.isFrozen(t.nodes)).toBe(true)
+    expect(t.describe()).toBe(
+      [
+        'Topology "ctr"',
+        '  watermarks: max out-of-orderness 3s, idle timeout 10s, max future skew 5m',
+        '  source      source-impressions [topic "impressions" (json, event time from payload)] --> map-3',
+        '  source      source-clicks [topic "clicks" (json)] --> map-4',
+        '  map         map-3 --> merge-5',
+        '  map         map-4 --> merge-5',
+        '  merge       merge-5 --> keyBy-6',
+        '  keyBy       keyBy-6 --> window-7',
+        '  window      window-7 [tumbling-10s, allowed lateness 5s, emit onClose] --> aggregate-8',
+        '  aggregate   aggregate-8 [sumOf(impressions,clicks)] --> sink-9',
+        '  sink        sink-9 [sink "ctr"]',
+        '  deadLetters dead-letters --> sink-11',
+        '  sink        sink-11 [sink "dlq"]',
+      ].join('\n'),
+    )
+  })
+
+  it('types flow end to end: a sink of the wrong record type does not compile', () => {
+    const app = topology('t')
+    const counts = app
+      .source(topic('in', { value: json(Ev) }))
+      .keyBy((e) => e.product_id)
+      .window(tumbling('1s'))
+      .count()
+    counts
+      .map((r) => ({ key: r.key, n: r.value, start: r.window.start }))
+      .to(sink<{ key: string; n: number; start: number }>('ok'))
+    // @ts-expect-error a Sink<string> cannot take Windowed<string, number> results
+    counts.to(sink<string>('wrong'))
+    // @ts-expect-error sumOf needs numeric fields the events do not have
+    app
+      .source(topic('x', { value: json(Ev) }))
+      .keyBy((e) => e.product_id)
+      .window(tumbling('1s'))
+      .aggregate(sumOf('clicks'))
+    expect(true).toBe(true)
+  })
+})
