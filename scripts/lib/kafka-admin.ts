@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript'
 import { UserError } from './user-error.js'
 
@@ -73,11 +74,34 @@ export async function brokerIds(brokers: string | readonly string[], timeoutMs =
  * that says how to start it otherwise. Returns the broker ids.
  */
 export async function requireKafka(brokers: string | readonly string[], timeoutMs = 5000): Promise<number[]> {
+  const list = brokerList(brokers)
+  const unreachable = new UserError(`Kafka not reachable at ${list.join(',')}; start it with \`pnpm kafka:up\``)
+  // A refused connection is known at once; the client would keep retrying until its timeout.
+  const open = await Promise.all(list.map((b) => tcpOpen(b, Math.min(timeoutMs, 2000))))
+  if (!open.includes(true)) throw unreachable
   try {
-    return await brokerIds(brokers, timeoutMs)
+    return await brokerIds(list, timeoutMs)
   } catch {
-    throw new UserError(`Kafka not reachable at ${brokerList(brokers).join(',')}; start it with \`pnpm kafka:up\``)
+    throw unreachable
   }
+}
+
+/** True when a TCP connection to `host:port` opens within `timeoutMs`. */
+export function tcpOpen(hostPort: string, timeoutMs: number): Promise<boolean> {
+  const i = hostPort.lastIndexOf(':')
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '')
+  const port = Number(hostPort.slice(i + 1))
+  if (i < 0 || !Number.isInteger(port)) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.once('connect', () => done(true))
+    socket.once('timeout', () => done(false))
+    socket.once('error', () => done(false))
+  })
 }
 
 /**
