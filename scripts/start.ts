@@ -129,13 +129,20 @@ async function main(): Promise<number> {
     const c = await shuttingDown
     process.exit(c)
   }
-  let signals = 0
+  // One Ctrl-C can arrive twice (from the terminal's process group and relayed by a wrapper): only a
+  // signal more than 2 s after the first one means "stop waiting".
+  let firstSignal = 0
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
-      if (++signals > 1) {
+      clearLine()
+      if (firstSignal > 0 && Date.now() - firstSignal < 2000) return
+      if (firstSignal > 0) {
+        say(`${sig} again: killing everything without waiting`)
         supervisor.killAll()
         process.exit(130)
       }
+      firstSignal = Date.now()
+      say(`${sig} received`)
       void shutdown(0)
     })
   }
