@@ -1,22 +1,21 @@
+import { freshRedis, type TestRedis } from '@ctr/testing'
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createSinkRedis } from './connection.js'
 import { redisLatestPrevious } from './latest-previous-sink.js'
 
-// A database of our own on the always-running Redis, flushed before each test.
-const URL = `${process.env.REDIS_URL?.replace(/\/\d+$/, '') ?? 'redis://127.0.0.1:6379'}/12`
+// A database of our own (leased from the harness), flushed before each property run.
+let reader: TestRedis
 let redis: Redis
-let reader: Redis
 
 beforeAll(async () => {
-  redis = createSinkRedis(URL)
-  reader = new Redis(URL)
-  await reader.ping()
+  reader = await freshRedis()
+  redis = createSinkRedis(reader.url)
 })
 afterAll(async () => {
   await redis.quit()
-  await reader.quit()
+  await reader.release()
 })
 beforeEach(async () => {
   await reader.flushdb()
@@ -104,7 +103,7 @@ describe('redisLatestPrevious', () => {
   })
 
   it('publishes the JSON only when latest or previous changed', async () => {
-    const sub = new Redis(URL)
+    const sub = new Redis(reader.url)
     const seen: string[] = []
     await sub.subscribe('t:updates')
     sub.on('message', (_c, m) => seen.push(m))
