@@ -22,7 +22,7 @@ describe('one broker of three down (RF 3, min ISR 2)', () => {
   })
 
   it('still takes acks=all writes and serves reads, and the broker rejoins the ISR when it is back', async () => {
-    const { bootstrap, size } = await startCluster()
+    const { bootstrap, size } = await startCluster({ size: 3 })
     expect(size).toBe(3)
     const topic = uniqueTopic('failover')
     await createTopics([{ topic, partitions: 6, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }], {
