@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { isDeepStrictEqual } from 'node:util'
+import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createSinkRedis } from '../connectors/redis/connection.js'
+import { redisLatestPrevious } from '../connectors/redis/latest-previous-sink.js'
+import {
+  countingTopology,
+  type Event,
+  events,
+  expectedResults,
+  pastWindowStart,
+  type Result,
+  storedResults,
+  WINDOW_MS,
+} from './fixtures/counting-topology.js'
+import { createRunner } from './runner.js'
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+
+/** A private, memory-only redis-server that this test may kill. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  )
+  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  probe.on('error', () => {})
+  await waitFor(async () => (await probe.connect().then(() => probe.ping())) === 'PONG', {
+    message: `redis-server on port ${port}`,
+    timeoutMs: 10_000,
+  })
+  probe.disconnect()
+  return child
+}
+
+const children: ChildProcess[] = []
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
+describe('Redis stopped mid-stream', () => {
+  it('holds the input while Redis is down, logs it once, and ends with exact results', async () => {
+    const port = await freePort()
+    const url = `redis://127.0.0.1:${port}`
+    children.push(await startRedis(port))
+    const input = uniqueTopic('events')
+    await createTopics([{ topic: input, partitions: 3 }])
+    const lines: { level: string; msg: string }[] = []
+    const logger = {
+      warn: (_o: object, msg: string) => lines.push({ level: 'warn', msg }),
+      info: (_o: object, msg: string) => lines.push({ level: 'info', msg }),
+    }
+    const sinkRedis = createSinkRedis(url)
+    const sink = redisLatestPrevious<Result>({ redis: sinkRedis, logger })
+    const runner = createRunner(countingTopology('outage', input, sink), {
+      config: {
+        kafkaBrokers: kafkaBrokers(),
+        redisUrl: url,
+        applicationId: uniqueTopic('app'),
+        port: 0,
+        commitIntervalMs: 200,
+        logLevel: 'warn',
+      },
+    })
+    const reader = new Redis(url, { retryStrategy: () => 200 })
+    reader.on('error', () => {})
+    try {
+      await runner.start()
+      const first = events(pastWindowStart(), 3, 5, 40)
+      const t1 = Date.now()
+      await produce(
+        input,
+        first.map((e) => ({ key: e.product_id, value: e })),
+      )
+      await waitFor(async () => (await storedResults(reader)).latest['p-0'], { message: 'first results' })
+
+      // Kill Redis, then keep the stream going: the windows that fire now cannot be written.
+      children[0]!.kill('SIGKILL')
+      await waitFor(() => lines.length > 0 || sinkRedis.status !== 'ready', { message: 'the sink sees the outage' })
+      const lastTs = Math.max(...first.map((e) => e.timestamp!))
+      const base2 = Math.floor((lastTs + (Date.now() - t1) + 2 * WINDOW_MS) / WINDOW_MS) * WINDOW_MS
+      const second: Event[] = events(base2, 3, 5, 40)
+      await produce(
+        input,
+        second.map((e) => ({ key: e.product_id, value: e })),
+      )
+      await waitFor(() => lines.some((l) => l.level === 'warn'), { message: 'the outage logged', timeoutMs: 30_000 })
+      const committedDuringOutage = runner.status().partitions.map((p) => p.committed)
+      await new Promise((r) => setTimeout(r, 3_000))
+      // Nothing past the unwritten results was committed while Redis was down.
+      expect(runner.status().partitions.map((p) => p.committed)).toEqual(committedDuringOutage)
+      expect(runner.status().state).toBe('running')
+
+      children.push(await startRedis(port))
+      const expected = expectedResults([...first, ...second])
+      await waitFor(async () => isDeepStrictEqual(await storedResults(reader), expected) || null, {
+        timeoutMs: 60_000,
+        message: 'exact results after Redis came back',
+      }).catch(async (e) => {
+        expect(await storedResults(reader)).toEqual(expected)
+        throw e
+      })
+      // One line when it started failing, one when it recovered (per sink write that waited: just one here).
+      expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1)
+      expect(lines.filter((l) => l.level === 'info')).toHaveLength(1)
+      expect(lines[1]!.msg).toContain('reachable again')
+    } finally {
+      await runner.stop()
+      reader.disconnect()
+      sinkRedis.disconnect()
+    }
+  })
+})
