@@ -1,25 +1,23 @@
 // `pnpm bench serving`: throughput and latency of the HTTP API (GET /ctr/{product_id} and GET /ctr/latest) with
 // 1,000 products in Redis. The API runs as `pnpm api` would (src/main.ts, request logs off) in a child process on a
-// free loopback port; autocannon drives it from this process. Redis: database 13 of 127.0.0.1:6379, emptied first.
+// free loopback port; autocannon drives it from this process. Redis: a database leased with freshRedis() (@ctr/testing,
+// one of 1-15 of REDIS_URL or 127.0.0.1:6379), so it never empties one a test is using; emptied before and after.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freshRedis, type TestRedis } from '@ctr/testing'
 import autocannon from 'autocannon'
-import { Redis } from 'ioredis'
 import { freePort, result } from '../packages/serving/src/test-support.js'
 import { writeResult } from './lib/report.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const DB = 13
 const PRODUCTS = 1000
 const DURATION_S = 10
 const WARMUP_S = 2
 const CONNECTIONS = 10
 
-async function seed(): Promise<void> {
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, db: DB })
-  await redis.flushdb()
+async function seed(redis: TestRedis): Promise<void> {
   const now = Math.floor(Date.now() / 10_000) * 10_000
   const latest: string[] = []
   const previous: string[] = []
@@ -30,17 +28,16 @@ async function seed(): Promise<void> {
   }
   await redis.hset('ctr:latest', ...latest)
   await redis.hset('ctr:previous', ...previous)
-  redis.disconnect()
 }
 
-async function startApi(port: number): Promise<ChildProcess> {
+async function startApi(port: number, redisUrl: string): Promise<ChildProcess> {
   const main = join(here, '..', 'packages', 'serving', 'src', 'main.ts')
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
-      REDIS_URL: `redis://127.0.0.1:6379/${DB}`,
+      REDIS_URL: redisUrl,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -83,9 +80,10 @@ async function run(url: string, path: string | ((i: number) => string), duration
 }
 
 const loadBefore = loadavg()[0]
-await seed()
+const redis = await freshRedis()
+await seed(redis)
 const port = await freePort()
-const api = await startApi(port)
+const api = await startApi(port, redis.url)
 const url = `http://127.0.0.1:${port}`
 try {
   // Product ids spread over all 1,000 products, in a fixed pseudo-random order.
@@ -102,7 +100,7 @@ try {
     'serving',
     {
       products: PRODUCTS,
-      redis: `127.0.0.1:6379/${DB}`,
+      redis: redis.url,
       connections: CONNECTIONS,
       durationSeconds: DURATION_S,
       warmupSeconds: WARMUP_S,
@@ -115,4 +113,5 @@ try {
   )
 } finally {
   api.kill('SIGTERM')
+  await redis.release()
 }

@@ -33,9 +33,9 @@ export class PrivateRedis {
   private proc: ChildProcess | null = null
   private constructor(readonly port: number) {}
 
-  /** Starts one on a free port. */
-  static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis(await freePort())
+  /** Starts one on the given port, or a free one. */
+  static async start(port?: number): Promise<PrivateRedis> {
+    const r = new PrivateRedis(port ?? (await freePort()))
     await r.start()
     return r
   }

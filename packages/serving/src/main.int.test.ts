@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { eventually, freePort, PrivateRedis, result } from './test-support.js'
+
+// `pnpm api` as a process: configuration errors, Redis down at start, recovery, graceful shutdown.
+const main = join(dirname(fileURLToPath(import.meta.url)), 'main.ts')
+const children: ChildProcess[] = []
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  const out = { stdout: '', stderr: '' }
+  child.stdout?.on('data', (d) => {
+    out.stdout += d
+  })
+  child.stderr?.on('data', (d) => {
+    out.stderr += d
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, out, exited }
+}
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+})
+
+describe('main', () => {
+  it('refuses a bad configuration with one line and exit code 2', async () => {
+    const { out, exited } = start({ PORT: 'eighty', REDIS_URL: 'localhost:6379' })
+    expect(await exited).toBe(2)
+    expect(out.stderr.trim().split('\n')).toEqual([
+      '[api] invalid configuration: PORT must be a port number (got "eighty"); REDIS_URL must be a redis://… or rediss://… URL (got "localhost:6379")',
+    ])
+  })
+
+  it('starts with Redis down, answers 503, recovers when Redis comes up, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort()
+    const redisPort = await freePort()
+    const { child, out, exited } = start({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: `redis://127.0.0.1:${redisPort}/2`,
+    })
+    const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status)
+    await eventually('the API to listen', async () => (await health()) === 503, 30_000)
+    expect(out.stdout).toContain('Redis unreachable at redis://127.0.0.1:')
+    expect(out.stdout).not.toMatch(/\n\s+at /) // no stack trace
+
+    const redis = await PrivateRedis.start(redisPort)
+    try {
+      await eventually('recovery', async () => (await health()) === 200, 20_000)
+      expect(out.stdout).toContain('is reachable again')
+      // The database number of REDIS_URL is honoured: database 2 is read, database 0 is not.
+      for (const db of [0, 2]) {
+        const c = new Redis(`${redis.url}/${db}`)
+        await c.hset('ctr:latest', `in-db-${db}`, JSON.stringify(result(`in-db-${db}`, 0, 1, 1)))
+        c.disconnect()
+      }
+      const res = await fetch(`http://127.0.0.1:${port}/ctr/latest`)
+      expect(Object.keys((await res.json()) as object)).toEqual(['in-db-2'])
+      const stream = await fetch(`http://127.0.0.1:${port}/ctr/stream`) // an open SSE client must not block shutdown
+      expect(stream.status).toBe(200)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(out.stdout).toContain('"msg":"stopped"')
+    } finally {
+      await redis.stop()
+    }
+  })
+})
