@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { freshRedis, type TestRedis } from '@ctr/testing'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -25,8 +23,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await seed.flushdb()
 })
-
-type ErrorJson = { error: { code: string; message: string } }
 
 const get = async (path: string, init?: RequestInit) => {
   const res = await app.request(path, init)
@@ -188,6 +184,18 @@ describe('GET /ctr/top', () => {
   })
 })
 
+describe('Redis answering with an error', () => {
+  it('is a 503 redis_error, not a 500', async () => {
+    await seed.set('ctr:latest', 'not a hash')
+    for (const path of ['/ctr/latest', '/ctr/p-1', '/ctr/top']) {
+      const { status, json } = await get(path)
+      expect(status, path).toBe(503)
+      expect(json.error.code, path).toBe('redis_error')
+      expect(json.error.message, path).toMatch(/WRONGTYPE/)
+    }
+  })
+})
+
 describe('operations', () => {
   it('GET /healthz is ok while Redis answers', async () => {
     expect(await get('/healthz')).toMatchObject({ status: 200, json: { status: 'ok' } })
@@ -270,40 +278,5 @@ describe('documentation', () => {
     expect(refs.length).toBeGreaterThanOrEqual(4)
     for (const ref of refs) expect((await app.request(ref)).status, ref).toBe(200)
     expect((await get('/assets/../package.json')).status).toBe(404)
-  })
-})
-
-describe('GET /pipeline/status', () => {
-  let job: Server
-  let answer: { status: number; body: string }
-  let url: string
-  beforeAll(async () => {
-    job = createServer((_req, res) => {
-      res.writeHead(answer.status, { 'content-type': 'application/json' })
-      res.end(answer.body)
-    })
-    await new Promise<void>((r) => job.listen(0, '127.0.0.1', r))
-    url = `http://127.0.0.1:${(job.address() as AddressInfo).port}/status`
-  })
-  afterAll(() => new Promise<void>((r) => job.close(() => r())))
-
-  it("passes the job's status through", async () => {
-    const status = { watermark: 123, allIdle: false, partitions: [], windows: { open: 0, oldest: null }, extra: 'x' }
-    answer = { status: 200, body: JSON.stringify(status) }
-    const res = await createApi({ redis, jobStatusUrl: url }).request('/pipeline/status')
-    expect(res.status).toBe(200)
-    expect(await res.json()).toEqual(status)
-  })
-
-  it('is 502 for a bad answer and 503 when the job is unreachable', async () => {
-    answer = { status: 200, body: '[1,2]' }
-    const bad = await createApi({ redis, jobStatusUrl: url }).request('/pipeline/status')
-    expect(bad.status).toBe(502)
-    expect(((await bad.json()) as ErrorJson).error.code).toBe('job_bad_response')
-    answer = { status: 500, body: 'oops' }
-    expect((await createApi({ redis, jobStatusUrl: url }).request('/pipeline/status')).status).toBe(502)
-    const down = await get('/pipeline/status')
-    expect(down.status).toBe(503)
-    expect(down.json.error.code).toBe('job_unreachable')
   })
 })
