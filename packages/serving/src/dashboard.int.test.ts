@@ -28,7 +28,12 @@ let page: Page
 let userDataDir: string
 const external: string[] = []
 
+// The shape of the job's /status (packages/streams-dsl runner).
 const jobStatus = {
+  applicationId: 'ctr',
+  topology: 'ctr',
+  state: 'running',
+  uptimeSeconds: 125,
   watermark: NOW - 4_001,
   allIdle: false,
   partitions: [
@@ -45,7 +50,8 @@ const jobStatus = {
       reason: 'waiting for impressions-0 (watermark 4.0 s behind the window end)',
     },
   },
-  counters: { eventsIn: 123456, late: 17, deadLetters: 5, windowsEmitted: 900, lateFirings: 3 },
+  counters: { eventsIn: 123456, late: 17, deadLetters: 22, windowsEmitted: 900, lateFirings: 3 },
+  deadLetters: { invalid_json: 5, late_event: 17 },
 }
 
 beforeAll(async () => {
@@ -132,6 +138,9 @@ describe('dashboard', () => {
     await expect.poll(() => pipeline.textContent()).toContain('waiting for impressions-0')
     const text = (await pipeline.textContent()) ?? ''
     for (const part of ['123,456', 'dead letters', 'late events', 'consumer lag', 'impressions-0', 'clicks-0']) {
+      expect(text).toContain(part)
+    }
+    for (const part of ['ctr · running · up 2.1 min', 'invalid_json 5, late_event 17']) {
       expect(text).toContain(part)
     }
     await expect.poll(() => page.locator('#live').textContent()).toBe('live')

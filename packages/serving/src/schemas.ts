@@ -147,18 +147,27 @@ export const Unhealthy = z
 const PartitionStatus = z.looseObject({
   topic: z.string().optional(),
   partition: z.number().optional(),
-  nextOffset: z.union([z.number(), z.string()]).nullable().optional(),
+  task: z.string().optional(),
+  nextOffset: z.number().nullable().optional(),
+  position: z.number().nullable().optional(),
+  committed: z.number().nullable().optional(),
+  highWatermark: z.number().nullable().optional(),
+  lag: z.number().nullable().optional().openapi({ description: 'records behind the log end' }),
   watermark: z.number().nullable().optional(),
   maxEventTime: z.number().nullable().optional(),
   idle: z.boolean().optional(),
   lastEventWallTime: z.number().nullable().optional(),
-  lag: z.number().nullable().optional(),
 })
 
 /** The CTR job's `/status` as proxied by `GET /pipeline/status`; every field optional (the job may be older). */
 export const PipelineStatus = z
   .looseObject({
-    watermark: z.number().nullable().optional(),
+    applicationId: z.string().optional(),
+    topology: z.string().optional(),
+    state: z.string().optional(),
+    uptimeSeconds: z.number().optional(),
+    error: z.string().optional(),
+    watermark: z.number().nullable().optional().openapi({ description: 'job watermark, epoch ms' }),
     allIdle: z.boolean().optional(),
     partitions: z.array(PartitionStatus).optional(),
     windows: z
@@ -166,17 +175,29 @@ export const PipelineStatus = z
         open: z.number().optional(),
         oldest: z
           .looseObject({
-            key: z.string().optional(),
+            key: z.union([z.string(), z.number()]).optional(),
             start: z.number().optional(),
             end: z.number().optional(),
             firesAtWatermark: z.number().optional(),
-            waitingFor: z.array(z.unknown()).optional(),
-            reason: z.string().optional(),
+            waitingFor: z
+              .array(z.looseObject({ topic: z.string(), partition: z.number(), watermark: z.number().nullable() }))
+              .optional(),
+            reason: z.string().optional().openapi({ description: 'why the oldest open window has not fired yet' }),
           })
           .nullable()
           .optional(),
       })
       .optional(),
-    counters: z.record(z.string(), z.number()).optional(),
+    counters: z
+      .looseObject({
+        eventsIn: z.number().optional(),
+        late: z.number().optional(),
+        deadLetters: z.number().optional(),
+        windowsEmitted: z.number().optional(),
+        lateFirings: z.number().optional(),
+      })
+      .nullable()
+      .optional(),
+    deadLetters: z.record(z.string(), z.number()).optional().openapi({ description: 'dead letters by reason' }),
   })
   .openapi('PipelineStatus')

@@ -14,7 +14,13 @@
   const pct = (v) => (v == null ? '–' : `${(v * 100).toFixed(2)}%`)
   const time = (ms) => (ms == null ? '–' : new Date(ms).toLocaleTimeString([], { hour12: false }))
   const int = (v) => (v == null ? '–' : Number(v).toLocaleString())
-  const secs = (ms) => (ms == null ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`)
+  const secs = (ms) => {
+    if (ms == null) return '–'
+    if (ms < 1000) return `${Math.round(ms)} ms`
+    if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`
+    if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`
+    return `${(ms / 3_600_000).toFixed(1)} h`
+  }
   const change = (id) => {
     const a = latest.get(id)
     const b = previous.get(id)
@@ -262,8 +268,22 @@
     ]
     const o = w.oldest
     const reason = o
-      ? `<p class="reason">Oldest open window ${time(o.start)}–${time(o.end)}${o.key ? ` (${esc(o.key)})` : ''}: ${esc(o.reason ?? 'waiting for the watermark')}</p>`
+      ? `<p class="reason">Oldest open window ${time(o.start)}–${time(o.end)}${o.key != null ? ` (${esc(o.key)})` : ''}: ${esc(o.reason ?? 'waiting for the watermark')}</p>`
       : `<p class="muted">${s.allIdle ? 'All inputs idle: event time follows the wall clock.' : 'No open window.'}</p>`
+    const head = [s.applicationId, s.state, s.uptimeSeconds != null ? `up ${secs(s.uptimeSeconds * 1000)}` : null]
+    const dlq = Object.entries(s.deadLetters ?? {})
+      .filter(([, n]) => typeof n === 'number' && n > 0)
+      .map(([why, n]) => `${esc(why)} ${int(n)}`)
+    const notes = [
+      head.some((x) => x != null)
+        ? `<p class="muted">${head
+            .filter((x) => x != null)
+            .map(esc)
+            .join(' · ')}</p>`
+        : '',
+      s.error ? `<p class="reason">Job error: ${esc(s.error)}</p>` : '',
+      dlq.length ? `<p class="muted">Dead letters by reason: ${dlq.join(', ')}</p>` : '',
+    ]
     const rows = parts
       .map(
         (p) =>
@@ -273,7 +293,7 @@
     const table = rows
       ? `<table class="parts"><thead><tr><th>partition</th><th class="num">watermark</th><th class="num">lag</th><th>state</th></tr></thead><tbody>${rows}</tbody></table>`
       : ''
-    $('pipeline').innerHTML = `<div class="stats">${stats.join('')}</div>${reason}${table}`
+    $('pipeline').innerHTML = `${notes.join('')}<div class="stats">${stats.join('')}</div>${reason}${table}`
   }
 
   async function start() {
