@@ -18,7 +18,7 @@ describe('one broker of three down (RF 3, min ISR 2)', () => {
 
   afterAll(async () => {
     // Never leave the cluster short of a broker for whoever comes next.
-    if (!runningNodeIds().includes(STOPPED)) await startBroker(STOPPED)
+    if (runningNodeIds().length < 3) await startCluster({ size: 3 })
   })
 
   it('still takes acks=all writes and serves reads, and the broker rejoins the ISR when it is back', async () => {
@@ -55,5 +55,32 @@ describe('one broker of three down (RF 3, min ISR 2)', () => {
       return md?.partitions.flatMap((p) => p.isr) ?? []
     })
     expect(replicas.filter((id) => id === STOPPED)).toHaveLength(6)
+  })
+
+  it('survives a broker crash (SIGKILL): writes resume once it is fenced, and it recovers its log on restart', async () => {
+    const CRASHED = 3
+    const { bootstrap } = await startCluster({ size: 3 })
+    const topic = uniqueTopic('crash')
+    await createTopics([{ topic, partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }], {
+      brokers: bootstrap,
+    })
+    await produce(
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ key: `k-${i % 10}`, value: `before-${i}` })),
+    )
+
+    expect(await stopBroker(CRASHED, { signal: 'SIGKILL' })).toBe(true)
+    expect(runningNodeIds()).toEqual([1, 2])
+    const reports = await produce(
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ key: `k-${i % 10}`, value: `after-${i}` })),
+    )
+    expect(reports.filter((r) => r.errorCode !== 0)).toEqual([])
+
+    await startBroker(CRASHED)
+    expect(await waitForIsr(topic, 3, { brokers: bootstrap })).toEqual([3, 3, 3])
+    const got = await consume(topic, { count: 200, timeoutMs: 60_000 })
+    expect(got.filter((m) => m.value?.startsWith('before-'))).toHaveLength(100)
+    expect(got.filter((m) => m.value?.startsWith('after-'))).toHaveLength(100)
   })
 })
