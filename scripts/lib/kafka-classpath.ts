@@ -15,9 +15,14 @@ export function kafkaVersion(): string {
   return m?.[1] ?? 'unknown'
 }
 
+/** The java executable: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from the PATH. */
+export function javaCommand(): string {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
+}
+
 /** Checks that `java` is Java 17 or newer; returns its major version. Throws a {@link UserError} otherwise. */
 export function checkJava(): number {
-  const r = spawnSync('java', ['-version'], { encoding: 'utf8' })
+  const r = spawnSync(javaCommand(), ['-version'], { encoding: 'utf8' })
   if (r.error || r.status !== 0) {
     throw new UserError(
       'Java not found: the local Kafka needs Java 17 or newer (apt-get install openjdk-17-jre-headless), or use Docker: docker compose -f compose/docker-compose.yml up',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { javaCommand } from './kafka-classpath.js'
 import type { KafkaNode } from './kafka-layout.js'
 import { UserError } from './user-error.js'
 
@@ -10,7 +11,7 @@ import { UserError } from './user-error.js'
 export async function formatStorage(node: KafkaNode, clusterId: string, classpath: string): Promise<void> {
   const args = ['-Xmx128m', '-XX:+UseSerialGC', '-cp', classpath, 'kafka.tools.StorageTool']
   args.push('format', '-t', clusterId, '-c', node.configFile)
-  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(javaCommand(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (d) => (output += d))
   child.stderr.on('data', (d) => (output += d))

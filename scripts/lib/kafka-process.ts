@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { javaCommand } from './kafka-classpath.js'
 import type { KafkaNode } from './kafka-layout.js'
 
 /** JVM options of each node: small heaps and a serial GC, as 3 JVMs share 2 cores with the tests. */
@@ -69,7 +70,7 @@ export function spawnNode(node: KafkaNode, classpath: string, log4jConfig: strin
     'kafka.Kafka',
     node.configFile,
   ]
-  const child = spawn('java', args, { detached: true, stdio: ['ignore', out, out] })
+  const child = spawn(javaCommand(), args, { detached: true, stdio: ['ignore', out, out] })
   closeSync(out)
   if (child.pid === undefined) throw new Error(`could not start java for Kafka node ${node.id}`)
   child.unref()
