@@ -113,7 +113,7 @@ async function main(): Promise<number> {
       if (statusTimer) clearInterval(statusTimer)
       clearLine()
       if (death) {
-        console.error(`[start] ${death.title} exited (code ${death.code}); last lines of ${death.log}:`)
+        console.error(`[start] ${death.title} stopped unexpectedly (${death.how}); last lines of ${death.log}:`)
         console.error(death.tail.replace(/^/gm, '    '))
       }
       say('stopping producers, job and API ...')

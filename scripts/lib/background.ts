@@ -56,10 +56,36 @@ export function runningPid(s: Service): number | null {
   return pid
 }
 
-/** The last `lines` lines of a log file (empty when there is none). */
-export function tail(file: string, lines = 15): string {
+/**
+ * The last `lines` lines of a log file from byte `from` on (empty when there is none), JSON log lines
+ * (pino) shortened to their level and message.
+ */
+export function tail(file: string, lines = 10, from = 0): string {
   if (!existsSync(file)) return ''
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+  return readFileSync(file)
+    .subarray(from)
+    .toString('utf8')
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map(readableLine)
+    .join('\n')
+}
+
+const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }
+
+/** A pino JSON line as `level: msg (err)`; any other line as it is. */
+export function readableLine(line: string): string {
+  if (!line.startsWith('{')) return line
+  try {
+    const o = JSON.parse(line) as { level?: number; msg?: string; err?: unknown; error?: unknown }
+    if (typeof o.msg !== 'string') return line
+    const err = o.err ?? o.error
+    const why = typeof err === 'string' ? ` (${err})` : ''
+    return `${LEVELS[o.level ?? 30] ?? 'info'}: ${o.msg}${why && !o.msg.includes(String(err)) ? why : ''}`
+  } catch {
+    return line
+  }
 }
 
 /** What {@link startService} did. */
@@ -102,7 +128,7 @@ export async function startService(
   writeFileSync(pidFile(s.name), `${pid}\n`)
   child.unref()
   const newLog = () => (existsSync(log) ? readFileSync(log).subarray(from).toString('utf8') : '')
-  const lastLines = (n = 15) => newLog().trimEnd().split('\n').slice(-n).join('\n')
+  const lastLines = (n = 10) => newLog().trimEnd().split('\n').slice(-n).map(readableLine).join('\n')
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000)
   for (;;) {
     await new Promise((r) => setTimeout(r, 250))

@@ -13,12 +13,12 @@ export type Supervised = Service & {
   readonly readyTimeoutMs?: number
 }
 
-type Running = { spec: Supervised; child: ChildProcess; exited: Promise<number | null>; stopping: boolean }
+type Running = { spec: Supervised; child: ChildProcess; exited: Promise<void>; stopping: boolean }
 
 /** A child that exited when it should not have: which, how, and the end of its log. */
 export type ChildDeath = {
   readonly title: string
-  readonly code: number | null
+  readonly how: string
   readonly log: string
   readonly tail: string
 }
@@ -42,8 +42,9 @@ export class Supervisor {
   async start(spec: Supervised): Promise<void> {
     mkdirSync(logsDir, { recursive: true })
     const log = logFile(spec.name)
-    const from = existsSync(log) ? readFileSync(log).length : 0
-    const fd = openSync(log, 'a')
+    // One log per run: the file starts empty, so it and its tail are about this run only.
+    const from = 0
+    const fd = openSync(log, 'w')
     const { command, args } = serviceArgv(spec)
     const child = spawn(command, args, {
       cwd: repoRoot,
@@ -52,20 +53,20 @@ export class Supervisor {
       stdio: ['ignore', fd, fd],
     })
     closeSync(fd)
-    let exitCode: number | null | undefined
-    const exited = new Promise<number | null>((resolve) =>
+    let how: string | undefined
+    const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
-        exitCode = code ?? (signal ? 128 : null)
-        resolve(exitCode)
+        how = signal ? `killed by ${signal}` : `exit code ${code}`
+        resolve()
       }),
     )
     const entry: Running = { spec, child, exited, stopping: false }
     this.#running.set(spec.name, entry)
     const death = (): ChildDeath => ({
       title: spec.title,
-      code: exitCode ?? null,
+      how: how ?? 'exited',
       log: relative(repoRoot, log),
-      tail: tail(log, 15),
+      tail: tail(log, 10, from),
     })
     void exited.then(() => {
       if (!entry.stopping) this.onDeath(death())
@@ -73,7 +74,7 @@ export class Supervisor {
     const newLog = () => (existsSync(log) ? readFileSync(log).subarray(from).toString('utf8') : '')
     const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000)
     for (;;) {
-      if (exitCode !== undefined) throw death()
+      if (how !== undefined) throw death()
       if (!spec.ready || (await spec.ready(newLog()).catch(() => false))) return
       if (Date.now() > deadline) {
         throw {

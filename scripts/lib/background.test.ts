@@ -1,0 +1,57 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+// The run directory is read at import: point it at a temporary one first.
+process.env.CTR_RUN_DIR = mkdtempSync(join(tmpdir(), 'ctr-run-'))
+const bg = await import('./background.js')
+const sleeper = { name: 'sleeper', entry: 'scripts/lib/fixtures/sleeper.ts' }
+const ready = async (log: string) => log.includes('sleeper up')
+
+describe('background services', () => {
+  beforeAll(async () => {
+    await bg.stopService(sleeper)
+  })
+  afterAll(async () => {
+    await bg.stopService(sleeper)
+  })
+
+  it('starts once, reports the running pid, stops, and says when there is nothing to stop', async () => {
+    const first = await bg.startService(sleeper, { ready, timeoutMs: 20_000 })
+    expect(first.state).toBe('started')
+    const pid = first.state === 'started' ? first.pid : -1
+    expect(bg.runningPid(sleeper)).toBe(pid)
+    expect(await bg.startService(sleeper, { ready })).toEqual({ state: 'already-running', pid })
+    expect(await bg.stopService(sleeper)).toBe('stopped')
+    expect(bg.runningPid(sleeper)).toBeNull()
+    expect(existsSync(bg.pidFile('sleeper'))).toBe(false)
+    expect(bg.tail(bg.logFile('sleeper'))).toContain('sleeper stopping')
+    expect(await bg.stopService(sleeper)).toBe('not-running')
+  }, 30_000)
+
+  it('removes a stale pid file, and does not take a reused pid for the service', async () => {
+    writeFileSync(bg.pidFile('sleeper'), `${process.pid}\n`) // alive, but not the sleeper
+    expect(bg.runningPid(sleeper)).toBeNull()
+    expect(await bg.stopService(sleeper)).toBe('stale-pid-file')
+    expect(existsSync(bg.pidFile('sleeper'))).toBe(false)
+  })
+
+  it('reports a service that dies at start with the end of its log', async () => {
+    const r = await bg.startService({ ...sleeper, env: { SLEEPER_FAIL: '1' } }, { ready, timeoutMs: 20_000 })
+    expect(r).toMatchObject({ state: 'died', code: 3 })
+    expect(r.state === 'died' && r.tail).toContain('boom: cannot start')
+    expect(existsSync(bg.pidFile('sleeper'))).toBe(false)
+  }, 30_000)
+})
+
+describe('readableLine', () => {
+  it('shortens pino JSON lines to level and message, and leaves other lines alone', () => {
+    expect(bg.readableLine('{"level":40,"time":1,"msg":"redis down","err":"ECONNREFUSED"}')).toBe(
+      'warn: redis down (ECONNREFUSED)',
+    )
+    expect(bg.readableLine('{"level":30,"msg":"stopped"}')).toBe('info: stopped')
+    expect(bg.readableLine('[producers] sent 10')).toBe('[producers] sent 10')
+    expect(bg.readableLine('{not json')).toBe('{not json')
+  })
+})
