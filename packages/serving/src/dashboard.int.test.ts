@@ -47,7 +47,9 @@ const jobStatus = {
       end: NOW,
       firesAtWatermark: NOW - 1,
       waitingFor: [{ topic: 'impressions', partition: 0 }],
-      reason: 'waiting for impressions-0 (watermark 4.0 s behind the window end)',
+      reason:
+        'window fires when the watermark reaches the end; partition impressions-0 holds it (last event 0.3 s ago; ' +
+        'idle after 10 s); partition clicks-0 holds it (last event 0.1 s ago; idle after 10 s)',
     },
   },
   counters: { eventsIn: 123456, late: 17, deadLetters: 22, windowsEmitted: 900, lateFirings: 3 },
@@ -135,7 +137,11 @@ describe('dashboard', () => {
 
     // Pipeline health from the job's /status (through /pipeline/status).
     const pipeline = page.locator('#pipeline')
-    await expect.poll(() => pipeline.textContent()).toContain('waiting for impressions-0')
+    await expect.poll(() => pipeline.textContent()).toContain('partition impressions-0 holds it')
+    expect(await page.locator('#pipeline details summary').textContent()).toMatch(
+      /fires when the watermark .*\(2 more\)$/,
+    )
+    expect(await page.locator('#pipeline details li').count()).toBe(2)
     const text = (await pipeline.textContent()) ?? ''
     for (const part of ['123,456', 'dead letters', 'late events', 'consumer lag', 'impressions-0', 'clicks-0']) {
       expect(text).toContain(part)

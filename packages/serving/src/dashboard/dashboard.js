@@ -180,6 +180,7 @@
         { stroke: '#6a737d', grid: { stroke: '#eef0f3' }, space: 90, values: (_u, v) => v.map((x) => time(x * 1000)) },
         {
           scale: 'ctr',
+          size: 60,
           stroke: '#2563eb',
           values: (_u, v) => v.map((x) => `${x.toFixed(1)}%`),
           grid: { stroke: '#eef0f3' },
@@ -267,9 +268,16 @@
       stat('open windows', int(w.open)),
     ]
     const o = w.oldest
-    const reason = o
-      ? `<p class="reason">Oldest open window ${time(o.start)}–${time(o.end)}${o.key != null ? ` (${esc(o.key)})` : ''}: ${esc(o.reason ?? 'waiting for the watermark')}</p>`
-      : `<p class="muted">${s.allIdle ? 'All inputs idle: event time follows the wall clock.' : 'No open window.'}</p>`
+    // The job's reason names each holding partition ('…; partition x-0 holds it at …'): the first part is the summary.
+    const [first, ...rest] = String(o?.reason ?? 'waiting for the watermark').split(/; (?=partition )/)
+    const title = o
+      ? `Oldest open window ${time(o.start)}–${time(o.end)}${o.key != null ? ` (${esc(o.key)})` : ''}`
+      : ''
+    const reason = !o
+      ? `<p class="muted">${s.allIdle ? 'All inputs idle: event time follows the wall clock.' : 'No open window.'}</p>`
+      : rest.length === 0
+        ? `<div class="reason">${title}: ${esc(first)}</div>`
+        : `<details class="reason"><summary>${title}: ${esc(first)} (${rest.length} more)</summary><ul>${rest.map((r) => `<li>${esc(r)}</li>`).join('')}</ul></details>`
     const head = [s.applicationId, s.state, s.uptimeSeconds != null ? `up ${secs(s.uptimeSeconds * 1000)}` : null]
     const dlq = Object.entries(s.deadLetters ?? {})
       .filter(([, n]) => typeof n === 'number' && n > 0)
@@ -291,9 +299,11 @@
       )
       .join('')
     const table = rows
-      ? `<table class="parts"><thead><tr><th>partition</th><th class="num">watermark</th><th class="num">lag</th><th>state</th></tr></thead><tbody>${rows}</tbody></table>`
+      ? `<div class="parts-scroll"><table class="parts"><thead><tr><th>partition</th><th class="num">watermark</th><th class="num">lag</th><th>state</th></tr></thead><tbody>${rows}</tbody></table></div>`
       : ''
+    const wasOpen = $('pipeline').querySelector('details')?.open // keep the reader's choice across refreshes
     $('pipeline').innerHTML = `${notes.join('')}<div class="stats">${stats.join('')}</div>${reason}${table}`
+    if (wasOpen) $('pipeline').querySelector('details')?.setAttribute('open', '')
   }
 
   async function start() {
