@@ -204,6 +204,9 @@ describe('operations', () => {
   it('GET /metrics counts requests by route pattern and status', async () => {
     await get('/ctr/not-there-1')
     await get('/ctr/not-there-2')
+    await get('/ctr/latest')
+    await get('/ctr/top')
+    await get('/no-such-route')
     const { status, text, headers } = await get('/metrics')
     expect(status).toBe(200)
     expect(headers.get('content-type')).toContain('text/plain')
@@ -211,6 +214,10 @@ describe('operations', () => {
       .split('\n')
       .find((l) => l.startsWith('ctr_api_http_requests_total{method="GET",route="/ctr/:product_id",status="404"}'))
     expect(Number(line?.split(' ').pop())).toBeGreaterThanOrEqual(2)
+    // Labelled with the route that answered, though /ctr/latest also matches /ctr/:product_id.
+    expect(text).toMatch(/^ctr_api_http_requests_total\{method="GET",route="\/ctr\/latest",status="200"\} [1-9]/m)
+    expect(text).toMatch(/^ctr_api_http_requests_total\{method="GET",route="\/ctr\/top",status="200"\} [1-9]/m)
+    expect(text).toMatch(/^ctr_api_http_requests_total\{method="GET",route="unmatched",status="404"\} [1-9]/m)
     expect(text).toContain('ctr_api_http_request_duration_seconds_bucket')
     expect(text).toContain('ctr_api_redis_errors_total')
   })

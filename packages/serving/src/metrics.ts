@@ -56,8 +56,9 @@ export class ApiMetrics {
     return async (c, next) => {
       const start = process.hrtime.bigint()
       await next()
-      const path = routePath(c, -1)
-      // The last matched handler is this middleware's own '*' when no route matched.
+      // The route whose handler answered (routeIndex is left on it), not the last route that matches the path:
+      // /ctr/latest also matches /ctr/:product_id. It is this middleware's own '*' when no route matched.
+      const path = routePath(c)
       const route = path === '*' || path === '/*' || path === '' ? 'unmatched' : path
       const labels = { method: c.req.method, route, status: String(c.res.status) }
       this.requests.inc(labels)
