@@ -266,6 +266,18 @@ describe('documentation', () => {
     const product = json.paths['/ctr/{product_id}'].get
     expect(Object.keys(product.responses).sort()).toEqual(['200', '400', '404', '503'])
     expect(product.parameters[0]).toMatchObject({ name: 'product_id', in: 'path', required: true })
+    const top = json.paths['/ctr/top'].get.parameters
+    expect(top).toEqual([
+      expect.objectContaining({
+        name: 'limit',
+        in: 'query',
+        schema: expect.objectContaining({ type: 'integer', maximum: 1000 }),
+      }),
+      expect.objectContaining({
+        name: 'min_impressions',
+        schema: expect.objectContaining({ type: 'integer', minimum: 0 }),
+      }),
+    ])
   })
 
   it('GET /docs is Swagger UI loading its files from this server only', async () => {

@@ -102,14 +102,26 @@ export const TopCtr = z
   })
   .openapi('TopCtr')
 
-const intParam = (name: string, min: number, max: number, fallback: number, description: string) =>
-  z.coerce
+const intParam = (name: string, min: number, max: number | null, fallback: number, description: string) => {
+  const base = z.coerce
     .number({ error: `${name} must be an integer` })
     .int(`${name} must be an integer`)
     .min(min, `${name} must be at least ${min}`)
-    .max(max, `${name} must be at most ${max}`)
-    .default(fallback)
-    .openapi({ param: { name, in: 'query' }, description, example: fallback })
+  return (
+    (max === null ? base : base.max(max, `${name} must be at most ${max}`))
+      .default(fallback)
+      // Spelled out: zod-to-openapi renders an integer without a maximum as ["integer", "null"].
+      .openapi({
+        param: { name, in: 'query' },
+        type: 'integer',
+        minimum: min,
+        ...(max === null ? {} : { maximum: max }),
+        default: fallback,
+        description,
+        example: fallback,
+      })
+  )
+}
 
 /** Query of `GET /ctr/{product_id}/history`. */
 export const HistoryQuery = z.object({
@@ -119,7 +131,7 @@ export const HistoryQuery = z.object({
 /** Query of `GET /ctr/top`. */
 export const TopQuery = z.object({
   limit: intParam('limit', 1, 1000, 10, 'how many products (1..1000)'),
-  min_impressions: intParam('min_impressions', 0, Number.MAX_SAFE_INTEGER, 0, 'ignore windows with fewer impressions'),
+  min_impressions: intParam('min_impressions', 0, null, 0, 'ignore windows with fewer impressions'),
 })
 
 /** The error body of the contract. */
