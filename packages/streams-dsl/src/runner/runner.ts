@@ -1,7 +1,8 @@
 import pino from 'pino'
 import { filter, interval, map, merge, Subject, type Subscription, tap } from 'rxjs'
 import { concatMap } from 'rxjs/operators'
-import { ensureTopics } from '../connectors/kafka/admin.js'
+import { describeCluster, ensureTopics } from '../connectors/kafka/admin.js'
+import { KafkaChangelogStore } from '../connectors/kafka/changelog-store.js'
 import { setDefaultKafkaBrokers } from '../connectors/kafka/client.js'
 import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-letter-sink.js'
 import { KafkaSource } from '../connectors/kafka/kafka-source.js'
@@ -10,6 +11,8 @@ import type { DeadLetter, InputBatch, Sink, TopicPartition } from '../connectors
 import type { Topology } from '../graph/topology.js'
 import { createEngine } from '../runtime/engine.js'
 import type { Clock, Engine, TaskGrouping } from '../runtime/types.js'
+import { type CheckpointConfig, loadCheckpointConfig } from './checkpoint-config.js'
+import { Checkpointer } from './checkpointer.js'
 import { loadConfig, type RunnerConfig } from './config.js'
 import { type StatusServer, startStatusServer } from './http-server.js'
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js'
@@ -27,6 +30,8 @@ export type RunnerOptions = {
   readonly requireRedis?: boolean
   readonly clock?: Clock
   readonly logger?: pino.Logger
+  /** Checkpoint settings; missing ones come from the environment (see `loadCheckpointConfig`). */
+  readonly checkpoints?: Partial<CheckpointConfig>
 }
 
 type Work =
@@ -53,6 +58,8 @@ export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'sto
  */
 export class Runner {
   readonly config: RunnerConfig
+  /** Checkpointing and group settings (`CHECKPOINTS`, `CHECKPOINT_INTERVAL_MS`, `KAFKA_SESSION_TIMEOUT_MS`). */
+  readonly checkpoints: CheckpointConfig
   readonly logger: pino.Logger
   /** Resolves with the exit code once the runner has stopped (0 after a clean stop). */
   readonly finished: Promise<number>
@@ -60,6 +67,7 @@ export class Runner {
   #state: RunnerState = 'created'
   #startedAt = 0
   #engine: Engine | undefined
+  #checkpointer: Checkpointer | undefined
   #source: KafkaSource | undefined
   #dlq: Sink<DeadLetter> | undefined
   #server: StatusServer | undefined
@@ -78,6 +86,7 @@ export class Runner {
   ) {
     const fromEnv = loadConfig(options.env ?? process.env, { applicationId: topology.name })
     this.config = { ...fromEnv, ...options.config }
+    this.checkpoints = { ...loadCheckpointConfig(options.env ?? process.env), ...options.checkpoints }
     this.logger =
       options.logger ??
       pino({ name: this.config.applicationId, level: this.config.logLevel, base: { pid: process.pid } })
@@ -130,6 +139,22 @@ export class Runner {
       ...(this.options.tasks !== undefined && { tasks: this.options.tasks }),
       ...(this.options.clock && { clock: this.options.clock }),
     })
+    const cp = this.checkpoints
+    if (cp.enabled) {
+      // One changelog partition per task when tasks are partitions (Kafka Streams' layout): restore reads one tail.
+      const counts = (await describeCluster(c.kafkaBrokers)).topics
+      const partitions =
+        this.options.tasks === 'partition'
+          ? Math.max(1, ...this.topology.sourceTopics.map((t) => counts.get(t) ?? 1))
+          : 1
+      const store = await KafkaChangelogStore.open({
+        applicationId: c.applicationId,
+        partitions,
+        brokers: c.kafkaBrokers,
+        logger: this.logger,
+      })
+      this.#checkpointer = new Checkpointer(this.#engine, store, this.logger)
+    }
     try {
       this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status())
     } catch (e) {
@@ -152,7 +177,7 @@ export class Runner {
           }),
           map((): Work => ({ kind: 'tick' })),
         ),
-        interval(c.commitIntervalMs).pipe(
+        interval(cp.enabled ? cp.intervalMs : c.commitIntervalMs).pipe(
           filter(() => !this.#commitQueued),
           tap(() => {
             this.#commitQueued = true
@@ -169,6 +194,15 @@ export class Runner {
       maxBatchSize: c.batchSize,
       concurrency: c.concurrency,
       logger: this.logger,
+      // The range assignor gives every instance the same partition numbers of co-partitioned topics, so a task's
+      // partitions stay together; cooperative-sticky does not, so it is used only for a single task.
+      ...(cp.enabled && this.options.tasks !== undefined && this.options.tasks !== 'single'
+        ? { assignmentStrategy: 'range' as const }
+        : {}),
+      rdkafka: {
+        'session.timeout.ms': cp.sessionTimeoutMs,
+        'heartbeat.interval.ms': Math.floor(cp.sessionTimeoutMs / 5),
+      },
     })
     this.#startedAt = Date.now()
     await this.#source.start({
@@ -214,6 +248,8 @@ export class Runner {
           await this.#commit()
           break
         case 'assign':
+          // Restore the tasks' window and watermark state before their first record.
+          if (this.#checkpointer) await this.#checkpointer.restore(work.partitions)
           await engine.assign(work.partitions)
           break
         case 'revoke':
@@ -232,7 +268,16 @@ export class Runner {
 
   async #commit(): Promise<void> {
     if (this.#failure || !this.#engine || !this.#source) return
-    const offsets = this.#engine.committable()
+    let offsets = this.#engine.committable()
+    if (this.#checkpointer) {
+      // Checkpoint first, then commit exactly what the checkpoint covers (never past it).
+      try {
+        offsets = (await this.#checkpointer.checkpoint()).offsets
+      } catch (e) {
+        this.logger.warn({ err: (e as Error).message }, `checkpoint failed, will retry: ${(e as Error).message}`)
+        return
+      }
+    }
     try {
       await this.#source.commit(offsets)
     } catch (e) {
@@ -290,6 +335,7 @@ export class Runner {
     for (const node of this.topology.nodes)
       if (node.kind === 'sink') await attempt(`closing sink ${node.sink.name}`, () => node.sink.close?.())
     await attempt('closing the DLQ producer', () => this.#dlq?.close?.())
+    await attempt('closing the changelog producer', () => this.#checkpointer?.store.close?.())
     await attempt('closing the status server', () => this.#server?.close())
     this.#state = this.#failure ? 'failed' : 'stopped'
     const code = this.#failure ? 1 : 0
