@@ -107,6 +107,15 @@ describe('GET /ctr/stream', () => {
     await eventually('the subscriber connection to close', async () => (await subscribers()) === 0)
   })
 
+  it('answers HEAD without subscribing', async () => {
+    const res = await fetch(`${server.url}/ctr/stream`, { method: 'HEAD' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(await gauge()).toBe(0)
+    expect(await subscribers()).toBe(0)
+  })
+
   it('ends open streams on shutdown', async () => {
     const d = await open()
     shutdown.abort()

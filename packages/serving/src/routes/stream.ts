@@ -44,6 +44,10 @@ export function streamRoutes({ hub, watch, metrics, shutdown }: StreamDeps) {
   router.openapi(streamRoute, async (c) => {
     const problem = watch.problem()
     if (problem) throw new ApiError(503, 'redis_unavailable', `Redis is unreachable: ${problem}`)
+    // Hono answers HEAD with the GET handler and drops the body unread: a stream opened here would never end.
+    if (c.req.method === 'HEAD') {
+      return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+    }
     const pending: string[] = []
     let wake: (() => void) | null = null
     const push = (message: string) => {
