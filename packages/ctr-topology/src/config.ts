@@ -11,6 +11,11 @@ export type JobConfig = {
   readonly idleTimeoutMs: number
   /** Results per product kept in the `ctr:history:<product_id>` sorted sets. */
   readonly historyWindows: number
+  /**
+   * `single` (default): one task, correct whatever the input keys. `partition`: one task per partition number,
+   * for input keyed by product_id with equal partition counts; then several instances share the work.
+   */
+  readonly tasks: 'single' | 'partition'
   /** KAFKA_BROKERS, REDIS_URL, JOB_PORT, LOG_LEVEL, ... validated by the runner's loader. */
   readonly runner: RunnerConfig
 }
@@ -22,6 +27,7 @@ export const JOB_ENV = {
   CLICKS_TOPIC: { default: 'clicks', help: 'input topic' },
   IDLE_TIMEOUT_MS: { default: '10000', help: 'a partition silent this long stops holding the watermark back' },
   HISTORY_WINDOWS: { default: '120', help: 'results kept per product in ctr:history:<product_id>' },
+  TASKS: { default: 'single', help: 'partition: one task per partition (co-partitioned input, several instances)' },
 } as const
 
 type Var = keyof typeof JOB_ENV
@@ -33,6 +39,7 @@ const schema = z.object({
   CLICKS_TOPIC: topicName,
   IDLE_TIMEOUT_MS: z.coerce.number().int('must be whole milliseconds').min(1, 'must be at least 1 ms'),
   HISTORY_WINDOWS: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more'),
+  TASKS: z.enum(['single', 'partition'], { error: 'must be "single" or "partition"' }),
 })
 
 /** A bad setting; `message` is one line naming the variable and its value. */
@@ -70,6 +77,7 @@ export function loadJobConfig(env: Readonly<Record<string, string | undefined>>)
     clicksTopic: c.CLICKS_TOPIC,
     idleTimeoutMs: c.IDLE_TIMEOUT_MS,
     historyWindows: c.HISTORY_WINDOWS,
+    tasks: c.TASKS,
     runner: loadConfig(env, { applicationId: c.APPLICATION_ID }),
   }
 }

@@ -30,4 +30,7 @@ const results = redisLatestPrevious({
   publish: 'ctr:updates',
 })
 
-await run(ctrTopology({ ...config, results, idleTimeout: config.idleTimeoutMs }), { config: config.runner })
+await run(ctrTopology({ ...config, results, idleTimeout: config.idleTimeoutMs }), {
+  config: config.runner,
+  tasks: config.tasks,
+})
