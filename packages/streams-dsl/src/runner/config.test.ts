@@ -9,7 +9,7 @@ describe('loadConfig', () => {
       applicationId: 'ctr',
       port: 8001,
       logLevel: 'info',
-      batchSize: 2000,
+      batchSize: 0,
       concurrency: 3,
       commitIntervalMs: 1000,
       tickIntervalMs: 200,

@@ -40,8 +40,8 @@ export const runnerEnvSchema = z.object({
     .optional(),
   JOB_PORT: int(0, 65535).default(8001),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Most records per batch handed to the engine. */
-  BATCH_SIZE: int(1, 1_000_000).default(2000),
+  /** Most records per batch handed to the engine; 0 = everything fetched for the partition (fastest). */
+  BATCH_SIZE: int(0, 1_000_000).default(0),
   /** Partitions processed concurrently by the consumer. */
   PARTITION_CONCURRENCY: int(1, 64).default(3),
   COMMIT_INTERVAL_MS: int(50, 600_000).default(1000),
