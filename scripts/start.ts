@@ -161,7 +161,7 @@ async function main(): Promise<number> {
       name: 'api',
       title: 'the API',
       entry: 'packages/serving/src/main.ts',
-      env,
+      env: { ...env, JOB_STATUS_URL: process.env.JOB_STATUS_URL ?? `${job}/status` },
       ready: () => httpOk(`${api}/healthz`),
       readyTimeoutMs: 30_000,
     },
