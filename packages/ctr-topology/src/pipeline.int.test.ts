@@ -22,7 +22,7 @@ import { buildPhases, CLICK_PARTITIONS, IMPRESSION_PARTITIONS } from '../test/da
 import { type Expected, expectedOutcome, type ProducedRecord, S } from '../test/oracle.js'
 import { ctrTopology } from './topology.js'
 
-const IDLE_TIMEOUT_MS = 5_000
+const IDLE_TIMEOUT_MS = 8_000
 
 const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
 const applicationId = uniqueTopic('ctr-e2e')
