@@ -26,7 +26,9 @@ export function serviceArgv(s: Service): { command: string; args: string[] } {
   return { command: process.execPath, args: ['--import', tsxLoader(), join(repoRoot, s.entry), ...(s.args ?? [])] }
 }
 
+/** The pid file of a background service: `.run/<name>.pid`. */
 export const pidFile = (name: string): string => join(runDir, `${name}.pid`)
+/** The log of a service: `.run/logs/<name>.log`. */
 export const logFile = (name: string): string => join(logsDir, `${name}.log`)
 
 function alive(pid: number): boolean {
