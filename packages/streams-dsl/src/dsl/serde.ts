@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { fieldSet, JsonSyntaxError, readFields } from './json-fields.js'
 
 /** Why decoding failed: the bytes are not JSON, or the JSON is not a valid event. */
 export type DecodeFailureReason = 'invalid_json' | 'invalid_event'
@@ -30,7 +31,11 @@ export interface Serde<T> {
 
 /** Options of {@link json}: swap the parser or the validator without changing the topology. */
 export type JsonSerdeOptions<T> = {
-  /** Parses bytes into a plain value; default `JSON.parse` of the UTF-8 text. Throw to reject as `invalid_json`. */
+  /**
+   * Parses bytes into a plain value; throw to reject as `invalid_json`. Default: for a plain `z.object` schema,
+   * a reader that validates the JSON and builds only the schema's top-level fields (see `readFields`);
+   * otherwise `JSON.parse` of the UTF-8 text.
+   */
   parse?: (bytes: Buffer) => unknown
   /** Replaces zod validation: return the typed value, or a string saying what is wrong (`invalid_event`). */
   validate?: (value: unknown) => T | string
@@ -43,6 +48,24 @@ function describeIssue(error: z.ZodError): string {
   return `${path}: ${issue.message}`
 }
 
+/** Top-level keys of a plain zod object schema (unknown keys stripped), or undefined for any other schema. */
+function plainObjectKeys(schema: z.ZodType): string[] | undefined {
+  const def = (schema as unknown as { _zod?: { def?: { type?: string; shape?: object; catchall?: unknown } } })._zod
+    ?.def
+  if (def?.type !== 'object' || !def.shape || def.catchall !== undefined) return undefined
+  const keys = Object.keys(def.shape)
+  return keys.includes('__proto__') ? undefined : keys
+}
+
+function defaultParser(schema: z.ZodType): (bytes: Buffer) => unknown {
+  const keys = plainObjectKeys(schema)
+  if (keys) {
+    const fields = fieldSet(keys)
+    return (bytes) => readFields(bytes, fields)
+  }
+  return (bytes) => JSON.parse(bytes.toString('utf8'))
+}
+
 /**
  * A JSON serde validated by a zod schema: the schema types the stream.
  *
@@ -52,7 +75,7 @@ function describeIssue(error: z.ZodError): string {
  */
 export function json<S extends z.ZodType>(schema: S, options: JsonSerdeOptions<z.output<S>> = {}): Serde<z.output<S>> {
   type T = z.output<S>
-  const parse = options.parse ?? ((bytes: Buffer) => JSON.parse(bytes.toString('utf8')))
+  const parse = options.parse ?? defaultParser(schema)
   const validate =
     options.validate ??
     ((value: unknown): T | string => {
@@ -67,7 +90,8 @@ export function json<S extends z.ZodType>(schema: S, options: JsonSerdeOptions<z
         value = parse(bytes)
       } catch (e) {
         if (e instanceof DecodeError) throw e
-        throw new DecodeError('invalid_json', `not JSON: ${(e as Error).message}`)
+        const why = e instanceof JsonSyntaxError || e instanceof SyntaxError ? e.message : String(e)
+        throw new DecodeError('invalid_json', `not JSON: ${why}`)
       }
       const r = validate(value)
       if (typeof r === 'string') throw new DecodeError('invalid_event', r)

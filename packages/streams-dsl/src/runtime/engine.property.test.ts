@@ -165,7 +165,7 @@ describe('engine vs reference model (CONTRACTS.md §2)', () => {
       }),
       { numRuns: 1000 },
     )
-  })
+  }, 60_000)
 
   it('hopping windows and emit on update', async () => {
     await fc.assert(
@@ -176,7 +176,7 @@ describe('engine vs reference model (CONTRACTS.md §2)', () => {
       }),
       { numRuns: 1000 },
     )
-  })
+  }, 60_000)
 
   it('a crash restored from a snapshot changes nothing', async () => {
     await fc.assert(
@@ -187,7 +187,7 @@ describe('engine vs reference model (CONTRACTS.md §2)', () => {
       }),
       { numRuns: 1000 },
     )
-  })
+  }, 60_000)
 
   // The future-timestamp guard depends on the wall clock of delivery, so a replayed record may pass it the second
   // time: this property keeps every event within the skew.
@@ -200,5 +200,5 @@ describe('engine vs reference model (CONTRACTS.md §2)', () => {
       }),
       { numRuns: 1000 },
     )
-  })
+  }, 60_000)
 })
