@@ -13,9 +13,11 @@ export const KEYS = {
 /** The two hashes of results. */
 export type ResultHash = typeof KEYS.latest | typeof KEYS.previous
 
+const PARSE_CACHE_SIZE = 10_000
+
 type CacheEntry = { raw: string; value: CtrResult | null; fragment: string }
 
-/** Called for a stored value that is not a valid result (it is skipped, never served; reported once per value). */
+/** Called for a stored value that is not a valid result (skipped, never served; reported once per distinct value). */
 export type BadResultHandler = (key: string, field: string, reason: string) => void
 
 /** Called for every failed Redis command (before it becomes a 503). */
@@ -147,11 +149,19 @@ export class CtrStore {
       .slice(0, limit)
   }
 
+  // Raw value -> its parse, for the single-product reads: a value is parsed (and a bad one reported) once while it
+  // is in here. Bounded: emptied when full, which only costs a re-parse.
+  private readonly parsed = new Map<string, CtrResult | null>()
+
   private parse(key: string, field: string, raw: string): CtrResult | null {
+    const hit = this.parsed.get(raw)
+    if (hit !== undefined) return hit
     const parsed = parseResult(raw)
-    if (parsed.ok) return parsed.value
-    this.options.onBadResult?.(key, field, parsed.reason)
-    return null
+    if (!parsed.ok) this.options.onBadResult?.(key, field, parsed.reason)
+    const value = parsed.ok ? parsed.value : null
+    if (this.parsed.size >= PARSE_CACHE_SIZE) this.parsed.clear()
+    this.parsed.set(raw, value)
+    return value
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
