@@ -196,6 +196,16 @@ async function passThrough(): Promise<{ seconds: number; written: number }> {
   return { seconds, written }
 }
 
+/** Deletes this benchmark's topics (those of this run, or leftovers of interrupted runs): ~330 MB each. */
+async function deleteBenchTopics(match: (topic: string) => boolean) {
+  const admin = new KafkaJS.Kafka({}).admin({ 'bootstrap.servers': brokers, kafkaJS: { logger: quiet } } as never)
+  await admin.connect()
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith('bench-passthrough-') && match(t))
+  if (topics.length) await admin.deleteTopics({ topics }).catch(() => {})
+  await admin.disconnect()
+}
+
+await deleteBenchTopics((t) => !t.includes(stamp))
 const loadBefore = loadavg()[0]
 const cluster = await describeCluster(brokers)
 log(`${N} events to ${benchTopic} (${PARTITIONS} partitions, ${cluster.brokers} brokers)`)
@@ -211,10 +221,7 @@ log(`KafkaSource only: ${Math.round(N / src)} events/s`)
 const pt = await passThrough()
 log(`pass-through to Redis: ${Math.round(N / pt.seconds)} events/s (${pt.written} hash fields written)`)
 
-const admin = new KafkaJS.Kafka({}).admin({ 'bootstrap.servers': brokers, kafkaJS: { logger: quiet } } as never)
-await admin.connect()
-await admin.deleteTopics({ topics: [benchTopic, `bench-passthrough-${stamp}-dlq`] }).catch(() => {})
-await admin.disconnect()
+await deleteBenchTopics((t) => t.includes(stamp))
 
 writeResult(
   'kafka-passthrough',

@@ -3,6 +3,8 @@ import type { Sink } from '../types.js'
 import { describeRedis, sharedSinkRedis } from './connection.js'
 import { type RetryLogger, retryWhileUnavailable } from './retry.js'
 
+const HSET_FIELDS = 1000
+
 /** Options of {@link redisHash}. */
 export type RedisHashOptions<T> = {
   /** The hash key, fixed or per record. */
@@ -34,23 +36,34 @@ export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
     name,
     async write(records) {
       if (records.length === 0) return
-      // Group by key so a batch is one HSET per hash, not one per record.
-      const byKey = new Map<string, string[]>()
+      // Group by key, last value per field wins: a batch is a few HSETs, not one per record.
+      const byKey = new Map<string, Map<string, string>>()
       for (const r of records) {
         const k = keyOf(r)
-        let args = byKey.get(k)
-        if (!args) {
-          args = []
-          byKey.set(k, args)
+        let fields = byKey.get(k)
+        if (!fields) {
+          fields = new Map()
+          byKey.set(k, fields)
         }
-        args.push(options.field(r), valueFor(r))
+        fields.set(options.field(r), valueFor(r))
       }
       const redis = options.redis ?? sharedSinkRedis()
       await retryWhileUnavailable(
         async () => {
           if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`)
           const pipeline = redis.pipeline()
-          for (const [k, args] of byKey) pipeline.hset(k, ...args)
+          for (const [k, fields] of byKey) {
+            // At most HSET_FIELDS fields per command: huge argument lists overflow the call stack.
+            let args: string[] = []
+            for (const [f, v] of fields) {
+              args.push(f, v)
+              if (args.length >= 2 * HSET_FIELDS) {
+                pipeline.hset(k, ...args)
+                args = []
+              }
+            }
+            if (args.length) pipeline.hset(k, ...args)
+          }
           const results = await pipeline.exec()
           if (!results) throw new Error('pipeline discarded')
           for (const [err] of results) if (err) throw err

@@ -60,5 +60,6 @@ describe('retryWhileUnavailable', () => {
     expect(isTransientRedisError(new ReplyError('LOADING Redis is loading the dataset in memory'))).toBe(true)
     expect(isTransientRedisError(new ReplyError('ERR unknown command'))).toBe(false)
     expect(isTransientRedisError(new Error('Stream isn\u2019t writeable'))).toBe(true)
+    expect(isTransientRedisError(new RangeError('Maximum call stack size exceeded'))).toBe(false)
   })
 })

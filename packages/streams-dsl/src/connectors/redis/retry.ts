@@ -29,11 +29,19 @@ const fallbackLogger = (): RetryLogger => {
 // Reply errors that mean "not now" rather than "never".
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/
 
-/** True for connection-level failures and Redis replies that say "try again later". */
+/**
+ * True for connection-level failures and Redis replies that say "try again later"; false for other replies
+ * (a wrong key type, a script error) and for programming errors, which waiting will not fix.
+ */
 export function isTransientRedisError(err: unknown): boolean {
   if (!(err instanceof Error)) return true
   if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message)
-  return true
+  return !(
+    err instanceof RangeError ||
+    err instanceof TypeError ||
+    err instanceof SyntaxError ||
+    err instanceof ReferenceError
+  )
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
