@@ -93,12 +93,7 @@ const httpOk = async (url: string) => (await fetch(url, { signal: AbortSignal.ti
 
 async function main(): Promise<number> {
   await checkPortsAndBackground()
-  const brokers = await ensureKafka()
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  const localRedis: LocalRedis | null = await ensureRedis(redisUrl, (l) => say(`Redis: ${l}`))
-  if (!localRedis) say(`Redis: using ${redisUrl}`)
-  createTopics(brokers)
-
+  let localRedis: LocalRedis | null = null
   let shuttingDown: Promise<number> | undefined
   let statusTimer: NodeJS.Timeout | undefined
   const clearLine = () => tty && process.stdout.write('\r\x1b[K')
@@ -116,12 +111,13 @@ async function main(): Promise<number> {
         console.error(`[start] ${death.title} stopped unexpectedly (${death.how}); last lines of ${death.log}:`)
         console.error(death.tail.replace(/^/gm, '    '))
       }
-      say('stopping producers, job and API ...')
+      if (supervisor.size > 0) say('stopping producers, job and API ...')
       const killed = await supervisor.stopAll(STOP_ORDER)
       if (killed.length > 0) say(`had to kill: ${killed.join(', ')}`)
-      if (localRedis) {
-        localRedis.child.kill('SIGTERM')
-        say(`stopped the redis-server started for this run (port ${localRedis.port})`)
+      const redis = localRedis as LocalRedis | null
+      if (redis) {
+        redis.child.kill('SIGTERM')
+        say(`stopped the redis-server started for this run (port ${redis.port})`)
       }
       say('stopped. Kafka is still running (topics and data kept); stop it with: pnpm kafka:down')
       return code
@@ -146,6 +142,14 @@ async function main(): Promise<number> {
       void shutdown(0)
     })
   }
+
+  // Signals are handled from here on: a Ctrl-C while Kafka starts stops cleanly too.
+  const brokers = await ensureKafka()
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  localRedis = await ensureRedis(redisUrl, (l) => say(`Redis: ${l}`))
+  if (!localRedis) say(`Redis: using ${redisUrl}`)
+  createTopics(brokers)
+  if (shuttingDown) return shuttingDown
 
   const env = { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl }
   const services: Supervised[] = [

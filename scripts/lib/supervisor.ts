@@ -38,6 +38,11 @@ export class Supervisor {
 
   constructor(private readonly onDeath: (death: ChildDeath) => void) {}
 
+  /** How many services are running (or stopping). */
+  get size(): number {
+    return this.#running.size
+  }
+
   /** Starts a service and waits until it is ready; rejects with a {@link ChildDeath} if it exits first. */
   async start(spec: Supervised): Promise<void> {
     mkdirSync(logsDir, { recursive: true })
