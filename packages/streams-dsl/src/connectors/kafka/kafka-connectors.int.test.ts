@@ -1,0 +1,137 @@
+import { consume, createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
+import { describe, expect, it } from 'vitest'
+import type { InputBatch, TopicPartition } from '../types.js'
+import { describeCluster, describePartitions, ensureTopics } from './admin.js'
+import { kafkaSink } from './kafka-sink.js'
+import { KafkaSource } from './kafka-source.js'
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as never
+
+describe('Kafka connectors', () => {
+  it('kafkaSink delivers keyed JSON records and rejects when delivery fails', async () => {
+    const topic = uniqueTopic('sink')
+    await createTopics([{ topic, partitions: 2 }])
+    const sink = kafkaSink<{ id: string; n: number }>({
+      topic,
+      key: (r) => r.id,
+      brokers: kafkaBrokers(),
+      logger: quiet,
+    })
+    try {
+      await sink.write([
+        { id: 'a', n: 1 },
+        { id: 'b', n: 2 },
+      ])
+      const got = await consume(topic, { count: 2 })
+      expect(got.map((m) => [m.key, m.value]).sort()).toEqual([
+        ['a', '{"id":"a","n":1}'],
+        ['b', '{"id":"b","n":2}'],
+      ])
+    } finally {
+      await sink.close?.()
+    }
+    const tooSmall = kafkaSink<string>({
+      topic,
+      value: (s) => s,
+      brokers: kafkaBrokers(),
+      logger: quiet,
+      rdkafka: { 'message.max.bytes': 1000 },
+    })
+    try {
+      await expect(tooSmall.write(['x'.repeat(5000)])).rejects.toThrow()
+    } finally {
+      await tooSmall.close?.()
+    }
+  })
+
+  it('ensureTopics creates missing topics (compacted ones too), leaves existing ones, describes partitions', async () => {
+    const existing = uniqueTopic('existing')
+    const fresh = uniqueTopic('fresh')
+    const compacted = uniqueTopic('changelog')
+    await createTopics([{ topic: existing, partitions: 2 }])
+    const created = await ensureTopics(
+      [
+        { topic: existing, partitions: 8 },
+        { topic: fresh, partitions: 3 },
+        { topic: compacted, compacted: true },
+      ],
+      kafkaBrokers(),
+    )
+    expect(created.sort()).toEqual([compacted, fresh].sort())
+    const cluster = await describeCluster(kafkaBrokers())
+    expect(cluster.topics.get(existing)).toBe(2)
+    expect(cluster.topics.get(fresh)).toBe(3)
+    expect(cluster.topics.get(compacted)).toBe(1)
+    expect(await ensureTopics([{ topic: fresh }], kafkaBrokers())).toEqual([])
+    await produce(fresh, [{ value: 'x', partition: 1 }])
+    expect(await describePartitions(fresh, kafkaBrokers())).toEqual([
+      { partition: 0, low: 0, high: 0 },
+      { partition: 1, low: 0, high: 1 },
+      { partition: 2, low: 0, high: 0 },
+    ])
+  })
+
+  it('KafkaSource: batches per partition in offset order, pause holds a partition, commits only what it is told', async () => {
+    const topic = uniqueTopic('source')
+    await createTopics([{ topic, partitions: 2 }])
+    await produce(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ value: String(i), partition: i % 2 })),
+    )
+    const groupId = uniqueTopic('group')
+    const seen = new Map<number, number[]>()
+    const assigned: TopicPartition[] = []
+    const source = new KafkaSource({ topics: [topic], groupId, brokers: kafkaBrokers(), logger: quiet })
+    const onBatch = async (b: InputBatch) => {
+      expect(b.records.every((r) => r.topic === topic && r.partition === b.partition)).toBe(true)
+      seen.set(b.partition, [...(seen.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
+    }
+    await source.start({
+      onBatch,
+      onAssigned: async (tps) => {
+        assigned.push(...tps)
+      },
+      onRevoked: async () => {},
+    })
+    try {
+      await waitFor(() => (seen.get(0)?.length ?? 0) + (seen.get(1)?.length ?? 0) === 20, { message: '20 records' })
+      expect(assigned.map((t) => t.partition).sort()).toEqual([0, 1])
+      expect(seen.get(0)).toEqual([...Array(10).keys()])
+      expect(seen.get(1)).toEqual([...Array(10).keys()])
+
+      source.pause([{ topic, partition: 0 }])
+      await produce(topic, [
+        { value: 'p0', partition: 0 },
+        { value: 'p1', partition: 1 },
+      ])
+      await waitFor(() => seen.get(1)?.length === 11, { message: 'partition 1 goes on' })
+      await new Promise((r) => setTimeout(r, 1000))
+      expect(seen.get(0)).toHaveLength(10)
+      source.resume([{ topic, partition: 0 }])
+      await waitFor(() => seen.get(0)?.length === 11, { message: 'partition 0 after resume' })
+      expect(seen.get(0)).toEqual([...Array(11).keys()])
+
+      await source.commit([{ topic, partition: 0, offset: 5 }])
+      expect(source.partitions().find((p) => p.partition === 0)).toMatchObject({ committed: 5, position: 11, lag: 0 })
+    } finally {
+      await source.stop()
+    }
+    // A new instance of the group starts from the committed offset (5) on partition 0 and, with no commit,
+    // from the earliest offset on partition 1.
+    const again = new Map<number, number[]>()
+    const second = new KafkaSource({ topics: [topic], groupId, brokers: kafkaBrokers(), logger: quiet })
+    await second.start({
+      onBatch: async (b) => {
+        again.set(b.partition, [...(again.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
+      },
+      onAssigned: async () => {},
+      onRevoked: async () => {},
+    })
+    try {
+      await waitFor(() => again.get(0)?.length === 6 && again.get(1)?.length === 11, { message: 'resumed reads' })
+      expect(again.get(0)).toEqual([5, 6, 7, 8, 9, 10])
+    } finally {
+      await second.stop()
+    }
+  })
+})
