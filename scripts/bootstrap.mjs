@@ -10,8 +10,8 @@
 //      (only when missing and apt-get is usable),
 //   3. the workspace dependencies, building @confluentinc/kafka-javascript
 //      against the system libraries (no internet download needed).
-// Usage: node scripts/bootstrap.mjs [pnpm-script [args...]]
-//   With a script name, runs `pnpm run <script>` afterwards with the pinned pnpm.
+// Usage: node scripts/bootstrap.mjs [pnpm-script [args...] | -- command [args...]]
+//   Afterwards runs `pnpm run <script>` with the pinned pnpm, or the command directly.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -178,12 +178,19 @@ const pnpm = ensurePnpm()
 if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== manifestHash()) ensureDebianPackages()
 installDependencies(pnpm)
 
-const [script, ...args] = process.argv.slice(2)
-if (script) {
+// After the set-up, either `-- <command...>` (run directly: no package manager between
+// the terminal and a long-running process, so Ctrl-C reaches it once and we wait for
+// its clean stop) or `<pnpm-script> [args...]`.
+const argv = process.argv.slice(2)
+const direct = argv[0] === '--'
+const [cmd, ...args] = direct ? argv.slice(1) : argv
+if (cmd) {
   // Ctrl-C reaches the whole foreground process group; let the child shut down
   // cleanly and report its own exit status instead of dying first.
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => {})
-  const r = spawnSync(pnpm, ['run', '--silent', script, ...args], { stdio: 'inherit', cwd: root })
-  // Forward the child's exit: signals (Ctrl-C) are delivered to the whole foreground group.
-  process.exit(r.status ?? 1)
+  const r = direct
+    ? spawnSync(cmd === 'node' ? process.execPath : cmd, args, { stdio: 'inherit', cwd: root })
+    : spawnSync(pnpm, ['run', '--silent', cmd, ...args], { stdio: 'inherit', cwd: root })
+  if (r.error) fail(`could not run ${cmd}: ${r.error.message}`)
+  process.exit(r.status ?? (r.signal ? 130 : 1))
 }
