@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
@@ -41,6 +42,26 @@ describe('run() as a process', () => {
     expect(stderr).toContain(expected)
     expect(stderr).toMatch(/pnpm kafka:up|redis-server|JOB_PORT/)
     expect(stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('exits 1 with one line when JOB_PORT is taken', async () => {
+    const server = createServer().listen(0, '0.0.0.0')
+    await new Promise((r) => server.once('listening', r))
+    const port = (server.address() as { port: number }).port
+    try {
+      const input = uniqueTopic('events')
+      await createTopics([{ topic: input, partitions: 1 }])
+      const { code, stderr } = await startJob({
+        KAFKA_BROKERS: kafkaBrokers(),
+        INPUT: input,
+        APPLICATION_ID: uniqueTopic('app'),
+        JOB_PORT: String(port),
+      }).exit
+      expect(code).toBe(1)
+      expect(stderr.trim()).toBe(`JOB_PORT ${port} is not available (EADDRINUSE); set JOB_PORT to a free port or 0`)
+    } finally {
+      server.close()
+    }
   })
 
   it('stops cleanly on SIGTERM (exit 0) and a restart completes the results exactly', async () => {
