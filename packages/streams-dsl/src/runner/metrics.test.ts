@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
+import type { EngineStatus } from '../runtime/types.js'
+import { createRunnerMetrics } from './metrics.js'
+import { runnerStatus } from './status.js'
+
+const engine = (eventsIn: number): EngineStatus => ({
+  watermark: 1_000_000,
+  allIdle: false,
+  partitions: [
+    {
+      topic: 't',
+      partition: 0,
+      task: '0',
+      nextOffset: 10,
+      watermark: 1_000_000,
+      maxEventTime: 1_001_001,
+      idle: false,
+      lastEventWallTime: 5,
+    },
+  ],
+  windows: { open: 7, oldest: null },
+  counters: { eventsIn, late: 2, deadLetters: 3, windowsEmitted: 4, lateFirings: 0 },
+})
+const partitions: PartitionPosition[] = [
+  { topic: 't', partition: 0, position: 10, committed: 8, highWatermark: 15, lag: 5 },
+]
+
+describe('runner metrics', () => {
+  it('exposes engine counters as counters that only grow, gauges read at scrape time', async () => {
+    let status = engine(100)
+    const m = createRunnerMetrics(
+      { engine: () => status, partitions: () => partitions, now: () => 1_003_000 },
+      { application: 'a' },
+    )
+    let text = await m.registry.metrics()
+    expect(text).toContain('streams_events_in_total{application="a"} 100')
+    status = engine(250)
+    text = await m.registry.metrics()
+    expect(text).toContain('streams_events_in_total{application="a"} 250')
+    expect(text).toContain('streams_late_events_total{application="a"} 2')
+    expect(text).toContain('streams_watermark_ms{application="a"} 1000000')
+    expect(text).toContain('streams_watermark_lag_seconds{application="a"} 3')
+    expect(text).toContain('streams_open_windows{application="a"} 7')
+    expect(text).toContain('streams_consumer_lag{topic="t",partition="0",application="a"} 5')
+    expect(text).toContain('streams_committed_offset{topic="t",partition="0",application="a"} 8')
+  })
+
+  it('counts dead letters by reason and times sink writes and emit latency', async () => {
+    const m = createRunnerMetrics({ engine: () => undefined, partitions: () => [], now: () => 20_000 })
+    const record = { topic: 't', partition: 0, offset: 1, key: null, value: null, timestamp: 0 }
+    m.countDeadLetters([
+      { reason: 'invalid_json', message: 'x', record },
+      { reason: 'invalid_json', message: 'y', record },
+      { reason: 'late_event', message: 'z', record },
+    ])
+    const written: unknown[] = []
+    const sink = m.wrapSink({
+      name: 'results',
+      write: async (rs: readonly { window_end: number }[]) => void written.push(...rs),
+    })
+    await sink.write([{ window_end: 18_000 }, { window_end: 15_000 }])
+    expect(written).toHaveLength(2)
+    const text = await m.registry.metrics()
+    expect(text).toContain('streams_dead_letters_total{reason="invalid_json"} 2')
+    expect(text).toContain('streams_dead_letters_total{reason="late_event"} 1')
+    expect(text).toContain('streams_emit_latency_seconds_sum{sink="results"} 7')
+    expect(text).toContain('streams_sink_write_seconds_count{sink="results"} 1')
+  })
+})
+
+describe('runnerStatus', () => {
+  it('joins the engine view and the consumer view per partition', () => {
+    const s = runnerStatus({
+      applicationId: 'a',
+      topology: 'x',
+      state: 'running',
+      uptimeSeconds: 3,
+      engine: engine(1),
+      partitions,
+      deadLetters: { invalid_json: 1 },
+    })
+    expect(s.partitions).toEqual([
+      {
+        topic: 't',
+        partition: 0,
+        task: '0',
+        nextOffset: 10,
+        watermark: 1_000_000,
+        maxEventTime: 1_001_001,
+        idle: false,
+        lastEventWallTime: 5,
+        position: 10,
+        committed: 8,
+        highWatermark: 15,
+        lag: 5,
+      },
+    ])
+    expect(s).toMatchObject({ watermark: 1_000_000, windows: { open: 7 }, deadLetters: { invalid_json: 1 } })
+  })
+})
