@@ -218,26 +218,26 @@ function matchKey(b: Buffer, start: number, end: number, fields: FieldSet): numb
  */
 export function readFields(bytes: Buffer, fields: FieldSet): unknown {
   const r = new Reader(bytes)
-  r.ws()
+  if ((bytes[r.i] as number) <= 0x20) r.ws()
   if (bytes[r.i] !== 0x7b) return slowParse(bytes, fields)
   const out: Record<string, unknown> = {}
   r.i++
-  r.ws()
+  if ((bytes[r.i] as number) <= 0x20) r.ws()
   if (bytes[r.i] === 0x7d) r.i++
   else
     for (;;) {
-      r.ws()
+      if ((bytes[r.i] as number) <= 0x20) r.ws()
       if (bytes[r.i] !== QUOTE) r.fail('expected a key')
       const keyStart = r.i + 1
       if (r.string() & 1) return slowParse(bytes, fields) // escaped key: rare, let JSON.parse read it
       const f = matchKey(bytes, keyStart, r.i - 1, fields)
-      r.ws()
+      if ((bytes[r.i] as number) <= 0x20) r.ws()
       if (bytes[r.i] !== 0x3a) r.fail("expected ':'")
       r.i++
-      r.ws()
+      if ((bytes[r.i] as number) <= 0x20) r.ws()
       if (f < 0) r.skip(1)
       else out[fields.names[f] as string] = readValue(r, bytes)
-      r.ws()
+      if ((bytes[r.i] as number) <= 0x20) r.ws()
       const c = bytes[r.i++]
       if (c === 0x7d) break
       if (c !== 0x2c) {
@@ -245,7 +245,7 @@ export function readFields(bytes: Buffer, fields: FieldSet): unknown {
         r.fail("expected ',' or '}'")
       }
     }
-  r.ws()
+  if ((bytes[r.i] as number) <= 0x20) r.ws()
   if (r.i !== bytes.length) r.fail('trailing data')
   return out
 }

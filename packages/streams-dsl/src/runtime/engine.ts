@@ -3,6 +3,7 @@ import { DecodeError } from '../dsl/serde.js'
 import type { SourceNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import type { EngineCounters, RecordContext } from './context.js'
+import { committableOffsets } from './offsets.js'
 import { buildPlan, type Plan } from './plan.js'
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
@@ -61,7 +62,7 @@ export class EngineCore implements Engine {
     const run = this.chain.then(async () => {
       if (this.failed) throw new Error(`engine stopped after a failed write: ${this.failed.message}`)
       await op()
-      this.offsets = this.computeCommittable()
+      this.offsets = committableOffsets(this.plan.windows, this.tracker.partitions)
       this.options.onMetrics?.(this.status())
     })
     this.chain = run.catch(() => {})
@@ -96,10 +97,12 @@ export class EngineCore implements Engine {
     const tracker = this.tracker
     const counters = this.counters
     ctx.partition = p
+    // records below the next offset are already in the state (a replay after a restore): skip them
+    const skipBelow = p.nextOffset ?? Number.NEGATIVE_INFINITY
     for (let i = 0; i < records.length; i++) {
       const rec = records[i] as RawRecord
       const offset = rec.offset
-      if (p.nextOffset !== null && offset < p.nextOffset) continue // replayed: already in state
+      if (offset < skipBelow) continue
       p.nextOffset = offset + 1
       counters.eventsIn++
       if (rec.value === null) {
@@ -184,7 +187,7 @@ export class EngineCore implements Engine {
   restore(snapshot: EngineSnapshot): void {
     restoreSnapshot(this, snapshot)
     for (const op of this.plan.windows) op.reschedule(this.tracker.watermark)
-    this.offsets = this.computeCommittable()
+    this.offsets = committableOffsets(this.plan.windows, this.tracker.partitions)
   }
 
   status(): EngineStatus {
@@ -276,29 +279,5 @@ export class EngineCore implements Engine {
       this.failed = e as Error
       throw e
     }
-  }
-
-  /** Per partition: min(next offset, lowest offset still held by unpurged window state). */
-  private computeCommittable(): TopicPartitionOffset[] {
-    const low: number[] = []
-    for (const op of this.plan.windows)
-      for (const store of op.stores) {
-        if (store === undefined) continue
-        for (const b of store.buckets())
-          b.minOffsets.forEach((o, slot) => {
-            if (o !== undefined && (low[slot] === undefined || o < (low[slot] as number))) low[slot] = o
-          })
-      }
-    const out: TopicPartitionOffset[] = []
-    for (const p of this.tracker.partitions) {
-      if (p.nextOffset === null) continue
-      const l = low[p.slot]
-      out.push({
-        topic: p.topic,
-        partition: p.partition,
-        offset: l !== undefined && l < p.nextOffset ? l : p.nextOffset,
-      })
-    }
-    return out
   }
 }
