@@ -8,7 +8,8 @@ import type {
 
 /**
  * An in-memory {@link SourceConnector}: topics with a fixed partition count; `push` appends records and
- * delivers them (one batch per call) once started, in order, awaiting each batch. Commits are recorded.
+ * delivers what is not delivered yet as one batch (once started and unless paused), in order, awaiting each
+ * batch. Commits are recorded.
  *
  * @example
  * const src = new MemorySource({ clicks: 2 }); await src.start(handlers); await src.push('clicks', 0, [{ value: Buffer.from('{}') }])
@@ -19,6 +20,8 @@ export class MemorySource implements SourceConnector {
   readonly committed = new Map<string, number>()
   private readonly logs = new Map<string, RawRecord[]>()
   private readonly paused = new Set<string>()
+  /** Next offset to deliver per `topic:partition`. */
+  private readonly delivered = new Map<string, number>()
   private handlers: SourceHandlers | undefined
   private delivery: Promise<void> = Promise.resolve()
 
@@ -39,6 +42,8 @@ export class MemorySource implements SourceConnector {
   async start(handlers: SourceHandlers): Promise<void> {
     this.handlers = handlers
     await handlers.onAssigned(this.partitions())
+    for (const tp of this.partitions()) void this.deliver(tp.topic, tp.partition)
+    await this.delivery
   }
 
   /** Appends records (offsets assigned in order) and, when started and not paused, delivers them as one batch. */
@@ -59,9 +64,19 @@ export class MemorySource implements SourceConnector {
       ...(r.headers ? { headers: r.headers } : {}),
     }))
     log.push(...batch)
+    return this.deliver(topic, partition)
+  }
+
+  /** Hands every record not yet delivered to the handlers as one batch, unless paused or not started. */
+  private deliver(topic: string, partition: number): Promise<void> {
+    const id = `${topic}:${partition}`
     const handlers = this.handlers
-    if (!handlers || this.paused.has(`${topic}:${partition}`)) return Promise.resolve()
-    this.delivery = this.delivery.then(() => handlers.onBatch({ topic, partition, records: batch }))
+    const log = this.logs.get(id) ?? []
+    const from = this.delivered.get(id) ?? 0
+    if (!handlers || this.paused.has(id) || from >= log.length) return this.delivery
+    this.delivered.set(id, log.length)
+    const records = log.slice(from)
+    this.delivery = this.delivery.then(() => handlers.onBatch({ topic, partition, records }))
     return this.delivery
   }
 
@@ -73,8 +88,12 @@ export class MemorySource implements SourceConnector {
     for (const p of partitions) this.paused.add(`${p.topic}:${p.partition}`)
   }
 
+  /** Resumes delivery; records pushed while paused follow as one batch. */
   resume(partitions: readonly TopicPartition[]): void {
-    for (const p of partitions) this.paused.delete(`${p.topic}:${p.partition}`)
+    for (const p of partitions) {
+      this.paused.delete(`${p.topic}:${p.partition}`)
+      void this.deliver(p.topic, p.partition)
+    }
   }
 
   async stop(): Promise<void> {
