@@ -1,5 +1,7 @@
 import { DecodeError } from '../dsl/serde.js'
 
+const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+
 /**
  * Event time from what a timestamp extractor returned: epoch ms, an ISO-8601 string, or null/undefined for
  * the record timestamp. Throws a {@link DecodeError} (`invalid_event`) for anything else.
@@ -11,8 +13,10 @@ export function parseEventTime(raw: unknown, recordTimestamp: number): number {
   }
   if (raw === undefined || raw === null) return recordTimestamp
   if (typeof raw === 'string') {
-    // Date.parse accepts more than ISO-8601; require the ISO shape so "12" or "May 1" are rejected
-    const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : Number.NaN
+    // Date.parse accepts more than ISO-8601; require the ISO shape so "12" or "May 1" are rejected.
+    // A date-time without an offset is read as UTC (Date.parse would take the machine's local time).
+    const m = ISO.exec(raw)
+    const ms = m === null ? Number.NaN : Date.parse(m[1] && !m[2] ? `${raw}Z` : raw)
     if (Number.isFinite(ms)) return ms
     throw new DecodeError('invalid_event', `timestamp "${raw.slice(0, 64)}" is neither epoch ms nor ISO-8601`)
   }
