@@ -1,0 +1,60 @@
+import { createTopics, freshRedis, kafkaBrokers, uniqueTopic, waitFor } from '@ctr/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { chaosStream, random } from './chaos-data.js'
+import { expectExact, JobProcess, jobEnv, PacedProducer, sleep } from './chaos-job.js'
+
+// (a) The job is killed with SIGKILL at random moments, 5 times, while 200k events stream in, and started again
+// each time; it must end with ctr:latest / ctr:previous exactly as the ground truth says.
+const jobs: JobProcess[] = []
+afterAll(async () => {
+  for (const j of jobs) await j.kill()
+})
+
+describe('chaos: kill -9 the job during the stream', () => {
+  it('ends with exact results after 5 kills and restarts during 200k events', async () => {
+    const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000)
+    const rnd = random(seed)
+    const partitions = 6
+    const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
+    await createTopics([
+      { topic: topics.impressions, partitions },
+      { topic: topics.clicks, partitions },
+    ])
+    const redis = await freshRedis()
+    const env = jobEnv({
+      applicationId: uniqueTopic('ctr-kill'),
+      ...topics,
+      redisUrl: redis.url,
+      brokers: kafkaBrokers(),
+    })
+    const stream = chaosStream({ events: 200_000, products: 300, partitions, spanMs: 120_000, now: Date.now(), seed })
+    const producer = new PacedProducer(topics)
+    const start = () => {
+      const j = new JobProcess(`job-${jobs.length}`, env).start()
+      jobs.push(j)
+      return j
+    }
+    let job = start()
+    const producing = producer.produce(stream.records, 3_000).then(() => producer.produce(stream.markers, 1_000))
+
+    for (let kill = 0; kill < 5; kill++) {
+      // a random moment once the job owns its partitions (killing it while it starts up tests little)
+      const current = job
+      await waitFor(() => current.count('assigned') > 0 || !current.alive, { timeoutMs: 60_000, message: 'assignment' })
+      await sleep(500 + rnd() * 4_000)
+      expect(job.alive, `job died by itself: ${job.lines.slice(-5).join('\n')}`).toBe(true)
+      await job.kill()
+      await sleep(rnd() * 1_500)
+      job = start()
+    }
+    const killedAt = producer.sent
+    expect(killedAt).toBeLessThan(stream.records.length)
+    await producing
+    await expectExact(redis, stream.truth, 120_000)
+
+    // each restarted job restored the tasks from the changelog
+    expect(jobs.slice(1).filter((j) => j.count('restored') > 0).length).toBeGreaterThanOrEqual(4)
+    expect(job.alive).toBe(true)
+    console.log(`[chaos] seed ${seed}: 5 kills before event ${killedAt} of ${stream.records.length}; exact`)
+  })
+})
