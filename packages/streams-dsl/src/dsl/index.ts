@@ -13,4 +13,4 @@ export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, typ
 export { type EventTime, type SourceSpec, topic } from './source.js'
 export { KeyedStream, type Named, Stream, type WindowedStream, type WindowOptions } from './stream.js'
 export { TopologyBuilder, type TopologyOptions, topology } from './topology.js'
-export { hopping, tumbling, type Window, type Windowed, type WindowSpec, windowStarts } from './windows.js'
+export { hopping, session, tumbling, type Window, type Windowed, type WindowSpec, windowStarts } from './windows.js'

@@ -17,7 +17,7 @@ export type Windowed<K, V> = {
  * `windowStarts` is pure, so the assigner is trivially testable.
  */
 export type WindowSpec = {
-  readonly kind: 'tumbling' | 'hopping'
+  readonly kind: 'tumbling' | 'hopping' | 'session'
   readonly size: number
   readonly advance: number
   readonly name: string
@@ -55,12 +55,29 @@ export function hopping(options: { size: Duration; advance: Duration }): WindowS
 }
 
 /**
+ * Session windows: a key's events closer than `gap` to each other form one window `[first, last + gap)`.
+ * Needs an aggregation with `merge` (all built-ins have one).
+ *
+ * @example
+ * clicks.keyBy((c) => c.user_id).window(session('30m')).count()
+ */
+export function session(gap: Duration): WindowSpec {
+  const ms = toMillis(gap, 'session gap')
+  if (ms <= 0) throw new RangeError('session gap must be positive')
+  return Object.freeze({ kind: 'session', size: ms, advance: ms, name: `session-${formatDuration(ms)}` })
+}
+
+/**
  * Start times of every window containing `ts`, oldest first, written into `out`; returns how many.
  *
  * @example
  * const out: number[] = []; windowStarts(tumbling('10s'), 12_345, out) // 1, out = [10_000]
  */
 export function windowStarts(spec: WindowSpec, ts: number, out: number[]): number {
+  if (spec.kind === 'session') {
+    out[0] = ts // the proto-window [ts, ts + gap), before merging
+    return 1
+  }
   const last = Math.floor(ts / spec.advance) * spec.advance
   let n = 0
   for (let s = last - Math.ceil(spec.size / spec.advance - 1) * spec.advance; s <= last; s += spec.advance) {

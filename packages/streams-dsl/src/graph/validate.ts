@@ -23,6 +23,9 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
         if (consumers.length !== 1 || t.byName.get(consumers[0] as string)?.kind !== 'aggregate')
           return { node: n.name, message: 'window without aggregation: call .aggregate(), .count() or .reduce()' }
         if (n.allowedLateness < 0) return { node: n.name, message: 'allowedLateness must not be negative' }
+        const agg = t.byName.get(consumers[0] as string)
+        if (n.spec.kind === 'session' && agg?.kind === 'aggregate' && !agg.aggregation.merge)
+          return { node: n.name, message: `session windows merge accumulators: ${agg.aggregation.name} has no merge()` }
         break
       }
       case 'keyBy':

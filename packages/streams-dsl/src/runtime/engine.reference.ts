@@ -18,6 +18,8 @@ export type ModelParams = {
   idleTimeout: number
   futureSkew: number
   emit: 'onClose' | 'onUpdate'
+  /** Session windows with gap = size (Flink's: sessions that overlap or touch merge). */
+  session?: boolean
 }
 
 export type ModelResult = { key: string; start: number; end: number; count: number; lateFiring: boolean }
@@ -117,20 +119,22 @@ export class ReferenceModel {
         }
         // judged against W as it stands before this event
         let added = false
-        for (const start of this.windowsOf(ts)) {
-          const end = start + this.params.size
-          if (this.W >= end - 1 + this.params.L) continue
-          added = true
-          let w = this.windows.find((x) => x.key === r.key && x.start === start)
-          if (!w) {
-            w = { key: r.key, start, end, contributions: [], fired: this.W >= end - 1 }
-            this.windows.push(w)
+        if (this.params.session) added = this.addToSession(r.key, ts, { p: id, offset })
+        else
+          for (const start of this.windowsOf(ts)) {
+            const end = start + this.params.size
+            if (this.W >= end - 1 + this.params.L) continue
+            added = true
+            let w = this.windows.find((x) => x.key === r.key && x.start === start)
+            if (!w) {
+              w = { key: r.key, start, end, contributions: [], fired: this.W >= end - 1 }
+              this.windows.push(w)
+            }
+            w.contributions.push({ p: id, offset })
+            const late = this.W >= end - 1
+            if (late || this.params.emit === 'onUpdate')
+              this.results.push({ key: r.key, start, end, count: this.count(w), lateFiring: late })
           }
-          w.contributions.push({ p: id, offset })
-          const late = this.W >= end - 1
-          if (late || this.params.emit === 'onUpdate')
-            this.results.push({ key: r.key, start, end, count: this.count(w), lateFiring: late })
-        }
         if (!added) dead('late_event')
         p.maxEventTime = Math.max(p.maxEventTime, ts)
         p.lastActivity = this.now
@@ -139,6 +143,26 @@ export class ReferenceModel {
         this.updateWatermark()
       }
     }
+  }
+
+  /** Session windows: merge the event's [ts, ts + gap) with the key's sessions it overlaps or touches. */
+  private addToSession(key: string, ts: number, contribution: { p: string; offset: number }): boolean {
+    const merged = this.windows.filter((w) => w.key === key && w.start <= ts + this.params.size && ts <= w.end)
+    const start = Math.min(ts, ...merged.map((w) => w.start))
+    const end = Math.max(ts + this.params.size, ...merged.map((w) => w.end))
+    if (this.W >= end - 1 + this.params.L) return false
+    for (const w of merged) this.windows.splice(this.windows.indexOf(w), 1)
+    const w: Win = {
+      key,
+      start,
+      end,
+      contributions: [...merged.flatMap((m) => m.contributions), contribution],
+      fired: this.W >= end - 1,
+    }
+    this.windows.push(w)
+    if (w.fired || this.params.emit === 'onUpdate')
+      this.results.push({ key, start, end, count: this.count(w), lateFiring: w.fired })
+    return true
   }
 
   advanceWallClock(ms: number): void {

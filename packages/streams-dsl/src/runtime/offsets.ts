@@ -1,6 +1,6 @@
 import type { TopicPartitionOffset } from '../connectors/types.js'
+import type { WindowedOperator } from './plan.js'
 import type { PartitionState } from './watermarks.js'
-import type { WindowOperator } from './window-operator.js'
 
 /**
  * Per partition: min(next offset, lowest offset still held by window state that is not purged). Everything
@@ -8,7 +8,7 @@ import type { WindowOperator } from './window-operator.js'
  * every record of every open window and rebuilds it exactly.
  */
 export function committableOffsets(
-  windows: readonly WindowOperator[],
+  windows: readonly WindowedOperator[],
   partitions: readonly PartitionState[],
 ): TopicPartitionOffset[] {
   const low: number[] = []

@@ -3,8 +3,12 @@ import type { AggregateNode, KeyByNode, SourceNode, WindowNode } from '../graph/
 import type { Topology } from '../graph/topology.js'
 import type { WindowKey } from '../state/window-store.js'
 import type { EngineCounters, RecordContext } from './context.js'
+import { SessionOperator } from './session-operator.js'
 import type { WatermarkTracker } from './watermarks.js'
 import { WindowOperator } from './window-operator.js'
+
+/** A window operator of either kind. */
+export type WindowedOperator = WindowOperator | SessionOperator
 
 type Push = (value: unknown) => void
 type AnyFn = (value: unknown) => unknown
@@ -15,7 +19,7 @@ export type SinkBuffer = { sink: Sink<unknown>; buffer: unknown[] }
 /** A topology compiled into plain push functions: the per-record path is a chain of direct calls. */
 export type Plan = {
   readonly sources: ReadonlyMap<string, { readonly node: SourceNode; readonly push: Push }>
-  readonly windows: readonly WindowOperator[]
+  readonly windows: readonly WindowedOperator[]
   readonly sinks: readonly SinkBuffer[]
   /** Set when the topology routes dead letters / late events itself. */
   readonly deadLetters: ((d: DeadLetter) => void) | undefined
@@ -35,7 +39,7 @@ export type PlanDeps = {
 export function buildPlan(t: Topology, deps: PlanDeps): Plan {
   const emitters = new Map<string, Push>()
   const sinkBuffers = new Map<Sink<unknown>, SinkBuffer>()
-  const windows: WindowOperator[] = []
+  const windows: WindowedOperator[] = []
   const node = (name: string) => t.byName.get(name)!
 
   const emitterOf = (name: string): Push => {
@@ -83,7 +87,8 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         return (t.consumers.get(name) ?? []).map((w) => {
           const win = node(w) as WindowNode
           const agg = node(t.consumers.get(w)?.[0] as string) as AggregateNode
-          const op = new WindowOperator(w, win, agg, keyOf, deps.tracker, deps.ctx, deps.counters, deps.late)
+          const Op = win.spec.kind === 'session' ? SessionOperator : WindowOperator
+          const op = new Op(w, win, agg, keyOf, deps.tracker, deps.ctx, deps.counters, deps.late)
           windows.push(op)
           op.downstream = emitterOf(agg.name)
           return (v: unknown) => op.add(v)

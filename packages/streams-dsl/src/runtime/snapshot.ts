@@ -74,14 +74,13 @@ export function restoreSnapshot(e: EngineCore, s: EngineSnapshot): void {
     for (const w of t.windows) {
       const op = ops.get(w.operator)!
       const task = e.taskIndexById(t.id)
-      const b = op.store(task).getOrCreate(w.start, w.end)
-      b.fired = w.fired
-      for (const [k, acc] of w.entries) b.entries.set(k, clone(acc))
+      const minOffsets: number[] = []
       for (const o of w.minOffsets) {
         const slot = e.partitionOf(o, now, false).slot
-        const cur = b.minOffsets[slot]
-        if (cur === undefined || o.offset < cur) b.minOffsets[slot] = o.offset
+        const cur = minOffsets[slot]
+        if (cur === undefined || o.offset < cur) minOffsets[slot] = o.offset
       }
+      for (const [k, acc] of w.entries) op.restoreWindow(task, w.start, w.end, w.fired, k, clone(acc), [...minOffsets])
     }
   }
   if (fresh) {

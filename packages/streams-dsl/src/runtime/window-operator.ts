@@ -174,6 +174,25 @@ export class WindowOperator {
     this.nextPurgeAt = nextPurge
   }
 
+  /** Loads one restored window entry. */
+  restoreWindow(
+    task: number,
+    start: number,
+    end: number,
+    fired: boolean,
+    key: WindowKey,
+    acc: unknown,
+    minOffsets: number[],
+  ): void {
+    const b = this.store(task).getOrCreate(start, end)
+    b.fired = fired
+    b.entries.set(key, acc)
+    minOffsets.forEach((o, slot) => {
+      const cur = b.minOffsets[slot]
+      if (o !== undefined && (cur === undefined || o < cur)) b.minOffsets[slot] = o
+    })
+  }
+
   /** Recomputes the fire/purge schedule after state was restored. */
   reschedule(W: number): void {
     this.last = undefined
