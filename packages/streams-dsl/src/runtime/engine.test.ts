@@ -107,6 +107,26 @@ describe('engine', () => {
     expect(d.deadLetters()).toMatchObject([{ reason: 'processing_error', message: 't: division by zero' }])
   })
 
+  it('a throw in user code on a window result is a processing_error dead letter; the other results go out', async () => {
+    const a = topology('t')
+    const out = collectingSink<string>('out')
+    a.source(topic('in', { value: json(Ev), timestamp: (e) => e.ts }))
+      .keyBy((e) => e.k)
+      .window(tumbling('10s'))
+      .count()
+      .map((r) => {
+        if (r.key === 'bad') throw new Error('cannot format')
+        return r.key
+      })
+      .to(out)
+    const d = new TestDriver(a.build(), { startTime: T0 })
+    await d.pipe('in', [ev('bad', 1), ev('good', 2), ev('x', 20_000)])
+    expect(out.records).toEqual(['good'])
+    expect(d.deadLetters()).toMatchObject([
+      { reason: 'processing_error', message: 'window-3: cannot format', record: { topic: 'window-3', offset: -1 } },
+    ])
+  })
+
   it('commits only past state that is purged; skips records it already processed', async () => {
     const { topology } = app()
     const d = new TestDriver(topology, { startTime: T0 })

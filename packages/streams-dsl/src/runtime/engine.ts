@@ -51,6 +51,19 @@ export class EngineCore implements Engine {
       ctx: this.ctx,
       counters: this.counters,
       late: (message) => this.deadLetter('late_event', message, this.ctx.record as RawRecord),
+      // no input record behind a window result: the dead letter carries the result itself
+      resultFailed: (operator, result, e) => {
+        const w = (result as { key?: unknown; window?: { end: number } }) ?? {}
+        const record: RawRecord = {
+          topic: operator,
+          partition: -1,
+          offset: -1,
+          key: w.key === undefined ? null : Buffer.from(String(w.key)),
+          value: Buffer.from(JSON.stringify(result) ?? 'null'),
+          timestamp: (w.window?.end ?? 0) - 1,
+        }
+        this.deadLetter('processing_error', `${operator}: ${(e as Error)?.message ?? String(e)}`, record)
+      },
     })
     const wrap = options.wrapSink
     if (wrap) for (const s of this.plan.sinks) s.sink = wrap(s.sink)

@@ -33,6 +33,8 @@ export type PlanDeps = {
   counters: EngineCounters
   /** Reports the current record as late. */
   late: (message: string) => void
+  /** Reports a window result that user code downstream of the window threw on. */
+  resultFailed: (operator: string, result: unknown, error: unknown) => void
 }
 
 /** Compiles a topology into a {@link Plan}. */
@@ -90,7 +92,15 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
           const Op = win.spec.kind === 'session' ? SessionOperator : WindowOperator
           const op = new Op(w, win, agg, keyOf, deps.tracker, deps.ctx, deps.counters, deps.late)
           windows.push(op)
-          op.downstream = emitterOf(agg.name)
+          const next = emitterOf(agg.name)
+          // a throw in user code after the window must not leave the other results of a firing unsent
+          op.downstream = (r: unknown) => {
+            try {
+              next(r)
+            } catch (e) {
+              deps.resultFailed(w, r, e)
+            }
+          }
           return (v: unknown) => op.add(v)
         })
       }
