@@ -181,6 +181,28 @@ describe('engine', () => {
     expect(out.records).toEqual([{ k: 'a', start: 0, n: 3, late: false }])
   })
 
+  it('close() flushes sinks and never fires a window early', async () => {
+    const { topology, out } = app()
+    let flushed = 0
+    const engine = createEngine(topology, {
+      clock: { now: () => T0 },
+      wrapSink: (s) => ({ ...s, write: (r) => s.write(r), flush: async () => void flushed++ }),
+    })
+    const rec = {
+      topic: 'in',
+      partition: 0,
+      offset: 0,
+      key: null,
+      value: Buffer.from(JSON.stringify(ev('a', 1))),
+      timestamp: T0,
+    }
+    await engine.process({ topic: 'in', partition: 0, records: [rec] })
+    await engine.close()
+    expect(out.records).toEqual([])
+    expect(flushed).toBe(1)
+    expect(engine.status().windows.open).toBe(1)
+  })
+
   it('refuses a batch of a topic that is not a source, with a one-line message', async () => {
     const engine = createEngine(app().topology)
     await expect(engine.process({ topic: 'nope', partition: 0, records: [] })).rejects.toThrow(
