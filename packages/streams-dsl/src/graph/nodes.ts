@@ -17,9 +17,11 @@ export type SourceNode = NodeBase & {
   readonly serde: Serde<unknown>
   readonly timestamp: ((value: never) => EventTime) | undefined
 }
-/** Stateless per-record operators. */
+/** Transforms each value. */
 export type MapNode = NodeBase & { readonly kind: 'map'; readonly fn: Fn }
+/** Keeps the values its predicate accepts. */
 export type FilterNode = NodeBase & { readonly kind: 'filter'; readonly fn: Fn }
+/** Replaces a value by zero or more values. */
 export type FlatMapNode = NodeBase & { readonly kind: 'flatMap'; readonly fn: (value: never) => Iterable<unknown> }
 /** Union of its inputs. */
 export type MergeNode = NodeBase & { readonly kind: 'merge' }

@@ -10,6 +10,7 @@ export type ModelRecord =
   | { kind: 'bad_json' }
   | { kind: 'bad_event' }
 
+/** The parameters of the model: window size and hop, B, L, idle timeout, future skew, emit mode. */
 export type ModelParams = {
   size: number // window size S
   advance: number // hop (= size for tumbling)
@@ -22,12 +23,15 @@ export type ModelParams = {
   session?: boolean
 }
 
+/** A window result as the model emits it. */
 export type ModelResult = { key: string; start: number; end: number; count: number; lateFiring: boolean }
+/** A dead letter as the model records it. */
 export type ModelDeadLetter = { reason: string; topic: string; partition: number; offset: number }
 
 type Partition = { maxEventTime: number; lastActivity: number; nextOffset: number }
 type Win = { key: string; start: number; end: number; contributions: { p: string; offset: number }[]; fired: boolean }
 
+/** The model: feed it batches and wall-clock advances, read results, dead letters, W and committable offsets. */
 export class ReferenceModel {
   now: number
   W = Number.NEGATIVE_INFINITY
