@@ -13,8 +13,12 @@ export type TopicSpec = {
   readonly config?: Readonly<Record<string, string>>
 }
 
-/** What the cluster looks like: broker count and the partitions of the topics asked for. */
-export type ClusterInfo = { readonly brokers: number; readonly topics: ReadonlyMap<string, number> }
+/** What the cluster looks like: broker count, partition count per topic, topics whose partitions all have a leader. */
+export type ClusterInfo = {
+  readonly brokers: number
+  readonly topics: ReadonlyMap<string, number>
+  readonly withLeaders: ReadonlySet<string>
+}
 
 /** Error whose message is one line a user can act on (what was tried, how to fix it). */
 export class KafkaUnavailableError extends Error {
@@ -45,13 +49,19 @@ export async function describeCluster(brokers?: Brokers, timeoutMs = 5_000): Pro
         else resolve()
       })
     })
-    const md = await new Promise<{ brokers: unknown[]; topics: { name: string; partitions: unknown[] }[] }>(
+    const md = await new Promise<{ brokers: unknown[]; topics: { name: string; partitions: { leader: number }[] }[] }>(
       (resolve, reject) =>
         producer.getMetadata({ allTopics: true, timeout: timeoutMs }, (err, data) =>
           err ? reject(fail(err.message)) : resolve(data),
         ),
     )
-    return { brokers: md.brokers.length, topics: new Map(md.topics.map((t) => [t.name, t.partitions.length])) }
+    return {
+      brokers: md.brokers.length,
+      topics: new Map(md.topics.map((t) => [t.name, t.partitions.length])),
+      withLeaders: new Set(
+        md.topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)).map((t) => t.name),
+      ),
+    }
   } finally {
     await new Promise<void>((resolve) => producer.disconnect(() => resolve())).catch(() => {})
   }
@@ -88,6 +98,15 @@ export async function ensureTopics(specs: readonly TopicSpec[], brokers?: Broker
     if (missing.some((s) => !again.topics.has(s.topic))) throw e
   } finally {
     await admin.disconnect()
+  }
+  // Metadata spreads to the brokers a moment after the create: return once every new partition has a leader.
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const now = await describeCluster(brokers)
+    if (missing.every((s) => now.withLeaders.has(s.topic))) break
+    if (Date.now() > deadline)
+      throw new Error(`topics ${missing.map((s) => s.topic).join(', ')} have no leader after 30 s`)
+    await new Promise((r) => setTimeout(r, 200))
   }
   return missing.map((s) => s.topic)
 }

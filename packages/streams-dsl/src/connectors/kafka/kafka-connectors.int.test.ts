@@ -134,4 +134,67 @@ describe('Kafka connectors', () => {
       await second.stop()
     }
   })
+  it('KafkaSource hands partitions over on a rebalance: commit on revoke, the joiner resumes there (no gaps, no repeats)', async () => {
+    const topic = uniqueTopic('handover')
+    await createTopics([{ topic, partitions: 4 }])
+    const groupId = uniqueTopic('group')
+    const seen: { who: string; partition: number; offset: number }[] = []
+    const revoked = { a: [] as number[], b: [] as number[] }
+    const start = (who: string) => {
+      const source: KafkaSource = new KafkaSource({ topics: [topic], groupId, brokers: kafkaBrokers(), logger: quiet })
+      const position = new Map<number, number>()
+      return source
+        .start({
+          onBatch: async (b) => {
+            for (const r of b.records) seen.push({ who, partition: r.partition, offset: r.offset })
+            position.set(b.partition, b.records[b.records.length - 1]!.offset + 1)
+          },
+          onAssigned: async () => {},
+          // What a runner does: commit what the revoked partitions produced before giving them up.
+          onRevoked: async (tps) => {
+            revoked[who as 'a' | 'b'].push(...tps.map((t) => t.partition))
+            await source.commit(
+              tps.flatMap((t) => (position.has(t.partition) ? [{ ...t, offset: position.get(t.partition)! }] : [])),
+            )
+          },
+        })
+        .then(() => source)
+    }
+    await produce(
+      topic,
+      Array.from({ length: 40 }, (_, i) => ({ value: String(i), partition: i % 4 })),
+    )
+    const a = await start('a')
+    let b: KafkaSource | undefined
+    try {
+      await waitFor(() => seen.length === 40, { message: 'A reads everything' })
+      b = await start('b')
+      await waitFor(() => revoked.a.length > 0 && b!.partitions().length > 0, {
+        message: 'partitions moved to B',
+        timeoutMs: 60_000,
+      })
+      // Cooperative: A gave up only what B took.
+      expect(revoked.a.sort()).toEqual(
+        b
+          .partitions()
+          .map((p) => p.partition)
+          .sort(),
+      )
+      expect(a.partitions().length + b.partitions().length).toBe(4)
+      await produce(
+        topic,
+        Array.from({ length: 40 }, (_, i) => ({ value: String(i), partition: i % 4 })),
+      )
+      await waitFor(() => seen.length >= 80, { message: 'the second 40 records', timeoutMs: 60_000 })
+      await new Promise((r) => setTimeout(r, 500))
+      const keys = seen.map((s) => `${s.partition}:${s.offset}`)
+      expect(new Set(keys).size).toBe(keys.length)
+      expect(keys).toHaveLength(80)
+      for (const p of b.partitions())
+        expect(seen.filter((s) => s.who === 'b' && s.partition === p.partition)).toHaveLength(10)
+    } finally {
+      await b?.stop()
+      await a.stop()
+    }
+  })
 })
