@@ -184,12 +184,19 @@ async function scan(
   const found = new Map<string, Buffer>()
   const pending = new Map(ranges.map((r) => [r.partition, r]))
   consumer.assign(ranges.map((r) => ({ topic, partition: r.partition, offset: r.from })))
+  // A batch consume waits until it has `count` messages or the timeout passes: ask for what is left.
+  consumer.setDefaultConsumeTimeout(200)
+  const next = new Map(ranges.map((r) => [r.partition, r.from]))
   const deadline = Date.now() + timeoutMs
   try {
     while (pending.size > 0) {
       if (Date.now() > deadline) throw new Error(`reading changelog ${topic} took more than ${timeoutMs / 1000} s`)
+      let left = 0
+      for (const r of pending.values()) left += r.to - (next.get(r.partition) ?? r.from)
       const messages = await new Promise<rdkafka.Message[]>((resolve, reject) =>
-        consumer.consume(100, (err, ms) => (err ? reject(changelogError(topic, err)) : resolve(ms))),
+        consumer.consume(Math.max(1, Math.min(100, left)), (err, ms) =>
+          err ? reject(changelogError(topic, err)) : resolve(ms),
+        ),
       )
       for (const m of messages) {
         const r = pending.get(m.partition)
@@ -199,6 +206,7 @@ async function scan(
           if (m.value) found.set(key, m.value)
           else found.delete(key) // a tombstone: the task's state was deleted
         }
+        next.set(m.partition, m.offset + 1)
         if (m.offset >= r.to - 1) pending.delete(m.partition)
       }
       // compaction may have removed the last offsets of a range: the position tells us we are past them
