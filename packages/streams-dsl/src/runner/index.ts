@@ -1,3 +1,5 @@
+export { type CheckpointConfig, checkpointEnvSchema, loadCheckpointConfig } from './checkpoint-config.js'
+export { Checkpointer, type CheckpointResult, type RestoreResult } from './checkpointer.js'
 export { ConfigError, loadConfig, type RunnerConfig, runnerEnvSchema } from './config.js'
 export { type StatusServer, startStatusServer } from './http-server.js'
 export { createRunnerMetrics, type MetricsSources, type RunnerMetrics } from './metrics.js'

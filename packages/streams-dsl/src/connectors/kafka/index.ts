@@ -7,6 +7,7 @@ export {
   type PartitionOffsets,
   type TopicSpec,
 } from './admin.js'
+export { changelogTopic, type KafkaChangelogOptions, KafkaChangelogStore } from './changelog-store.js'
 export {
   type Brokers,
   bootstrapServers,
