@@ -207,6 +207,34 @@ describe('Checkpointer', () => {
     expect(store.writes).toBe(3)
   })
 
+  it('leaves a task it still runs alone when one more of its partitions is assigned', async () => {
+    const { topology, out } = app()
+    const e = engineOf(topology)
+    const store = new MemoryCheckpointStore()
+    const cp = new Checkpointer(e, store)
+    await e.assign([{ topic: 'a', partition: 0 }])
+    const [b1, b2, b3, b4] = batchesOf([
+      { tp: 0, evs: [{ k: 'x', dt: 1 }] },
+      {
+        tp: 0,
+        evs: [
+          { k: 'x', dt: 2 },
+          { k: 'x', dt: 20_000 },
+        ],
+      },
+      { tp: 1, evs: [{ k: 'x', dt: 30_000 }] },
+      { tp: 0, evs: [{ k: 'x', dt: 30_000 }] },
+    ]) as [InputBatch, InputBatch, InputBatch, InputBatch]
+    await e.process(b1)
+    await cp.checkpoint()
+    await e.process(b2) // newer than the checkpoint
+    expect((await cp.restore([{ topic: 'b', partition: 0 }])).restored).toEqual([])
+    await e.assign([{ topic: 'b', partition: 0 }])
+    await e.process(b3)
+    await e.process(b4)
+    expect(out.records).toEqual([{ k: 'x0', start: 0, n: 2 }])
+  })
+
   it('refuses a checkpoint of another topology with one line', async () => {
     const store = new MemoryCheckpointStore()
     const { topology } = app()

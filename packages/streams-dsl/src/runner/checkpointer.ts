@@ -99,7 +99,15 @@ export class Checkpointer {
     const started = performance.now()
     const e = this.#engine
     const assigned = new Set(partitions.map((tp) => `${tp.topic}:${tp.partition}`))
-    const taskIds = [...new Set(partitions.map((tp) => e.taskIds[e.taskIndex(tp)] as string))]
+    // A task this instance still runs (an incremental assignment added a partition to it) has newer state in
+    // memory than in any checkpoint: only tasks that arrive here are restored.
+    const live = new Set(e.tracker.partitions.map((p) => p.task))
+    const arriving = new Set<string>()
+    for (const tp of partitions) {
+      const index = e.taskIndex(tp)
+      if (!live.has(index)) arriving.add(e.taskIds[index] as string)
+    }
+    const taskIds = [...arriving]
     const found = await this.store.read(taskIds)
     const tracker = e.tracker
     const empty = tracker.partitions.length === 0
