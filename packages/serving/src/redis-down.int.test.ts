@@ -67,6 +67,38 @@ describe('Redis down', () => {
     }
   })
 
+  it('keeps an open /ctr/stream across a Redis restart: it subscribes again by itself', async () => {
+    const redis = createRedisClient(server.url)
+    const app = createApi({ redis })
+    await eventually('the API to serve', async () => (await app.request('/healthz')).status === 200)
+    const res = await app.request('/ctr/stream')
+    expect(res.status).toBe(200)
+    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`stream ended before ${needle}`)
+        text += value
+      }
+    }
+    await readUntil('event: ready')
+    const publisher = () => new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => null })
+    try {
+      await server.stop()
+      await server.start()
+      const pub = publisher()
+      const r = JSON.stringify(result('after-restart', 0, 1, 1))
+      // Publish until the resubscribed connection receives it.
+      await eventually('a subscriber again', async () => (await pub.publish('ctr:updates', r)) > 0, 20_000)
+      pub.disconnect()
+      await readUntil('after-restart')
+    } finally {
+      await reader.cancel()
+      redis.disconnect()
+    }
+  })
+
   it('starts while Redis is unreachable, answers 503, and serves once it is up', async () => {
     await server.stop()
     const redis = createRedisClient(server.url)

@@ -5,7 +5,7 @@
   const latest = new Map()
   const previous = new Map()
   const flashed = new Set()
-  const state = { sortKey: 'ctr', sortDir: -1, filter: '', selected: null, history: [], chart: null }
+  const state = { sortKey: 'ctr', sortDir: -1, filter: '', selected: null, history: [], chart: null, redisDown: false }
   const $ = (id) => document.getElementById(id)
   const tbody = document.querySelector('#ctr-table tbody')
 
@@ -237,8 +237,12 @@
   async function pollPipeline() {
     try {
       const h = await fetch('/healthz').then((r) => r.json())
-      $('redis').textContent = h.status === 'ok' ? 'Redis ok' : 'Redis unreachable'
-      $('redis').classList.toggle('off', h.status !== 'ok')
+      const ok = h.status === 'ok'
+      // Updates published while Redis was unreachable were missed: reload everything once it is back.
+      if (ok && state.redisDown) loadAll().catch(() => {})
+      state.redisDown = !ok
+      $('redis').textContent = ok ? 'Redis ok' : 'Redis unreachable'
+      $('redis').classList.toggle('off', !ok)
     } catch {
       $('redis').textContent = 'API unreachable'
       $('redis').classList.add('off')
