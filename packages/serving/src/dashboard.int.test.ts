@@ -18,6 +18,8 @@ const CHANNEL = `ctr:updates:dashboard-test-${process.pid}-${Date.now()}`
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test-artifacts')
 const NOW = Math.floor(Date.now() / 10_000) * 10_000
 const PRODUCTS = 30
+// Generous: the browser, the API and Redis share a busy 2-core machine in CI.
+const POLL = { timeout: 20_000, interval: 100 }
 
 let seed: TestRedis
 let redis: Redis
@@ -125,19 +127,19 @@ describe('dashboard', () => {
   it('renders the table, the chart and the pipeline panel, and follows live updates', async () => {
     await page.goto(`${api.url}/`)
     const rows = page.locator('#ctr-table tbody tr')
-    await expect.poll(() => rows.count()).toBe(PRODUCTS)
+    await expect.poll(() => rows.count(), POLL).toBe(PRODUCTS)
     // Sorted by CTR, highest first: p-30 has 30 clicks of 130 impressions.
     expect(await firstProduct()).toBe('p-30')
     expect(await rows.first().locator('td').nth(4).textContent()).toBe(`${((30 / 130) * 100).toFixed(2)}%`)
 
     // The chart of the product with the most impressions, from its 20 windows of history.
-    await expect.poll(() => page.locator('#chart-product').textContent()).toBe('— p-30')
-    await expect.poll(() => page.locator('#chart').getAttribute('data-points')).toBe('20')
+    await expect.poll(() => page.locator('#chart-product').textContent(), POLL).toBe('— p-30')
+    await expect.poll(() => page.locator('#chart').getAttribute('data-points'), POLL).toBe('20')
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0)
 
     // Pipeline health from the job's /status (through /pipeline/status).
     const pipeline = page.locator('#pipeline')
-    await expect.poll(() => pipeline.textContent()).toContain('partition impressions-0 holds it')
+    await expect.poll(() => pipeline.textContent(), POLL).toContain('partition impressions-0 holds it')
     expect(await page.locator('#pipeline details summary').textContent()).toMatch(
       /fires when the watermark .*\(2 more\)$/,
     )
@@ -149,23 +151,23 @@ describe('dashboard', () => {
     for (const part of ['ctr · running · up 2.1 min', 'invalid_json 5, late_event 17']) {
       expect(text).toContain(part)
     }
-    await expect.poll(() => page.locator('#live').textContent()).toBe('live')
+    await expect.poll(() => page.locator('#live').textContent(), POLL).toBe('live')
 
     // A new window for p-05 with a CTR of 90% moves it to the top, with its change against the shifted previous.
     await sinkWrite(result('p-05', NOW, 100, 90))
-    await expect.poll(firstProduct, { timeout: 10_000 }).toBe('p-05')
+    await expect.poll(firstProduct, POLL).toBe('p-05')
     const top = rows.first().locator('td')
     expect(await top.nth(4).textContent()).toBe('90.00%')
     expect(await top.nth(5).textContent()).toBe(`+${((0.9 - 5 / 105) * 100).toFixed(2)} pp`)
 
     // A new window of the charted product adds a point to the chart.
     await sinkWrite(result('p-30', NOW, 200, 20))
-    await expect.poll(() => page.locator('#chart').getAttribute('data-points')).toBe('21')
+    await expect.poll(() => page.locator('#chart').getAttribute('data-points'), POLL).toBe('21')
 
     // Clicking a product charts it (none stored in its history: its previous and latest windows).
     await rows.filter({ hasText: 'p-07' }).first().click()
-    await expect.poll(() => page.locator('#chart-product').textContent()).toBe('— p-07')
-    await expect.poll(() => page.locator('#chart').getAttribute('data-points')).toBe('2')
+    await expect.poll(() => page.locator('#chart-product').textContent(), POLL).toBe('— p-07')
+    await expect.poll(() => page.locator('#chart').getAttribute('data-points'), POLL).toBe('2')
 
     // Sorting by product name.
     await page.locator('#ctr-table th[data-key="product_id"]').click()
@@ -175,7 +177,7 @@ describe('dashboard', () => {
 
     await page.locator('#ctr-table th[data-key="ctr"]').click()
     await rows.filter({ hasText: 'p-30' }).first().click()
-    await expect.poll(() => page.locator('#chart').getAttribute('data-points')).toBe('21')
+    await expect.poll(() => page.locator('#chart').getAttribute('data-points'), POLL).toBe('21')
     await page.locator('#table-panel .scroll').evaluate((el) => {
       el.scrollTop = 0
     })
@@ -186,9 +188,7 @@ describe('dashboard', () => {
 
   it('serves interactive API docs that work offline', async () => {
     await page.goto(`${api.url}/docs`)
-    await expect
-      .poll(() => page.locator('.swagger-ui .opblock').count(), { timeout: 15_000 })
-      .toBeGreaterThanOrEqual(14)
+    await expect.poll(() => page.locator('.swagger-ui .opblock').count(), POLL).toBeGreaterThanOrEqual(14)
     expect(await page.locator('.swagger-ui').textContent()).toContain('/ctr/{product_id}')
     await page.screenshot({ path: join(ARTIFACTS, 'docs.png') })
     expect(external).toEqual([])
