@@ -54,6 +54,10 @@ export class PrivateRedis {
       },
     )
     this.proc = proc
+    let spawnError: Error | undefined
+    proc.on('error', (err) => {
+      spawnError = err
+    })
     const deadline = Date.now() + 10_000
     for (;;) {
       const probe = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
@@ -63,6 +67,7 @@ export class PrivateRedis {
         await probe.ping()
         return
       } catch (err) {
+        if (spawnError) throw new Error(`cannot run redis-server (apt-get install redis-server): ${spawnError.message}`)
         if (proc.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited (${proc.exitCode})`)
         if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start: ${err}`)
         await new Promise((r) => setTimeout(r, 50))
