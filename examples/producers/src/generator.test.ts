@@ -132,13 +132,17 @@ describe('EventGenerator', () => {
 describe('late timestamps', () => {
   it('lateTimestamp is in a window that fired and is not purged, or null half the time', () => {
     fc.assert(
-      fc.property(fc.integer({ min: T0, max: T0 + 10 * S }), fc.double({ min: 0, max: 0.999, noNaN: true }), (now, u) => {
-        const ts = lateTimestamp(now, () => u)
-        if (ts === null) return
-        const end = windowEnd(ts)
-        expect(watermarkAt(now) - 1000).toBeGreaterThanOrEqual(end - 1)
-        expect(watermarkAt(now)).toBeLessThan(end - 1 + L)
-      }),
+      fc.property(
+        fc.integer({ min: T0, max: T0 + 10 * S }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (now, u) => {
+          const ts = lateTimestamp(now, () => u)
+          if (ts === null) return
+          const end = windowEnd(ts)
+          expect(watermarkAt(now) - 1000).toBeGreaterThanOrEqual(end - 1)
+          expect(watermarkAt(now)).toBeLessThan(end - 1 + L)
+        },
+      ),
     )
     const nulls = Array.from({ length: S }, (_, i) => lateTimestamp(T0 + i, () => 0.5)).filter((t) => t === null)
     expect(nulls.length).toBe(S - 4000)
@@ -146,10 +150,14 @@ describe('late timestamps', () => {
 
   it('tooLateTimestamp is past allowed lateness by at least a second', () => {
     fc.assert(
-      fc.property(fc.integer({ min: T0, max: T0 + 10 * S }), fc.double({ min: 0, max: 0.999, noNaN: true }), (now, u) => {
-        const end = windowEnd(tooLateTimestamp(now, () => u))
-        expect(watermarkAt(now) - 1000).toBeGreaterThanOrEqual(end - 1 + L)
-      }),
+      fc.property(
+        fc.integer({ min: T0, max: T0 + 10 * S }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (now, u) => {
+          const end = windowEnd(tooLateTimestamp(now, () => u))
+          expect(watermarkAt(now) - 1000).toBeGreaterThanOrEqual(end - 1 + L)
+        },
+      ),
     )
   })
 })
