@@ -78,6 +78,11 @@ export class KafkaSource implements SourceConnector {
   /** No more batches are handed out (stopping, or a handler failed). */
   #halted = false
   #stopCalled = false
+  /** Holds the client's workers while halted (no fetch, no busy re-delivery) until the group is left. */
+  #release!: () => void
+  readonly #released = new Promise<void>((resolve) => {
+    this.#release = resolve
+  })
   #handedOver = false
 
   constructor(options: KafkaSourceOptions) {
@@ -114,8 +119,18 @@ export class KafkaSource implements SourceConnector {
   }
 
   async #eachBatch({ batch, resolveOffset }: KafkaJS.EachBatchPayload): Promise<void> {
-    // Leaving the batch unresolved makes the client seek back to it; harmless, we are leaving.
-    if (this.#halted || !this.#handlers) return
+    // A batch we do not process is still resolved: that only records a position inside this client
+    // (auto-commit is off, commits are explicit, so it is never committed and the next owner reads it again).
+    // Left unresolved, the client would queue a seek that may run after disconnect began and reject unhandled.
+    const skip = () => {
+      const lastMessage = batch.messages[batch.messages.length - 1]
+      if (lastMessage) resolveOffset(lastMessage.offset)
+    }
+    if (this.#halted || !this.#handlers) {
+      // Hold this worker (no fetch, no busy loop) until we leave the group.
+      await this.#released
+      return skip()
+    }
     const k = key(batch.topic, batch.partition)
     const records = toRawRecords(batch)
     const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch)
@@ -123,10 +138,9 @@ export class KafkaSource implements SourceConnector {
     try {
       await done
     } catch {
-      // The handler failed (a sink error the runner reports and stops on): deliver nothing more and leave
-      // this batch unresolved, so its offsets are neither stored nor committed.
+      // The handler failed (a sink error the runner reports and stops on): deliver nothing more.
       this.#halted = true
-      return
+      return skip()
     } finally {
       this.#inflight.delete(k)
     }
@@ -179,10 +193,12 @@ export class KafkaSource implements SourceConnector {
     }
   }
 
+  /** Stops fetching these partitions (call between `start` and `stop`; the client applies it asynchronously). */
   pause(partitions: readonly TopicPartition[]): void {
     this.#consumer?.pause(groupByTopic(partitions))
   }
 
+  /** Fetches these partitions again. */
   resume(partitions: readonly TopicPartition[]): void {
     this.#consumer?.resume(groupByTopic(partitions))
   }
@@ -197,25 +213,23 @@ export class KafkaSource implements SourceConnector {
   }
 
   /**
-   * Stops fetching, lets in-flight batches finish, hands every owned partition over through `onRevoked`
+   * Stops handing out batches, lets in-flight ones finish, hands every owned partition over through `onRevoked`
    * (flush and commit, while still a group member), then leaves the group.
    */
   async stop(): Promise<void> {
     const consumer = this.#consumer
     if (!consumer || this.#stopCalled) return
     this.#stopCalled = true
+    // No client-level pause here: it runs later as a pending operation of the client's loop and throws
+    // (unhandled) if that is after the consumer started closing. Halting holds the workers instead.
     this.#halted = true
     const owned = this.partitions().map(({ topic, partition }) => ({ topic, partition }))
-    try {
-      if (owned.length) consumer.pause(groupByTopic(owned))
-    } catch {
-      // Not connected any more: nothing to pause.
-    }
     await Promise.allSettled([...this.#inflight.values()])
     try {
       if (owned.length && this.#handlers) await this.#handlers.onRevoked(owned)
     } finally {
       this.#handedOver = true
+      this.#release()
       await consumer.disconnect()
       this.#state.clear()
     }
