@@ -41,10 +41,22 @@ export function connectorLogger(): pino.Logger {
  * itself (broker connection failures are retried by librdkafka and reported once by the runner instead).
  */
 export function kafkaLogger(logger: ConnectorLogger = connectorLogger()): KafkaJS.Logger {
+  // librdkafka repeats a failing broker connection every few seconds: one line per message per 30 s is enough.
+  const lastSeen = new Map<string, number>()
+  const once = (message: string) => {
+    const now = Date.now()
+    const last = lastSeen.get(message)
+    if (last !== undefined && now - last < 30_000) return false
+    if (lastSeen.size > 1000) lastSeen.clear()
+    lastSeen.set(message, now)
+    return true
+  }
   const adapter: KafkaJS.Logger = {
     info: (message, extra) => logger.debug({ kafka: extra }, message),
     warn: (message, extra) => logger.debug({ kafka: extra }, message),
-    error: (message, extra) => logger.warn({ kafka: extra }, message),
+    error: (message, extra) => {
+      if (once(message)) logger.warn({ kafka: extra }, message)
+    },
     debug: () => {},
     namespace: () => adapter,
     setLogLevel: () => {},
