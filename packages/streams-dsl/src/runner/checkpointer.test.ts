@@ -235,6 +235,28 @@ describe('Checkpointer', () => {
     expect(out.records).toEqual([{ k: 'x0', start: 0, n: 2 }])
   })
 
+  it('retries a failing checkpoint read, then gives up with the store error', async () => {
+    const { topology } = app()
+    const memory = new MemoryCheckpointStore()
+    let failures = 1
+    const flaky = {
+      write: (cps: Parameters<MemoryCheckpointStore['write']>[0]) => memory.write(cps),
+      read: async (ids: readonly string[]) => {
+        if (failures-- > 0) throw new Error('broker transport failure')
+        return memory.read(ids)
+      },
+    }
+    const e1 = engineOf(topology)
+    await e1.assign(PARTS)
+    await feed(e1, batchesOf([{ tp: 0, evs: [{ k: 'x', dt: 1 }] }]))
+    await new Checkpointer(e1, memory).checkpoint()
+    expect((await new Checkpointer(engineOf(app().topology), flaky).restore(PARTS)).restored).toEqual(['0', '1'])
+    failures = 5
+    await expect(new Checkpointer(engineOf(app().topology), flaky).restore(PARTS)).rejects.toThrow(
+      'broker transport failure',
+    )
+  }, 20_000)
+
   it('refuses a checkpoint of another topology with one line', async () => {
     const store = new MemoryCheckpointStore()
     const { topology } = app()
