@@ -67,3 +67,29 @@ export function describeRedis(redis: Redis): string {
   const o = redis.options
   return `redis://${o.host ?? '127.0.0.1'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`
 }
+
+/**
+ * Resolves once the connection is ready; throws `connection <status>` when it is not. A connection still being
+ * opened (a job's first write) is waited for up to `timeoutMs`, so a healthy start logs no outage; one that is
+ * reconnecting after a failure throws at once, and the sink's retry loop reports and waits out the outage.
+ *
+ * @example
+ * await readyOrThrow(redis)
+ */
+export async function readyOrThrow(redis: Redis, timeoutMs = 2_000): Promise<void> {
+  if (redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'wait') {
+    if (redis.status === 'wait') redis.connect().catch(() => {})
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        redis.off('ready', done)
+        redis.off('end', done)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      redis.once('ready', done)
+      redis.once('end', done)
+    })
+  }
+  if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`)
+}

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Sink } from '../types.js'
-import { describeRedis, sharedSinkRedis } from './connection.js'
+import { describeRedis, readyOrThrow, sharedSinkRedis } from './connection.js'
 import { type RetryLogger, retryWhileUnavailable } from './retry.js'
 
 const HSET_FIELDS = 1000
@@ -50,7 +50,7 @@ export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
       const redis = options.redis ?? sharedSinkRedis()
       await retryWhileUnavailable(
         async () => {
-          if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`)
+          await readyOrThrow(redis)
           const pipeline = redis.pipeline()
           for (const [k, fields] of byKey) {
             // At most HSET_FIELDS fields per command: huge argument lists overflow the call stack.

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Sink } from '../types.js'
-import { describeRedis, sharedSinkRedis } from './connection.js'
+import { describeRedis, readyOrThrow, sharedSinkRedis } from './connection.js'
 import { LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
 import { type RetryLogger, retryWhileUnavailable } from './retry.js'
 
@@ -77,7 +77,7 @@ export function redisLatestPrevious<T extends WindowedResult>(options: RedisLate
       const r = redis()
       await retryWhileUnavailable(
         async () => {
-          if (r.status !== 'ready') throw new Error(`connection ${r.status}`)
+          await readyOrThrow(r)
           const pipeline = r.pipeline() as unknown as WithScript & { exec(): Promise<[Error | null, unknown][] | null> }
           for (const c of calls) pipeline.ctrLatestPrevious(...c)
           const results = await pipeline.exec()
