@@ -87,6 +87,8 @@ function ensurePnpm() {
 const COMMAND_PACKAGES = [
   { cmd: 'java', args: ['-version'], pkg: 'openjdk-17-jre-headless' },
   { cmd: 'mvn', args: ['-v'], pkg: 'maven' },
+  // Tests that take Redis down start a private redis-server; npm start starts one when none answers.
+  { cmd: 'redis-server', args: ['--version'], pkg: 'redis-server' },
 ]
 
 function missingDebianPackages() {
