@@ -8,6 +8,8 @@ export type MetricsSources = {
   readonly engine: () => EngineStatus | undefined
   readonly partitions: () => readonly PartitionPosition[]
   readonly now?: () => number
+  /** Whether the input is paused by backpressure, and how often it was. */
+  readonly backpressure?: () => { readonly paused: boolean; readonly pauses: number } | undefined
 }
 
 /** The runner's Prometheus metrics, in a registry of its own (several runners may share a process in tests). */
@@ -112,6 +114,25 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
       this.reset()
       for (const p of sources.partitions())
         if (p.committed !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.committed)
+    },
+  })
+  let lastPauses = 0
+  new Gauge({
+    name: 'streams_source_paused',
+    help: '1 while the input partitions are paused because the sinks fall behind (backpressure)',
+    registers: [registry],
+    collect() {
+      this.set(sources.backpressure?.()?.paused ? 1 : 0)
+    },
+  })
+  new Counter({
+    name: 'streams_source_pauses_total',
+    help: 'Times the input was paused because the sinks fell behind',
+    registers: [registry],
+    collect() {
+      const n = sources.backpressure?.()?.pauses ?? 0
+      if (n > lastPauses) this.inc(n - lastPauses)
+      lastPauses = n
     },
   })
   const batchSize = new Histogram({

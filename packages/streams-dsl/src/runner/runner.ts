@@ -7,10 +7,12 @@ import { setDefaultKafkaBrokers } from '../connectors/kafka/client.js'
 import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-letter-sink.js'
 import { KafkaSource } from '../connectors/kafka/kafka-source.js'
 import { setDefaultRedisUrl } from '../connectors/redis/connection.js'
+import { sinkHealthOf } from '../connectors/sink-health.js'
 import type { DeadLetter, InputBatch, Sink, TopicPartition } from '../connectors/types.js'
 import type { Topology } from '../graph/topology.js'
 import { createEngine } from '../runtime/engine.js'
 import type { Clock, Engine, TaskGrouping } from '../runtime/types.js'
+import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
 import { type CheckpointConfig, loadCheckpointConfig } from './checkpoint-config.js'
 import { Checkpointer } from './checkpointer.js'
 import { loadConfig, type RunnerConfig } from './config.js'
@@ -32,6 +34,8 @@ export type RunnerOptions = {
   readonly logger?: pino.Logger
   /** Checkpoint settings; missing ones come from the environment (see `loadCheckpointConfig`). */
   readonly checkpoints?: Partial<CheckpointConfig>
+  /** Pause the input once a batch's writes have been pending this long (default `PAUSE_AFTER_MS`, else 1000). */
+  readonly pauseAfterMs?: number
 }
 
 type Work =
@@ -69,6 +73,7 @@ export class Runner {
   #engine: Engine | undefined
   #checkpointer: Checkpointer | undefined
   #source: KafkaSource | undefined
+  #backpressure: Backpressure | undefined
   #dlq: Sink<DeadLetter> | undefined
   #server: StatusServer | undefined
   #metrics: RunnerMetrics
@@ -94,7 +99,11 @@ export class Runner {
       this.#finish = resolve
     })
     this.#metrics = createRunnerMetrics(
-      { engine: () => this.#engine?.status(), partitions: () => this.#source?.partitions() ?? [] },
+      {
+        engine: () => this.#engine?.status(),
+        partitions: () => this.#source?.partitions() ?? [],
+        backpressure: () => this.#backpressure,
+      },
       { application: this.config.applicationId },
     )
   }
@@ -204,10 +213,29 @@ export class Runner {
         'heartbeat.interval.ms': Math.floor(cp.sessionTimeoutMs / 5),
       },
     })
+    const source = this.#source
+    this.#backpressure = new Backpressure({
+      source,
+      partitions: () => source.partitions(),
+      thresholdMs: this.options.pauseAfterMs ?? pauseAfterMsFromEnv(this.options.env ?? process.env) ?? 1000,
+      logger: this.logger,
+    })
+    for (const node of this.topology.nodes) {
+      const health = node.kind === 'sink' ? sinkHealthOf(node.sink) : undefined
+      if (health && node.kind === 'sink') this.#backpressure.watch(node.sink.name, health)
+    }
     this.#startedAt = Date.now()
     await this.#source.start({
       onBatch: (batch) => this.#enqueue({ kind: 'batch', batch }),
-      onAssigned: (partitions) => this.#enqueue({ kind: 'assign', partitions }),
+      onAssigned: (partitions) => {
+        const assigned = this.#enqueue({ kind: 'assign', partitions })
+        // The client applies the assignment once this resolves, unpaused: pause them too if the input is paused.
+        assigned.then(
+          () => setTimeout(() => this.#backpressure?.assigned(partitions), 0),
+          () => {},
+        )
+        return assigned
+      },
       onRevoked: (partitions) => this.#enqueue({ kind: 'revoke', partitions }),
     })
     this.#state = 'running'
@@ -235,13 +263,13 @@ export class Runner {
           if (this.#failure) throw this.#failure
           this.#metrics.batchSize.observe(work.batch.records.length)
           const end = this.#metrics.batchSeconds.startTimer()
-          await engine.process(work.batch)
+          await this.#track(engine.process(work.batch))
           end()
           break
         }
         case 'tick':
           this.#tickQueued = false
-          if (!this.#failure && this.#state === 'running') await engine.tick()
+          if (!this.#failure && this.#state === 'running') await this.#track(engine.tick())
           break
         case 'commit':
           this.#commitQueued = false
@@ -264,6 +292,11 @@ export class Runner {
       done?.reject(e)
       this.#fail(e)
     }
+  }
+
+  /** Pauses the input while `work` (writes to the sinks) is pending past the threshold. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    return this.#backpressure ? this.#backpressure.track(work) : work
   }
 
   async #commit(): Promise<void> {
@@ -318,6 +351,8 @@ export class Runner {
     this.#state = 'stopping'
     this.logger.info('stopping: finishing in-flight batches, flushing sinks, committing offsets, leaving the group')
     this.#subscriptions[1]?.unsubscribe()
+    // No pause or resume from here on: the client rejects them once it disconnects.
+    this.#backpressure?.stop()
     const errors: unknown[] = []
     const attempt = async (what: string, fn: () => Promise<unknown> | undefined) => {
       try {
@@ -355,6 +390,9 @@ export class Runner {
       engine: this.#engine?.status(),
       partitions: this.#source?.partitions() ?? [],
       deadLetters: Object.fromEntries(this.#deadLetters),
+      paused: this.#backpressure?.paused ?? false,
+      pauses: this.#backpressure?.pauses ?? 0,
+      sinks: this.#backpressure?.sinks() ?? [],
       ...(this.#failure && { error: this.#failure.message }),
     })
   }

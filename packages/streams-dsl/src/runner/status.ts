@@ -1,5 +1,6 @@
 import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { EngineStatus, PartitionStatus } from '../runtime/types.js'
+import type { SinkStatus } from './backpressure.js'
 
 /** One input partition in `/status`: where the consumer is, what is committed, and its watermark. */
 export type RunnerPartitionStatus = Partial<PartitionStatus> &
@@ -17,6 +18,12 @@ export type RunnerStatus = {
   windows: EngineStatus['windows']
   counters: EngineStatus['counters'] | null
   deadLetters: Record<string, number>
+  /** True while the input is paused because the sinks fall behind (backpressure). */
+  paused: boolean
+  /** How many times the input was paused. */
+  pauses: number
+  /** Sinks that report their availability (the Redis sinks), with the time of their last change. */
+  sinks: SinkStatus[]
   partitions: RunnerPartitionStatus[]
 }
 
@@ -29,6 +36,9 @@ export function runnerStatus(input: {
   engine: EngineStatus | undefined
   partitions: readonly PartitionPosition[]
   deadLetters: Record<string, number>
+  paused?: boolean
+  pauses?: number
+  sinks?: SinkStatus[]
   error?: string
 }): RunnerStatus {
   const engineParts = new Map((input.engine?.partitions ?? []).map((p) => [`${p.topic}:${p.partition}`, p]))
@@ -46,6 +56,9 @@ export function runnerStatus(input: {
     windows: input.engine?.windows ?? { open: 0, oldest: null },
     counters: input.engine?.counters ?? null,
     deadLetters: input.deadLetters,
+    paused: input.paused ?? false,
+    pauses: input.pauses ?? 0,
+    sinks: input.sinks ?? [],
     partitions,
   }
 }

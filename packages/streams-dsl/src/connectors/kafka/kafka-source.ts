@@ -73,6 +73,10 @@ export class KafkaSource implements SourceConnector {
   readonly #logger: ConnectorLogger
   readonly #state = new Map<string, State>()
   readonly #inflight = new Map<string, Promise<unknown>>()
+  /** Partitions paused through {@link KafkaSource.pause}. */
+  readonly #paused = new Set<string>()
+  /** Lets go of the worker holding a partition's batch (see `#eachBatch`). */
+  readonly #releasers = new Map<string, () => void>()
   #consumer: KafkaJS.Consumer | undefined
   #handlers: SourceHandlers | undefined
   /** No more batches are handed out (stopping, or a handler failed). */
@@ -133,25 +137,39 @@ export class KafkaSource implements SourceConnector {
     }
     const k = key(batch.topic, batch.partition)
     const records = toRawRecords(batch)
-    const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch)
-    this.#inflight.set(k, done)
-    try {
-      await done
-    } catch {
-      // The handler failed (a sink error the runner reports and stops on): deliver nothing more.
-      this.#halted = true
-      return skip()
-    } finally {
-      this.#inflight.delete(k)
-    }
     const last = records[records.length - 1]
+    const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch).then(
+      () => {
+        if (!last) return
+        const s = this.#partition(batch.topic, batch.partition)
+        s.position = last.offset + 1
+        const hw = Number(batch.highWatermark)
+        if (hw >= 0) s.highWatermark = hw
+      },
+      () => {
+        // The handler failed (a sink error the runner reports and stops on): deliver nothing more.
+        this.#halted = true
+      },
+    )
+    // Batches of one partition are handled in order, so the newest promise covers the ones before it.
+    this.#inflight.set(k, done)
+    void done.finally(() => {
+      if (this.#inflight.get(k) === done) this.#inflight.delete(k)
+    })
+    // Paused (backpressure: the sinks fall behind), the batch keeps going in the handler but this worker is let
+    // go, so the client can apply the pause and keep polling (heartbeats, max.poll.interval.ms) meanwhile.
+    const released = new Promise<'released'>((resolve) => {
+      if (this.#paused.has(k)) resolve('released')
+      else this.#releasers.set(k, () => resolve('released'))
+    })
+    const outcome = await Promise.race([done.then(() => 'done' as const), released])
+    this.#releasers.delete(k)
+    if (this.#halted && outcome === 'done') return skip()
     if (!last) return
-    // Resolve by hand: with auto-resolve, a pause() during the batch would make the client re-deliver it.
+    // Resolve by hand: with auto-resolve, a pause() during the batch would make the client re-deliver it. A batch
+    // let go while still in the handler is resolved too: that only sets the client's fetch position; commits are
+    // explicit and cover only what the handler made durable.
     resolveOffset(String(last.offset))
-    const s = this.#partition(batch.topic, batch.partition)
-    s.position = last.offset + 1
-    const hw = Number(batch.highWatermark)
-    if (hw >= 0) s.highWatermark = hw
   }
 
   // Called by the client during a fetch; it awaits the returned promise before applying the change.
@@ -168,7 +186,10 @@ export class KafkaSource implements SourceConnector {
         this.#logger.info({ partitions: tps.map(label) }, `revoking ${tps.length} partition(s)`)
         await Promise.allSettled(tps.map((tp) => this.#inflight.get(key(tp.topic, tp.partition))))
         if (!this.#handedOver) await handlers.onRevoked(tps)
-        for (const tp of tps) this.#state.delete(key(tp.topic, tp.partition))
+        for (const tp of tps) {
+          this.#state.delete(key(tp.topic, tp.partition))
+          this.#paused.delete(key(tp.topic, tp.partition))
+        }
       }
     } catch (e) {
       this.#logger.error({ err: e }, `rebalance handler failed: ${e instanceof Error ? e.message : String(e)}`)
@@ -193,14 +214,26 @@ export class KafkaSource implements SourceConnector {
     }
   }
 
-  /** Stops fetching these partitions (call between `start` and `stop`; the client applies it asynchronously). */
+  /**
+   * Stops fetching these partitions (the client applies it asynchronously, once its workers are free). A batch of
+   * theirs still in `onBatch` keeps going, but its worker is let go so the client keeps polling meanwhile.
+   * A no-op once `stop` was called: a pause queued while the client disconnects would be rejected unhandled.
+   */
   pause(partitions: readonly TopicPartition[]): void {
-    this.#consumer?.pause(groupByTopic(partitions))
+    if (!this.#consumer || this.#stopCalled || partitions.length === 0) return
+    this.#consumer.pause(groupByTopic(partitions))
+    for (const tp of partitions) {
+      const k = key(tp.topic, tp.partition)
+      this.#paused.add(k)
+      this.#releasers.get(k)?.()
+    }
   }
 
-  /** Fetches these partitions again. */
+  /** Fetches these partitions again (a no-op once `stop` was called). */
   resume(partitions: readonly TopicPartition[]): void {
-    this.#consumer?.resume(groupByTopic(partitions))
+    if (!this.#consumer || this.#stopCalled || partitions.length === 0) return
+    for (const tp of partitions) this.#paused.delete(key(tp.topic, tp.partition))
+    this.#consumer.resume(groupByTopic(partitions))
   }
 
   /** The partitions this instance owns, with position, committed offset, log end and lag. */

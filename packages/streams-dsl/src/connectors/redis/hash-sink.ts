@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
 import { describeRedis, readyOrThrow, sharedSinkRedis } from './connection.js'
 import { type RetryLogger, retryWhileUnavailable } from './retry.js'
@@ -21,19 +22,21 @@ export type RedisHashOptions<T> = {
 
 /**
  * A hash upsert sink: `HSET key field value` per record, one pipeline per `write`. Idempotent (last write wins);
- * while Redis is unreachable `write` retries with backoff and resolves only once everything is applied.
+ * while Redis is unreachable `write` retries with backoff and resolves only once everything is applied; `health` says so meanwhile.
  *
  * @example
  * counts.to(redisHash({ key: 'page:views', field: (r) => r.page, value: (r) => String(r.count) }))
  */
-export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
+export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> & ObservableSink {
   const keyOf = typeof options.key === 'string' ? () => options.key as string : options.key
   const valueFor = options.value ?? ((r: T) => JSON.stringify(r))
   const name = options.name ?? `redis-hash(${typeof options.key === 'string' ? options.key : 'dynamic'})`
   const closed = new AbortController()
+  const health = new SinkHealth()
 
   return {
     name,
+    health,
     async write(records) {
       if (records.length === 0) return
       // Group by key, last value per field wins: a batch is a few HSETs, not one per record.
@@ -71,6 +74,8 @@ export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> {
         {
           target: `${name} -> ${describeRedis(redis)}`,
           signal: closed.signal,
+          onUnavailable: (err) => health.down(err),
+          onRecovered: () => health.up(),
           ...(options.logger && { logger: options.logger }),
         },
       )

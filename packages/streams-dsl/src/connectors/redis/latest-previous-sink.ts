@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
 import { describeRedis, readyOrThrow, sharedSinkRedis } from './connection.js'
 import { LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
@@ -37,12 +38,14 @@ type WithScript = Redis & {
  * The latest/previous sink: for each result, one atomic Lua script keeps the two results with the greatest
  * `window_start` per key in `latest` and `previous`, replacing a window already stored in place, so late
  * firings update and replays change nothing. One pipeline of EVALSHA per `write`. While Redis is
- * unreachable `write` retries with backoff and resolves only once everything is applied.
+ * unreachable `write` retries with backoff and resolves only once everything is applied; `health` says so meanwhile.
  *
  * @example
  * stream.to(redisLatestPrevious({ latest: 'ctr:latest', previous: 'ctr:previous', publish: 'ctr:updates' }))
  */
-export function redisLatestPrevious<T extends WindowedResult>(options: RedisLatestPreviousOptions<T> = {}): Sink<T> {
+export function redisLatestPrevious<T extends WindowedResult>(
+  options: RedisLatestPreviousOptions<T> = {},
+): Sink<T> & ObservableSink {
   const latest = options.latest ?? 'ctr:latest'
   const previous = options.previous ?? 'ctr:previous'
   const key = options.key ?? ((r: T) => r.product_id)
@@ -52,6 +55,7 @@ export function redisLatestPrevious<T extends WindowedResult>(options: RedisLate
   const publish = options.publish ?? ''
   const name = options.name ?? `redis-latest-previous(${latest},${previous})`
   const closed = new AbortController()
+  const health = new SinkHealth()
   let client: WithScript | undefined
 
   const redis = (): WithScript => {
@@ -66,6 +70,7 @@ export function redisLatestPrevious<T extends WindowedResult>(options: RedisLate
 
   return {
     name,
+    health,
     async write(records) {
       if (records.length === 0) return
       // Serialise once: a retry must send exactly the same commands.
@@ -87,6 +92,8 @@ export function redisLatestPrevious<T extends WindowedResult>(options: RedisLate
         {
           target: `${name} -> ${describeRedis(r)}`,
           signal: closed.signal,
+          onUnavailable: (err) => health.down(err),
+          onRecovered: () => health.up(),
           ...(options.logger && { logger: options.logger }),
         },
       )

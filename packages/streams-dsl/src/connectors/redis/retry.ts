@@ -18,6 +18,10 @@ export type RetryOptions = {
   readonly signal?: AbortSignal
   /** Whether an error is an outage to wait out (default: everything but a Redis reply error). */
   readonly isTransient?: (err: unknown) => boolean
+  /** Called once when the target starts failing (the loop keeps retrying), e.g. `SinkHealth.down`. */
+  readonly onUnavailable?: (err: unknown) => void
+  /** Called once when a loop that had failed stops: written, aborted or failed for good, e.g. `SinkHealth.up`. */
+  readonly onRecovered?: () => void
 }
 
 let defaultLogger: RetryLogger | undefined
@@ -71,30 +75,39 @@ export async function retryWhileUnavailable<T>(attempt: () => Promise<T>, option
   let delay = options.initialDelayMs ?? 100
   let failingSince: number | undefined
   let attempts = 0
-  for (;;) {
-    if (options.signal?.aborted) throw new Error(`${options.target}: closed while waiting for the write to succeed`)
-    try {
-      attempts++
-      const result = await attempt()
-      if (failingSince !== undefined) {
-        const downMs = Date.now() - failingSince
-        logger.info(
-          { target: options.target, downMs, attempts },
-          `${options.target} reachable again after ${(downMs / 1000).toFixed(1)} s; writes resumed, nothing lost`,
-        )
+  try {
+    return await retryLoop()
+  } finally {
+    if (failingSince !== undefined) options.onRecovered?.()
+  }
+
+  async function retryLoop(): Promise<T> {
+    for (;;) {
+      if (options.signal?.aborted) throw new Error(`${options.target}: closed while waiting for the write to succeed`)
+      try {
+        attempts++
+        const result = await attempt()
+        if (failingSince !== undefined) {
+          const downMs = Date.now() - failingSince
+          logger.info(
+            { target: options.target, downMs, attempts },
+            `${options.target} reachable again after ${(downMs / 1000).toFixed(1)} s; writes resumed, nothing lost`,
+          )
+        }
+        return result
+      } catch (err) {
+        if (!isTransient(err)) throw err
+        if (failingSince === undefined) {
+          failingSince = Date.now()
+          options.onUnavailable?.(err)
+          logger.warn(
+            { target: options.target, error: err instanceof Error ? err.message : String(err) },
+            `${options.target} unavailable (${err instanceof Error ? err.message : String(err)}); retrying with backoff up to ${maxDelay / 1000} s, input paused until it is back`,
+          )
+        }
+        await sleep(delay, options.signal)
+        delay = Math.min(delay * 2, maxDelay)
       }
-      return result
-    } catch (err) {
-      if (!isTransient(err)) throw err
-      if (failingSince === undefined) {
-        failingSince = Date.now()
-        logger.warn(
-          { target: options.target, error: err instanceof Error ? err.message : String(err) },
-          `${options.target} unavailable (${err instanceof Error ? err.message : String(err)}); retrying with backoff up to ${maxDelay / 1000} s, input paused until it is back`,
-        )
-      }
-      await sleep(delay, options.signal)
-      delay = Math.min(delay * 2, maxDelay)
     }
   }
 }
