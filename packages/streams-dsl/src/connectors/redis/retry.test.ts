@@ -63,3 +63,41 @@ describe('retryWhileUnavailable', () => {
     expect(isTransientRedisError(new RangeError('Maximum call stack size exceeded'))).toBe(false)
   })
 })
+
+describe('retryWhileUnavailable outage callbacks', () => {
+  it('calls onUnavailable once when the outage starts and onRecovered once when the write goes through', async () => {
+    const events: string[] = []
+    let calls = 0
+    await retryWhileUnavailable(
+      async () => {
+        if (++calls < 4) throw new Error('connect ECONNREFUSED')
+      },
+      {
+        target: 't',
+        logger: recordingLogger(),
+        initialDelayMs: 1,
+        onUnavailable: () => events.push('down'),
+        onRecovered: () => events.push('up'),
+      },
+    )
+    expect(events).toEqual(['down', 'up'])
+  })
+
+  it('calls neither on a write that succeeds at once, and onRecovered when a failing write is aborted', async () => {
+    const events: string[] = []
+    const callbacks = { onUnavailable: () => events.push('down'), onRecovered: () => events.push('up') }
+    await retryWhileUnavailable(async () => 1, { target: 't', logger: recordingLogger(), ...callbacks })
+    expect(events).toEqual([])
+    const closed = new AbortController()
+    const write = retryWhileUnavailable(
+      async () => {
+        throw new Error('connect ECONNREFUSED')
+      },
+      { target: 't', logger: recordingLogger(), initialDelayMs: 1, signal: closed.signal, ...callbacks },
+    )
+    await new Promise((r) => setTimeout(r, 5))
+    closed.abort()
+    await expect(write).rejects.toThrow('closed while waiting')
+    expect(events).toEqual(['down', 'up'])
+  })
+})
