@@ -17,6 +17,7 @@ import {
   WINDOW_MS,
 } from './fixtures/counting-topology.js'
 import { createRunner } from './runner.js'
+import type { RunnerStatus } from './status.js'
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -43,6 +44,16 @@ async function startRedis(port: number): Promise<ChildProcess> {
   })
   probe.disconnect()
   return child
+}
+
+const httpStatus = async (port: number): Promise<RunnerStatus> =>
+  (await fetch(`http://127.0.0.1:${port}/status`)).json() as Promise<RunnerStatus>
+
+/** One unlabelled sample of a metric from `/metrics` (default labels ignored). */
+async function metric(port: number, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1))
 }
 
 const children: ChildProcess[] = []
@@ -97,6 +108,12 @@ describe('Redis stopped mid-stream', () => {
         second.map((e) => ({ key: e.product_id, value: e })),
       )
       await waitFor(() => lines.some((l) => l.level === 'warn'), { message: 'the outage logged', timeoutMs: 30_000 })
+      // Backpressure: the sink reports the outage and the runner pauses the input, visible in /status and /metrics.
+      await waitFor(() => runner.status().paused, { message: 'the input paused during the outage', timeoutMs: 10_000 })
+      const during = await httpStatus(runner.port!)
+      expect(during.paused).toBe(true)
+      expect(during.sinks).toEqual([expect.objectContaining({ name: sink.name, state: 'unavailable' })])
+      expect(await metric(runner.port!, 'streams_source_paused')).toBe(1)
       const committedDuringOutage = runner.status().partitions.map((p) => p.committed)
       await new Promise((r) => setTimeout(r, 3_000))
       // Nothing past the unwritten results was committed while Redis was down.
@@ -112,6 +129,26 @@ describe('Redis stopped mid-stream', () => {
         expect(await storedResults(reader)).toEqual(expected)
         throw e
       })
+      // Resumed once the writes went through, after exactly one pause for this outage.
+      await waitFor(() => !runner.status().paused || null, { message: 'the input resumed', timeoutMs: 10_000 })
+      const after = await httpStatus(runner.port!)
+      expect(after.paused).toBe(false)
+      expect(after.pauses).toBe(1)
+      expect(after.sinks).toEqual([expect.objectContaining({ name: sink.name, state: 'ok' })])
+      expect(await metric(runner.port!, 'streams_source_paused')).toBe(0)
+      expect(await metric(runner.port!, 'streams_source_pauses_total')).toBe(1)
+      // And it keeps consuming: new input after the outage is processed and committed past the outage's offsets.
+      const third = events(base2 + 3 * WINDOW_MS, 3, 2, 10)
+      await produce(
+        input,
+        third.map((e) => ({ key: e.product_id, value: e })),
+      )
+      await waitFor(
+        () =>
+          runner.status().partitions.reduce((n, p) => n + (p.position ?? 0), 0) >=
+            first.length + second.length + third.length || null,
+        { message: 'input after the outage consumed', timeoutMs: 30_000 },
+      )
       // One line when it started failing, one when it recovered (per sink write that waited: just one here).
       expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1)
       expect(lines.filter((l) => l.level === 'info')).toHaveLength(1)
