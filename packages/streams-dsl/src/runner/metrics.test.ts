@@ -46,6 +46,18 @@ describe('runner metrics', () => {
     expect(text).toContain('streams_committed_offset{topic="t",partition="0",application="a"} 8')
   })
 
+  it('exposes backpressure: source paused as a 0/1 gauge and pauses as a counter', async () => {
+    let bp = { paused: false, pauses: 0 }
+    const m = createRunnerMetrics({ engine: () => undefined, partitions: () => [], backpressure: () => bp })
+    let text = await m.registry.metrics()
+    expect(text).toContain('streams_source_paused 0')
+    expect(text).toContain('streams_source_pauses_total 0')
+    bp = { paused: true, pauses: 2 }
+    text = await m.registry.metrics()
+    expect(text).toContain('streams_source_paused 1')
+    expect(text).toContain('streams_source_pauses_total 2')
+  })
+
   it('counts dead letters by reason and times sink writes and emit latency', async () => {
     const m = createRunnerMetrics({ engine: () => undefined, partitions: () => [], now: () => 20_000 })
     const record = { topic: 't', partition: 0, offset: 1, key: null, value: null, timestamp: 0 }
