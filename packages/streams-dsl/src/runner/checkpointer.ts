@@ -1,5 +1,6 @@
 import type { TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
 import { EngineCore } from '../runtime/engine.js'
+import { takeSnapshot } from '../runtime/snapshot.js'
 import type { Engine, EngineSnapshot, TaskSnapshot } from '../runtime/types.js'
 import type { CheckpointStore, TaskCheckpoint } from '../state/checkpoint.js'
 
@@ -55,10 +56,15 @@ export class Checkpointer {
     this.#engine = engine
   }
 
-  /** Snapshots every task, writes the changed ones, returns the offsets now safe to commit. */
+  /**
+   * Snapshots every task, writes the changed ones, returns the offsets now safe to commit. Await it before the
+   * engine's next operation.
+   */
   async checkpoint(): Promise<CheckpointResult> {
     const started = performance.now()
-    const s = this.#engine.snapshot()
+    // No copy of the accumulators: the store serialises them before this resolves, and the caller awaits it
+    // before the engine's next operation (the runner's queue does).
+    const s = takeSnapshot(this.#engine, false)
     const writtenAt = Date.now()
     const todo: { cp: TaskCheckpoint; signature: string }[] = []
     const offsets: TopicPartitionOffset[] = []

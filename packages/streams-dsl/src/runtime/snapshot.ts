@@ -5,8 +5,11 @@ import type { EngineSnapshot, TaskSnapshot } from './types.js'
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
 const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)))
 
-/** Copies the engine's state into a JSON-serialisable snapshot, grouped by task. */
-export function takeSnapshot(e: EngineCore): EngineSnapshot {
+/**
+ * Copies the engine's state into a JSON-serialisable snapshot, grouped by task. With `copy` false the
+ * accumulators are the live ones (for a caller that serialises the snapshot before the engine runs again).
+ */
+export function takeSnapshot(e: EngineCore, copy = true): EngineSnapshot {
   const tasks: TaskSnapshot[] = e.taskIds.map((id) => ({ id, partitions: [], windows: [] }))
   for (const p of e.tracker.partitions) {
     tasks[p.task]?.partitions.push({
@@ -31,7 +34,7 @@ export function takeSnapshot(e: EngineCore): EngineSnapshot {
           end: b.end,
           fired: b.fired,
           minOffsets,
-          entries: [...b.entries].map(([k, acc]) => [k, clone(acc)]),
+          entries: copy ? [...b.entries].map(([k, acc]) => [k, clone(acc)]) : [...b.entries],
         })
       }
     })

@@ -30,7 +30,10 @@ export type TaskCheckpoint = {
  * const latest = await store.read(['0', '1']) // Map task id -> newest checkpoint
  */
 export interface CheckpointStore {
-  /** Resolves once every checkpoint is durable; a later `read` returns them (the newest per task wins). */
+  /**
+   * Resolves once every checkpoint is durable; a later `read` returns them (the newest per task wins). Encodes
+   * them before its first `await`: they may refer to live window state.
+   */
   write(checkpoints: readonly TaskCheckpoint[]): Promise<void>
   /** The newest checkpoint of each task asked for; tasks never checkpointed are absent. */
   read(taskIds: readonly string[]): Promise<Map<string, TaskCheckpoint>>
