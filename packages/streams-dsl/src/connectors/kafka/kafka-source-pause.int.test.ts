@@ -1,0 +1,82 @@
+import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
+import { describe, expect, it } from 'vitest'
+import type { TopicPartition } from '../types.js'
+import { KafkaSource } from './kafka-source.js'
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as never
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// max.poll.interval.ms 6 s (the client doubles it to 12 s): a batch held 18 s would make the member leave
+// the group, unless pausing lets the client's worker go so that it keeps polling.
+// Checked by hand without the pause: then nothing arrives within 30 s after the release (the test fails there).
+const HOLD_MS = 18_000
+
+describe('KafkaSource pause', () => {
+  it('keeps the group membership while a paused partition holds a batch past max.poll.interval.ms', async () => {
+    const topic = uniqueTopic('paused')
+    await createTopics([{ topic, partitions: 2 }])
+    const source = new KafkaSource({
+      topics: [topic],
+      groupId: uniqueTopic('paused-group'),
+      brokers: kafkaBrokers(),
+      logger: quiet,
+      rdkafka: { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 1000, 'max.poll.interval.ms': 6000 },
+    })
+    const seen: string[] = []
+    const assigned: TopicPartition[][] = []
+    const revoked: TopicPartition[][] = []
+    let release!: () => void
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    let holding = false
+    try {
+      await source.start({
+        async onBatch(b) {
+          for (const r of b.records) seen.push(String(r.value))
+          if (b.partition === 0 && !holding) {
+            holding = true
+            await held
+          }
+        },
+        async onAssigned(tps) {
+          assigned.push([...tps])
+        },
+        async onRevoked(tps) {
+          revoked.push([...tps])
+        },
+      })
+      await waitFor(() => assigned.flat().length === 2 || null, { message: 'both partitions assigned' })
+      await produce(topic, [{ key: 'a', value: 'p0-1', partition: 0 }])
+      await waitFor(() => holding || null, { message: 'the first batch is held' })
+      const owned = source.partitions().map(({ topic: t, partition }) => ({ topic: t, partition }))
+      source.pause(owned)
+      await produce(topic, [
+        { key: 'a', value: 'p0-2', partition: 0 },
+        { key: 'b', value: 'p1-1', partition: 1 },
+      ])
+      await sleep(HOLD_MS)
+      // Paused: nothing more was fetched, and the member never left the group.
+      expect(seen).toEqual(['p0-1'])
+      expect(revoked).toEqual([])
+      release()
+      source.resume(owned)
+      await waitFor(() => seen.length === 3 || null, { message: 'input after resume', timeoutMs: 30_000 })
+      expect(seen.slice(1).sort()).toEqual(['p0-2', 'p1-1'])
+      await waitFor(() => source.partitions().every((p) => p.position !== null) || null, {
+        message: 'positions after resume',
+      })
+      expect(source.partitions().map((p) => [p.partition, p.position])).toEqual(
+        expect.arrayContaining([
+          [0, 2],
+          [1, 1],
+        ]),
+      )
+      expect(assigned.flat()).toHaveLength(2)
+      expect(revoked).toEqual([])
+    } finally {
+      release()
+      await source.stop()
+    }
+  })
+})
