@@ -12,10 +12,11 @@
 //      against the system libraries (no internet download needed).
 // Usage: node scripts/bootstrap.mjs [pnpm-script [args...] | -- command [args...]]
 //   Afterwards runs `pnpm run <script>` with the pinned pnpm, or the command directly.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -151,7 +152,40 @@ function manifestHash() {
   return h.digest('hex')
 }
 
-function installDependencies(pnpm) {
+// Lines of the native build worth showing; the compiler's warnings (hundreds) go to .cache/install.log only.
+const BUILD_NOISE = /kafka-javascript (install|postinstall): (?!.*(error|ERR!|gyp info ok|Pre-built|fallback))/i
+
+/** Runs pnpm install, showing its progress but not the native build's compiler output; full log in .cache/. */
+function pnpmInstall(pnpm, args, env) {
+  mkdirSync(cacheDir, { recursive: true })
+  const logFile = join(cacheDir, 'install.log')
+  writeFileSync(logFile, '')
+  return new Promise((resolve) => {
+    const child = spawn(pnpm, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const started = Date.now()
+    let building = false
+    const heartbeat = setInterval(() => {
+      if (building) step(`still building the Kafka client (${Math.round((Date.now() - started) / 1000)} s)`)
+    }, 20_000)
+    const onLine = (line) => {
+      appendFileSync(logFile, `${line}\n`)
+      if (BUILD_NOISE.test(line)) {
+        if (!building) step('building @confluentinc/kafka-javascript from source against the system libraries')
+        building = true
+        return
+      }
+      console.log(line)
+    }
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine)
+    child.on('error', () => resolve(false))
+    child.on('close', (code) => {
+      clearInterval(heartbeat)
+      resolve(code === 0)
+    })
+  })
+}
+
+async function installDependencies(pnpm) {
   const hash = manifestHash()
   const upToDate =
     existsSync(join(root, 'node_modules', '.modules.yaml')) &&
@@ -167,8 +201,10 @@ function installDependencies(pnpm) {
     ...(existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: '/usr' } : {}),
   }
   const frozen = existsSync(join(root, 'pnpm-lock.yaml')) ? ['--frozen-lockfile'] : []
-  if (!run(pnpm, ['install', ...frozen, '--reporter=append-only'], { env }).ok) {
-    fail(`pnpm install failed (see above). Missing Debian packages? ${DEBIAN_PACKAGES.slice(0, 6).join(' ')}`)
+  if (!(await pnpmInstall(pnpm, ['install', ...frozen, '--reporter=append-only'], env))) {
+    fail(
+      `pnpm install failed (see above; full log in .cache/install.log). Missing Debian packages? ${DEBIAN_PACKAGES.slice(0, 6).join(' ')}`,
+    )
   }
   mkdirSync(cacheDir, { recursive: true })
   writeFileSync(stampFile, hash)
@@ -178,7 +214,7 @@ function installDependencies(pnpm) {
 checkNode()
 const pnpm = ensurePnpm()
 if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== manifestHash()) ensureDebianPackages()
-installDependencies(pnpm)
+await installDependencies(pnpm)
 
 // After the set-up, either `-- <command...>` (run directly: no package manager between
 // the terminal and a long-running process, so Ctrl-C reaches it once and we wait for
