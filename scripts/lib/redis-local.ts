@@ -1,28 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
-import { Redis } from 'ioredis'
+import { redisAnswers } from '@ctr/testing/local-redis'
 import { logFile, logsDir } from './background.js'
 import { UserError } from './user-error.js'
-
-/** True when a Redis answers PING at `url` within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 2000): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return (await redis.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    redis.disconnect()
-  }
-}
 
 /** A Redis this process started (stop it with `child.kill()`). */
 export type LocalRedis = { readonly child: ChildProcess; readonly port: number }
@@ -36,7 +16,7 @@ export type LocalRedis = { readonly child: ChildProcess; readonly port: number }
  * const started = await ensureRedis('redis://127.0.0.1:6379')
  */
 export async function ensureRedis(url: string, log: (line: string) => void): Promise<LocalRedis | null> {
-  if (await redisAnswers(url)) return null
+  if (await redisAnswers(url, 2000)) return null
   let parsed: URL
   try {
     parsed = new URL(url)
