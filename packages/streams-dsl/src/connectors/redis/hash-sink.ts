@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis'
 import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
-import { describeRedis, readyOrThrow, sharedSinkRedis } from './connection.js'
-import { type RetryLogger, retryWhileUnavailable } from './retry.js'
+import { sharedSinkRedis } from './connection.js'
+import { writePipelineWithRetry } from './pipeline-write.js'
+import type { RetryLogger } from './retry.js'
 
 const HSET_FIELDS = 1000
 
@@ -51,10 +52,9 @@ export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> & Observable
         fields.set(options.field(r), valueFor(r))
       }
       const redis = options.redis ?? sharedSinkRedis()
-      await retryWhileUnavailable(
-        async () => {
-          await readyOrThrow(redis)
-          const pipeline = redis.pipeline()
+      await writePipelineWithRetry(
+        redis,
+        (pipeline) => {
           for (const [k, fields] of byKey) {
             // At most HSET_FIELDS fields per command: huge argument lists overflow the call stack.
             let args: string[] = []
@@ -67,17 +67,8 @@ export function redisHash<T>(options: RedisHashOptions<T>): Sink<T> & Observable
             }
             if (args.length) pipeline.hset(k, ...args)
           }
-          const results = await pipeline.exec()
-          if (!results) throw new Error('pipeline discarded')
-          for (const [err] of results) if (err) throw err
         },
-        {
-          target: `${name} -> ${describeRedis(redis)}`,
-          signal: closed.signal,
-          onUnavailable: (err) => health.down(err),
-          onRecovered: () => health.up(),
-          ...(options.logger && { logger: options.logger }),
-        },
+        { name, signal: closed.signal, health, logger: options.logger },
       )
     },
     async close() {

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis'
 import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
-import { describeRedis, readyOrThrow, sharedSinkRedis } from './connection.js'
+import { sharedSinkRedis } from './connection.js'
 import { LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
-import { type RetryLogger, retryWhileUnavailable } from './retry.js'
+import { writePipelineWithRetry } from './pipeline-write.js'
+import type { RetryLogger } from './retry.js'
 
 /** A windowed result as the latest/previous sink stores it (CONTRACTS.md §3 result JSON). */
 export type WindowedResult = { readonly product_id: string; readonly window_start: number }
@@ -80,22 +81,13 @@ export function redisLatestPrevious<T extends WindowedResult>(
         return [latest, previous, history, field, windowStart(r), serialize(r), historyMax, publish] as const
       })
       const r = redis()
-      await retryWhileUnavailable(
-        async () => {
-          await readyOrThrow(r)
-          const pipeline = r.pipeline() as unknown as WithScript & { exec(): Promise<[Error | null, unknown][] | null> }
-          for (const c of calls) pipeline.ctrLatestPrevious(...c)
-          const results = await pipeline.exec()
-          if (!results) throw new Error('pipeline discarded')
-          for (const [err] of results) if (err) throw err
+      await writePipelineWithRetry(
+        r,
+        (pipeline) => {
+          const scripted = pipeline as unknown as WithScript
+          for (const c of calls) scripted.ctrLatestPrevious(...c)
         },
-        {
-          target: `${name} -> ${describeRedis(r)}`,
-          signal: closed.signal,
-          onUnavailable: (err) => health.down(err),
-          onRecovered: () => health.up(),
-          ...(options.logger && { logger: options.logger }),
-        },
+        { name, signal: closed.signal, health, logger: options.logger },
       )
     },
     async close() {
