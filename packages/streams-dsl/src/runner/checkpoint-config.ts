@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError } from './config.js'
+import { envInt as int, parseEnv } from './env-parse.js'
 
 /** Checkpoint and consumer-group settings of the runner. */
 export type CheckpointConfig = {
@@ -10,13 +10,6 @@ export type CheckpointConfig = {
   /** `session.timeout.ms` of the consumer: how soon a crashed instance's partitions move to another. */
   readonly sessionTimeoutMs: number
 }
-
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be an integer from ${min} to ${max}` })
-    .int(`must be an integer from ${min} to ${max}`)
-    .min(min, `must be an integer from ${min} to ${max}`)
-    .max(max, `must be an integer from ${min} to ${max}`)
 
 /** The variables read by {@link loadCheckpointConfig}, with their defaults. */
 export const checkpointEnvSchema = z.object({
@@ -35,14 +28,7 @@ export const checkpointEnvSchema = z.object({
 export function loadCheckpointConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): CheckpointConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
-  const parsed = checkpointEnvSchema.safeParse(present)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const name = String(issue.path[0] ?? '')
-    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(present[name] ?? '')} ${issue.message}`)
-  }
-  const e = parsed.data
+  const e = parseEnv(checkpointEnvSchema, env)
   return {
     enabled: e.CHECKPOINTS === 'on',
     intervalMs: e.CHECKPOINT_INTERVAL_MS,

@@ -1,9 +1,7 @@
 import { z } from 'zod'
+import { ConfigError, envInt as int, parseEnv } from './env-parse.js'
 
-/** A configuration problem, with a one-line message naming the variable, the value and what is expected. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
+export { ConfigError }
 
 const brokerList = z
   .string()
@@ -21,13 +19,6 @@ const redisUrl = z
       return false
     }
   }, 'must be a URL like redis://127.0.0.1:6379 or redis://host:6379/2 (database number optional)')
-
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be an integer from ${min} to ${max}` })
-    .int(`must be an integer from ${min} to ${max}`)
-    .min(min, `must be an integer from ${min} to ${max}`)
-    .max(max, `must be an integer from ${min} to ${max}`)
 
 /** The environment variables the runner reads, with their defaults. */
 export const runnerEnvSchema = z.object({
@@ -74,15 +65,7 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
   defaults: { applicationId: string },
 ): RunnerConfig {
-  // Empty variables count as unset, as a shell user would expect from `FOO= cmd`.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
-  const parsed = runnerEnvSchema.safeParse(present)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const name = String(issue.path[0] ?? '')
-    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(present[name] ?? '')} ${issue.message}`)
-  }
-  const e = parsed.data
+  const e = parseEnv(runnerEnvSchema, env)
   return {
     kafkaBrokers: e.KAFKA_BROKERS,
     redisUrl: e.REDIS_URL,
