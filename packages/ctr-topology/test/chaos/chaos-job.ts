@@ -6,9 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
-import { testKafka } from '@ctr/testing'
+import { createTopics, freshRedis, kafkaBrokers, type TestRedis, testKafka, uniqueTopic } from '@ctr/testing'
 import type { Redis } from 'ioredis'
-import type { ChaosRecord, Result, Truth } from './chaos-data.js'
+import { type ChaosRecord, type Result, random, type Truth } from './chaos-data.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..')
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -86,6 +86,42 @@ export function jobEnv(o: {
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     TASKS: o.tasks ?? 'single',
   }
+}
+
+/** What {@link setUpChaosRun} prepared: the seed and its generator, fresh topics, a fresh Redis and the job's env. */
+export type ChaosRun = {
+  readonly seed: number
+  readonly rnd: () => number
+  readonly topics: { readonly impressions: string; readonly clicks: string }
+  readonly redis: TestRedis
+  readonly env: Record<string, string>
+}
+
+/**
+ * The common start of a chaos test: a seed (`CHAOS_SEED` or from the clock), two fresh topics with `partitions`
+ * partitions, a fresh Redis database and the job environment pointing at them.
+ */
+export async function setUpChaosRun(o: {
+  appPrefix: string
+  partitions: number
+  tasks?: 'single' | 'partition'
+}): Promise<ChaosRun> {
+  const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000)
+  const rnd = random(seed)
+  const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
+  await createTopics([
+    { topic: topics.impressions, partitions: o.partitions },
+    { topic: topics.clicks, partitions: o.partitions },
+  ])
+  const redis = await freshRedis()
+  const env = jobEnv({
+    applicationId: uniqueTopic(o.appPrefix),
+    ...topics,
+    redisUrl: redis.url,
+    brokers: kafkaBrokers(),
+    ...(o.tasks && { tasks: o.tasks }),
+  })
+  return { seed, rnd, topics, redis, env }
 }
 
 /**

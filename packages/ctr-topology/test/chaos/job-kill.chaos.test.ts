@@ -1,7 +1,7 @@
-import { createTopics, freshRedis, kafkaBrokers, uniqueTopic, waitFor } from '@ctr/testing'
+import { waitFor } from '@ctr/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { chaosStream, random } from './chaos-data.js'
-import { expectExact, JobProcess, jobEnv, PacedProducer, sleep } from './chaos-job.js'
+import { chaosStream } from './chaos-data.js'
+import { expectExact, JobProcess, PacedProducer, setUpChaosRun, sleep } from './chaos-job.js'
 
 // (a) The job is killed with SIGKILL at random moments, 5 times, while 200k events stream in, and started again
 // each time; it must end with ctr:latest / ctr:previous exactly as the ground truth says.
@@ -12,21 +12,8 @@ afterAll(async () => {
 
 describe('chaos: kill -9 the job during the stream', () => {
   it('ends with exact results after 5 kills and restarts during 200k events', async () => {
-    const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000)
-    const rnd = random(seed)
     const partitions = 6
-    const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
-    await createTopics([
-      { topic: topics.impressions, partitions },
-      { topic: topics.clicks, partitions },
-    ])
-    const redis = await freshRedis()
-    const env = jobEnv({
-      applicationId: uniqueTopic('ctr-kill'),
-      ...topics,
-      redisUrl: redis.url,
-      brokers: kafkaBrokers(),
-    })
+    const { seed, rnd, topics, redis, env } = await setUpChaosRun({ appPrefix: 'ctr-kill', partitions })
     const stream = chaosStream({ events: 200_000, products: 300, partitions, spanMs: 120_000, now: Date.now(), seed })
     const producer = new PacedProducer(topics)
     const start = () => {

@@ -1,7 +1,7 @@
-import { createTopics, freshRedis, kafkaBrokers, uniqueTopic, waitFor } from '@ctr/testing'
+import { waitFor } from '@ctr/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { chaosStream, random } from './chaos-data.js'
-import { expectExact, JobProcess, jobEnv, PacedProducer, sleep } from './chaos-job.js'
+import { chaosStream } from './chaos-data.js'
+import { expectExact, JobProcess, PacedProducer, setUpChaosRun, sleep } from './chaos-job.js'
 
 // (b) Three instances share the partitions (one task per partition); one is killed with SIGKILL mid-stream, a
 // fourth joins later. Tasks move with their state (checkpoint on revoke, restore on assign); the results are exact.
@@ -12,20 +12,10 @@ afterAll(async () => {
 
 describe('chaos: instances leave and join mid-stream', () => {
   it('3 instances, one killed, one added: exact results, tasks restored on the survivors and the newcomer', async () => {
-    const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000)
-    const rnd = random(seed)
     const partitions = 6
-    const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
-    await createTopics([
-      { topic: topics.impressions, partitions },
-      { topic: topics.clicks, partitions },
-    ])
-    const redis = await freshRedis()
-    const env = jobEnv({
-      applicationId: uniqueTopic('ctr-scale'),
-      ...topics,
-      redisUrl: redis.url,
-      brokers: kafkaBrokers(),
+    const { seed, rnd, topics, redis, env } = await setUpChaosRun({
+      appPrefix: 'ctr-scale',
+      partitions,
       tasks: 'partition',
     })
     const stream = chaosStream({ events: 120_000, products: 300, partitions, spanMs: 90_000, now: Date.now(), seed })
