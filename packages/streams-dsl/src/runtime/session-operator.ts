@@ -1,8 +1,8 @@
 import type { Aggregation } from '../dsl/aggregations.js'
-import type { Windowed } from '../dsl/windows.js'
 import type { AggregateNode, WindowNode } from '../graph/nodes.js'
 import type { WindowBucket, WindowKey } from '../state/window-store.js'
 import type { EngineCounters, RecordContext } from './context.js'
+import { emitWindowed } from './emit-window.js'
 import { MinHeap } from './min-heap.js'
 import type { WatermarkTracker } from './watermarks.js'
 
@@ -124,18 +124,8 @@ export class SessionOperator {
   }
 
   private emit(s: Session, lateFiring: boolean): void {
-    const result: Windowed<WindowKey, unknown> = {
-      key: s.key,
-      window: { start: s.start, end: s.end },
-      value: this.agg.result(s.acc),
-      lateFiring,
-    }
-    this.counters.windowsEmitted++
-    if (lateFiring) this.counters.lateFirings++
-    const ts = this.ctx.ts
-    this.ctx.ts = s.end - 1
-    this.downstream(result)
-    this.ctx.ts = ts
+    const value = this.agg.result(s.acc)
+    emitWindowed(this.ctx, this.counters, this.downstream, s.key, s.start, s.end, value, lateFiring)
   }
 
   onWatermark(W: number): void {

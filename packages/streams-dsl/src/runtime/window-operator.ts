@@ -1,9 +1,10 @@
 import type { Aggregation } from '../dsl/aggregations.js'
-import { type Windowed, windowStarts } from '../dsl/windows.js'
+import { windowStarts } from '../dsl/windows.js'
 import type { AggregateNode, WindowNode } from '../graph/nodes.js'
 import { MemoryWindowStore } from '../state/memory-window-store.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../state/window-store.js'
 import type { EngineCounters, RecordContext } from './context.js'
+import { emitWindowed } from './emit-window.js'
 import type { WatermarkTracker } from './watermarks.js'
 
 type Agg = Aggregation<unknown, unknown, unknown>
@@ -124,18 +125,8 @@ export class WindowOperator {
   }
 
   private emit(b: WindowBucket<unknown>, key: WindowKey, acc: unknown, lateFiring: boolean): void {
-    const result: Windowed<WindowKey, unknown> = {
-      key,
-      window: { start: b.start, end: b.end },
-      value: this.agg.result(acc),
-      lateFiring,
-    }
-    this.counters.windowsEmitted++
-    if (lateFiring) this.counters.lateFirings++
-    const ts = this.ctx.ts
-    this.ctx.ts = b.end - 1
-    this.downstream(result)
-    this.ctx.ts = ts
+    const value = this.agg.result(acc)
+    emitWindowed(this.ctx, this.counters, this.downstream, key, b.start, b.end, value, lateFiring)
   }
 
   private reportLate(start: number, end: number): void {
