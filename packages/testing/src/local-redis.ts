@@ -1,25 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { Redis } from 'ioredis'
+import { pingRedis } from '@ctr/streams-dsl/redis'
 import { freePort, type StartedService } from './docker.js'
 
 /** True when a Redis answers PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return (await redis.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    redis.disconnect()
-  }
+  return pingRedis(url, timeoutMs).then(
+    (reply) => reply === 'PONG',
+    () => false,
+  )
 }
 
 /**
