@@ -1,13 +1,25 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { pingRedis } from '@ctr/streams-dsl/redis'
+import { Redis } from 'ioredis'
 import { freePort, type StartedService } from './docker.js'
 
 /** True when a Redis answers PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  return pingRedis(url, timeoutMs).then(
-    (reply) => reply === 'PONG',
-    () => false,
-  )
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return (await redis.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    redis.disconnect()
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
+import { Redis } from 'ioredis'
 import { describeCluster, KafkaUnavailableError } from '../connectors/kafka/admin.js'
-import { pingRedis } from '../connectors/redis/ping.js'
 
 /** Redis did not answer: the message says where we looked and how to start it. */
 export class RedisUnavailableError extends Error {
@@ -16,13 +16,24 @@ export const safeUrl = (url: string): string => url.replace(/\/\/([^@/]*)@/, '//
  * await checkRedis('redis://127.0.0.1:6379')
  */
 export async function checkRedis(url: string, timeoutMs = 3_000): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  })
+  redis.on('error', () => {})
   try {
-    await pingRedis(url, timeoutMs)
+    await redis.connect()
+    await redis.ping()
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e)
     throw new RedisUnavailableError(
       `Redis not reachable at ${safeUrl(url)} (${why}); start it with \`redis-server\` or set REDIS_URL`,
     )
+  } finally {
+    redis.disconnect()
   }
 }
 

@@ -10,5 +10,4 @@ export {
 export { type RedisHashOptions, redisHash } from './hash-sink.js'
 export { LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
 export { type RedisLatestPreviousOptions, redisLatestPrevious, type WindowedResult } from './latest-previous-sink.js'
-export { pingRedis } from './ping.js'
 export { isTransientRedisError, type RetryLogger, type RetryOptions, retryWhileUnavailable } from './retry.js'
