@@ -1,5 +1,5 @@
 import type { RawRecord } from '../connectors/types.js'
-import type { PartitionState } from './watermarks.js'
+import type { PartitionState, WatermarkTracker } from './watermarks.js'
 
 /**
  * The record being processed, shared by the compiled operators instead of passing (and allocating)
@@ -24,4 +24,13 @@ export type EngineCounters = {
   windowsEmitted: number
   /** Window results emitted after the window had fired. */
   lateFirings: number
+}
+
+/** What a window operator shares with the engine: the watermark, the current record, the counters. */
+export type OperatorDeps = {
+  readonly tracker: WatermarkTracker
+  readonly ctx: RecordContext
+  readonly counters: EngineCounters
+  /** Reports the current record as late. */
+  readonly late: (message: string) => void
 }

@@ -2,9 +2,8 @@ import type { DeadLetter, Sink } from '../connectors/types.js'
 import type { AggregateNode, KeyByNode, SourceNode, WindowNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import type { WindowKey } from '../state/window-store.js'
-import type { EngineCounters, RecordContext } from './context.js'
+import type { OperatorDeps } from './context.js'
 import { SessionOperator } from './session-operator.js'
-import type { WatermarkTracker } from './watermarks.js'
 import { WindowOperator } from './window-operator.js'
 
 /** A window operator of either kind. */
@@ -27,12 +26,7 @@ export type Plan = {
 }
 
 /** What compiled operators share with the engine. */
-export type PlanDeps = {
-  tracker: WatermarkTracker
-  ctx: RecordContext
-  counters: EngineCounters
-  /** Reports the current record as late. */
-  late: (message: string) => void
+export type PlanDeps = OperatorDeps & {
   /** Reports a window result that user code downstream of the window threw on. */
   resultFailed: (operator: string, result: unknown, error: unknown) => void
 }
@@ -90,7 +84,7 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
           const win = node(w) as WindowNode
           const agg = node(t.consumers.get(w)?.[0] as string) as AggregateNode
           const Op = win.spec.kind === 'session' ? SessionOperator : WindowOperator
-          const op = new Op(w, win, agg, keyOf, deps.tracker, deps.ctx, deps.counters, deps.late)
+          const op = new Op(w, win, agg, keyOf, deps)
           windows.push(op)
           const next = emitterOf(agg.name)
           // a throw in user code after the window must not leave the other results of a firing unsent

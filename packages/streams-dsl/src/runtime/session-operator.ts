@@ -1,7 +1,7 @@
 import type { Aggregation } from '../dsl/aggregations.js'
 import type { AggregateNode, WindowNode } from '../graph/nodes.js'
 import type { WindowBucket, WindowKey } from '../state/window-store.js'
-import type { EngineCounters, RecordContext } from './context.js'
+import type { EngineCounters, OperatorDeps, RecordContext } from './context.js'
 import { emitWindowed } from './emit-window.js'
 import { MinHeap } from './min-heap.js'
 import type { WatermarkTracker } from './watermarks.js'
@@ -33,6 +33,10 @@ export class SessionOperator {
   private readonly lateness: number
   private readonly onUpdate: boolean
   private readonly agg: Agg
+  private readonly tracker: WatermarkTracker
+  private readonly ctx: RecordContext
+  private readonly counters: EngineCounters
+  private readonly late: (message: string) => void
   private readonly fireQueue = new MinHeap<Session>()
   private readonly purgeQueue = new MinHeap<Session>()
 
@@ -41,11 +45,13 @@ export class SessionOperator {
     readonly window: WindowNode,
     aggregate: AggregateNode,
     private readonly keyOf: (value: unknown) => WindowKey,
-    private readonly tracker: WatermarkTracker,
-    private readonly ctx: RecordContext,
-    private readonly counters: EngineCounters,
-    private readonly late: (message: string) => void,
+    deps: OperatorDeps,
   ) {
+    // copied into fields: the per-record path reads them without an extra indirection
+    this.tracker = deps.tracker
+    this.ctx = deps.ctx
+    this.counters = deps.counters
+    this.late = deps.late
     this.gap = window.spec.size
     this.lateness = window.allowedLateness
     this.onUpdate = window.emit === 'onUpdate'

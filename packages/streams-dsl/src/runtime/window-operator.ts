@@ -3,7 +3,7 @@ import { windowStarts } from '../dsl/windows.js'
 import type { AggregateNode, WindowNode } from '../graph/nodes.js'
 import { MemoryWindowStore } from '../state/memory-window-store.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../state/window-store.js'
-import type { EngineCounters, RecordContext } from './context.js'
+import type { EngineCounters, OperatorDeps, RecordContext } from './context.js'
 import { emitWindowed } from './emit-window.js'
 import type { WatermarkTracker } from './watermarks.js'
 
@@ -27,6 +27,10 @@ export class WindowOperator {
   private readonly tumbling: boolean
   private readonly onUpdate: boolean
   private readonly agg: Agg
+  private readonly tracker: WatermarkTracker
+  private readonly ctx: RecordContext
+  private readonly counters: EngineCounters
+  private readonly late: (message: string) => void
   /** Downstream of the aggregate node; set by the planner. */
   downstream: (value: unknown) => void = () => {}
   /** Cache of the last bucket touched (events of a window tend to come together). */
@@ -40,11 +44,13 @@ export class WindowOperator {
     readonly window: WindowNode,
     aggregate: AggregateNode,
     private readonly keyOf: (value: unknown) => WindowKey,
-    private readonly tracker: WatermarkTracker,
-    private readonly ctx: RecordContext,
-    private readonly counters: EngineCounters,
-    private readonly late: (message: string) => void,
+    deps: OperatorDeps,
   ) {
+    // copied into fields: the per-record path reads them without an extra indirection
+    this.tracker = deps.tracker
+    this.ctx = deps.ctx
+    this.counters = deps.counters
+    this.late = deps.late
     this.size = window.spec.size
     this.lateness = window.allowedLateness
     this.tumbling = window.spec.kind === 'tumbling'
