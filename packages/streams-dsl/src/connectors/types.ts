@@ -81,3 +81,16 @@ export type DeadLetter = {
   readonly message: string
   readonly record: RawRecord
 }
+
+/**
+ * A record written to an internal repartition topic: the original key, value and timestamp, sent to an explicit
+ * partition, with headers naming where it came from (`origin.*`) — or a watermark marker (header `marker`).
+ */
+export type RepartitionRecord = {
+  readonly topic: string
+  readonly partition: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly timestamp: number
+  readonly headers: Record<string, Buffer | string>
+}

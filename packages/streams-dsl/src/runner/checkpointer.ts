@@ -87,7 +87,8 @@ export class Checkpointer {
         })
       }
       for (const p of task.partitions)
-        if (p.nextOffset !== null) offsets.push({ topic: p.topic, partition: p.partition, offset: p.nextOffset })
+        if (p.nextOffset !== null && !p.origin)
+          offsets.push({ topic: p.topic, partition: p.partition, offset: p.nextOffset })
     }
     if (todo.length > 0) await this.store.write(todo.map((t) => t.cp))
     for (const t of todo) this.#written.set(t.cp.taskId, t.signature)
@@ -107,7 +108,7 @@ export class Checkpointer {
     const assigned = new Set(partitions.map((tp) => `${tp.topic}:${tp.partition}`))
     // A task this instance still runs (an incremental assignment added a partition to it) has newer state in
     // memory than in any checkpoint: only tasks that arrive here are restored.
-    const live = new Set(e.tracker.partitions.map((p) => p.task))
+    const live = new Set(e.inputs.map((p) => p.task))
     const arriving = new Set<string>()
     for (const tp of partitions) {
       const index = e.taskIndex(tp)
@@ -116,7 +117,7 @@ export class Checkpointer {
     const taskIds = [...arriving]
     const found = await this.#read(taskIds)
     const tracker = e.tracker
-    const empty = tracker.partitions.length === 0
+    const empty = e.inputs.length === 0
     if (empty) {
       // Nothing left of what this instance owned: its watermark state left with its tasks.
       tracker.watermark = Number.NEGATIVE_INFINITY
@@ -136,7 +137,7 @@ export class Checkpointer {
       if (cp.topology !== e.topology.name) {
         throw new Error(`checkpoint of task ${id} belongs to topology "${cp.topology}", not "${e.topology.name}"`)
       }
-      const elsewhere = cp.task.partitions.filter((p) => !assigned.has(`${p.topic}:${p.partition}`))
+      const elsewhere = cp.task.partitions.filter((p) => !p.origin && !assigned.has(`${p.topic}:${p.partition}`))
       if (elsewhere.length > 0) {
         this.logger?.warn(
           { task: id, partitions: elsewhere.map((p) => `${p.topic}-${p.partition}`) },
@@ -145,7 +146,7 @@ export class Checkpointer {
       }
       tasks.push({
         ...cp.task,
-        partitions: cp.task.partitions.filter((p) => assigned.has(`${p.topic}:${p.partition}`)),
+        partitions: cp.task.partitions.filter((p) => p.origin || assigned.has(`${p.topic}:${p.partition}`)),
       })
       W = Math.min(W, cp.watermark ?? Number.NEGATIVE_INFINITY)
       M = Math.max(M, cp.maxEventTime ?? Number.NEGATIVE_INFINITY)
@@ -199,7 +200,8 @@ export class Checkpointer {
 /** Changes whenever the task's checkpoint would: offsets, partition watermarks, window count, W. */
 function signatureOf(s: EngineSnapshot, task: TaskSnapshot): string {
   let sig = `${s.watermark}|${task.windows.length}`
-  for (const p of task.partitions) sig += `|${p.topic}:${p.partition}@${p.nextOffset}/${p.maxEventTime}`
+  for (const p of task.partitions)
+    sig += `|${p.topic}:${p.partition}@${p.nextOffset}/${p.maxEventTime}${p.idle ? 'i' : ''}`
   for (const w of task.windows) sig += `|${w.operator}:${w.start}:${w.fired ? 1 : 0}:${w.entries.length}`
   return sig
 }

@@ -1,14 +1,30 @@
-import type { DeadLetter, InputBatch, RawRecord, TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
+import type {
+  DeadLetter,
+  InputBatch,
+  RawRecord,
+  RepartitionRecord,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../connectors/types.js'
 import { DecodeError } from '../dsl/serde.js'
 import type { SourceNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import type { EngineCounters, RecordContext } from './context.js'
 import { committableOffsets } from './offsets.js'
-import { buildPlan, type Plan } from './plan.js'
+import { buildPlan, type KeyByMode, type Plan } from './plan.js'
+import {
+  isMarker,
+  markerOrigins,
+  ORIGIN_TOPIC,
+  originalRecord,
+  originOf,
+  partitionForKey,
+  repartitionRecord,
+} from './repartition.js'
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
 import { describeTime, parseEventTime } from './time.js'
-import type { Clock, Engine, EngineOptions, EngineSnapshot, EngineStatus } from './types.js'
+import type { Clock, Engine, EngineOptions, EngineSnapshot, EngineStatus, RepartitionWiring } from './types.js'
 import { type PartitionState, WatermarkTracker } from './watermarks.js'
 
 const systemClock: Clock = { now: () => Date.now() }
@@ -35,6 +51,12 @@ export class EngineCore implements Engine {
   readonly slots: PartitionState[] = []
   /** Task ids by index. */
   readonly taskIds: string[] = []
+  /** Assigned partitions whose offsets this engine commits (the sources', or its repartition partition). */
+  readonly inputs: PartitionState[] = []
+  /** Records routed to repartition topics by the current batch (upstream side). */
+  private routed: RepartitionRecord[] = []
+  private routedRecord: RawRecord | null = null
+  private routedTo: string[] = []
   private readonly dlq: DeadLetter[] = []
   private chain: Promise<unknown> = Promise.resolve()
   private offsets: TopicPartitionOffset[] = []
@@ -46,7 +68,9 @@ export class EngineCore implements Engine {
   ) {
     this.clock = options.clock ?? systemClock
     this.tracker = new WatermarkTracker(topology.watermarks)
+    const wiring = options.repartition
     this.plan = buildPlan(topology, {
+      ...repartitionDeps(wiring, (keyBy, key) => this.route(keyBy, key)),
       tracker: this.tracker,
       ctx: this.ctx,
       counters: this.counters,
@@ -67,6 +91,10 @@ export class EngineCore implements Engine {
     })
     const wrap = options.wrapSink
     if (wrap) for (const s of this.plan.sinks) s.sink = wrap(s.sink)
+    if (wiring?.role === 'downstream') {
+      const now = this.clock.now()
+      for (const tp of wiring.origins) this.originOf(tp.topic, tp.partition, now)
+    }
   }
 
   // ---- serialised operations -------------------------------------------------------------------------
@@ -75,7 +103,7 @@ export class EngineCore implements Engine {
     const run = this.chain.then(async () => {
       if (this.failed) throw new Error(`engine stopped after a failed write: ${this.failed.message}`)
       await op()
-      this.offsets = committableOffsets(this.plan.windows, this.tracker.partitions)
+      this.offsets = committableOffsets(this.plan.windows, this.inputs)
       this.options.onMetrics?.(this.status())
     })
     this.chain = run.catch(() => {})
@@ -84,6 +112,13 @@ export class EngineCore implements Engine {
 
   process(batch: InputBatch): Promise<void> {
     return this.serial(() => {
+      const wiring = this.options.repartition
+      if (wiring?.role === 'downstream' && batch.topic === wiring.topic.topic) {
+        const now = this.clock.now()
+        this.runRepartitioned(this.partitionOf(batch, now, true), batch.records, now)
+        this.ctx.record = null
+        return this.flush()
+      }
       const source = this.plan.sources.get(batch.topic)
       if (!source) throw new Error(`topic "${batch.topic}" is not a source of topology "${this.topology.name}"`)
       const now = this.clock.now()
@@ -151,6 +186,83 @@ export class EngineCore implements Engine {
     }
   }
 
+  /**
+   * The downstream side of a repartition topic: drops records already seen (by origin offset), applies markers,
+   * and judges each record against the watermark over its origin partitions, W(origin) raised first to what it
+   * was just before the record upstream.
+   */
+  private runRepartitioned(input: PartitionState, records: readonly RawRecord[], now: number): void {
+    const ctx = this.ctx
+    const tracker = this.tracker
+    const skipBelow = input.nextOffset ?? Number.NEGATIVE_INFINITY
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i] as RawRecord
+      if (rec.offset < skipBelow) continue
+      input.nextOffset = rec.offset + 1
+      if (isMarker(rec)) {
+        let advanced = false
+        for (const m of markerOrigins(rec)) {
+          if (!this.plan.sources.has(m.topic)) continue
+          const o = this.originOf(m.topic, m.partition, now)
+          const max = m.maxEventTime ?? Number.NEGATIVE_INFINITY
+          if (tracker.mark(o, max, m.idle, m.lastEventWallTime, now)) advanced = true
+        }
+        if (advanced) this.advance()
+        continue
+      }
+      const origin = originOf(rec)
+      const source = this.plan.sources.get(origin.topic)
+      if (!source) continue
+      const o = this.originOf(origin.topic, origin.partition, now)
+      // a record sent again after an upstream crash: already counted here
+      if (o.nextOffset !== null && origin.offset < o.nextOffset) continue
+      o.nextOffset = origin.offset + 1
+      this.counters.eventsIn++
+      if (tracker.mark(o, origin.before, false, null, now)) this.advance()
+      let value: unknown
+      let ts = rec.timestamp
+      try {
+        value = source.node.serde.decode(rec.value as Buffer)
+        const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
+        if (extract !== undefined) {
+          const raw = extract(value)
+          ts = typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, ts)
+        }
+      } catch (e) {
+        // the upstream side accepted it; a different schema version here cannot
+        this.deadLetter('invalid_event', (e as Error).message, rec)
+        continue
+      }
+      ctx.ts = ts
+      ctx.record = rec
+      ctx.partition = input
+      try {
+        source.push(value)
+      } catch (e) {
+        this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
+      }
+      if (tracker.observe(o, ts, now)) this.advance()
+    }
+  }
+
+  /** Upstream side: sends the current record to the partition of `key` in the keyBy's topic (once per partition). */
+  private route(keyBy: string, key: string | number): void {
+    const wiring = this.options.repartition
+    if (wiring?.role !== 'upstream') return
+    const t = wiring.topics.find((x) => x.keyBy === keyBy)
+    if (!t) return
+    const rec = this.ctx.record as RawRecord
+    const partition = partitionForKey(key, t.partitions)
+    const id = `${t.topic}:${partition}`
+    if (this.routedRecord !== rec) {
+      this.routedRecord = rec
+      this.routedTo = []
+    } else if (this.routedTo.includes(id)) return
+    this.routedTo.push(id)
+    const p = this.ctx.partition as PartitionState
+    this.routed.push(repartitionRecord(rec, t.topic, partition, p.maxEventTime))
+  }
+
   tick(): Promise<void> {
     return this.serial(() => {
       if (this.tracker.refresh(this.clock.now())) this.advance()
@@ -172,16 +284,17 @@ export class EngineCore implements Engine {
       const tasks = new Set<number>()
       for (const tp of partitions) {
         const p = this.partitions.get(`${tp.topic}:${tp.partition}`)
-        if (!p || !this.tracker.partitions.includes(p)) continue
+        if (!p || !this.inputs.includes(p)) continue
+        this.inputs.splice(this.inputs.indexOf(p), 1)
         tasks.add(p.task)
-        if (this.tracker.remove(p, now)) advanced = true
+        if (this.tracker.partitions.includes(p) && this.tracker.remove(p, now)) advanced = true
         // if it comes back, its position and watermark come from a restore or from the committed offset
         p.nextOffset = null
         p.maxEventTime = Number.NEGATIVE_INFINITY
       }
       // a task whose partitions are all gone moves to another instance with its state
       for (const task of tasks) {
-        if (this.tracker.partitions.some((q) => q.task === task)) continue
+        if (this.inputs.some((q) => q.task === task)) continue
         for (const op of this.plan.windows) op.dropTask(task)
       }
       if (advanced) this.advance()
@@ -200,7 +313,7 @@ export class EngineCore implements Engine {
   restore(snapshot: EngineSnapshot): void {
     restoreSnapshot(this, snapshot)
     for (const op of this.plan.windows) op.reschedule(this.tracker.watermark)
-    this.offsets = committableOffsets(this.plan.windows, this.tracker.partitions)
+    this.offsets = committableOffsets(this.plan.windows, this.inputs)
   }
 
   status(): EngineStatus {
@@ -217,12 +330,48 @@ export class EngineCore implements Engine {
 
   // ---- internals -------------------------------------------------------------------------------------
 
-  /** The state of a partition; registers it (counting towards W from `now`) when new or revoked. */
+  /** True for this engine's repartition input topic (downstream side). */
+  private isRepartitionInput(topic: string): boolean {
+    const w = this.options.repartition
+    return w?.role === 'downstream' && w.topic.topic === topic
+  }
+
+  /**
+   * The state of an input partition; registers it when new or revoked: a source partition counts towards W from
+   * `now`; the repartition partition of a downstream engine only holds offsets (its W comes from the origins).
+   */
   partitionOf(tp: TopicPartition, now: number, viaBatch: boolean): PartitionState {
+    const p = this.stateOf(tp, now, viaBatch)
+    if (!this.inputs.includes(p)) this.inputs.push(p)
+    if (this.isRepartitionInput(tp.topic)) return p
+    if (!this.tracker.partitions.includes(p)) {
+      p.lastActivity = now
+      p.idle = false
+      this.tracker.add(p)
+    }
+    return p
+  }
+
+  /** The watermark view of a source partition upstream of this engine's repartition topic. */
+  originOf(topic: string, partition: number, now: number): PartitionState {
+    const p = this.stateOf({ topic, partition }, now, false)
+    if (!p.origin) {
+      p.origin = true
+      p.task = this.taskIndex({ topic, partition })
+    }
+    if (!this.tracker.partitions.includes(p)) {
+      p.lastActivity = now
+      p.idle = false
+      this.tracker.add(p)
+    }
+    return p
+  }
+
+  private stateOf(tp: TopicPartition, now: number, viaBatch: boolean): PartitionState {
     const id = `${tp.topic}:${tp.partition}`
     let p = this.partitions.get(id)
     if (!p) {
-      if (viaBatch === false && !this.plan.sources.has(tp.topic)) {
+      if (viaBatch === false && !this.plan.sources.has(tp.topic) && !this.isRepartitionInput(tp.topic)) {
         throw new Error(`topic "${tp.topic}" is not a source of topology "${this.topology.name}"`)
       }
       p = {
@@ -236,14 +385,10 @@ export class EngineCore implements Engine {
         lastEventWallTime: null,
         idle: false,
         replayUntil: -1,
+        origin: false,
       }
       this.partitions.set(id, p)
       this.slots.push(p)
-    }
-    if (!this.tracker.partitions.includes(p)) {
-      p.lastActivity = now
-      p.idle = false
-      this.tracker.add(p)
     }
     return p
   }
@@ -269,7 +414,8 @@ export class EngineCore implements Engine {
 
   private deadLetter(reason: string, message: string, record: RawRecord): void {
     this.counters.deadLetters++
-    const d: DeadLetter = { reason, message, record }
+    const original = record.headers?.[ORIGIN_TOPIC] !== undefined ? originalRecord(record) : record
+    const d: DeadLetter = { reason, message, record: original }
     const route = reason === 'late_event' ? (this.plan.lateEvents ?? this.plan.deadLetters) : this.plan.deadLetters
     if (route) route(d)
     else if (this.options.deadLetters) this.dlq.push(d)
@@ -285,6 +431,13 @@ export class EngineCore implements Engine {
       writes.push(s.sink.write(out))
     }
     if (this.dlq.length > 0 && this.options.deadLetters) writes.push(this.options.deadLetters.write(this.dlq.splice(0)))
+    if (this.routed.length > 0) {
+      const wiring = this.options.repartition
+      const out = this.routed
+      this.routed = []
+      this.routedRecord = null
+      if (wiring?.role === 'upstream') writes.push(wiring.sink.write(out))
+    }
     try {
       await Promise.all(writes)
     } catch (e) {
@@ -292,5 +445,27 @@ export class EngineCore implements Engine {
       this.failed = e as Error
       throw e
     }
+  }
+}
+
+/** The plan's keyBy wiring for an engine's repartitioning role. */
+function repartitionDeps(
+  wiring: RepartitionWiring | undefined,
+  route: (keyBy: string, key: string | number) => void,
+): {
+  keyByMode?: (keyBy: string) => KeyByMode
+  route?: typeof route
+  owns?: (keyBy: string, key: string | number) => boolean
+} {
+  if (wiring === undefined) return {}
+  if (wiring.role === 'upstream') {
+    const routed = new Set(wiring.topics.map((t) => t.keyBy))
+    return { keyByMode: (k) => (routed.has(k) ? 'route' : 'window'), route }
+  }
+  const { keyBy, partitions } = wiring.topic
+  const mine = wiring.partition
+  return {
+    keyByMode: (k) => (k === keyBy ? 'owned' : 'skip'),
+    owns: (_k, key) => partitionForKey(key, partitions) === mine,
   }
 }

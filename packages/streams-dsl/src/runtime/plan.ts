@@ -25,10 +25,23 @@ export type Plan = {
   readonly lateEvents: ((d: DeadLetter) => void) | undefined
 }
 
+/**
+ * What a keyBy node does in this plan: feed its window (`window`), feed it only the keys this engine owns
+ * (`owned`: the downstream side of a repartition topic), hand each key to `route` instead (`route`: the upstream
+ * side), or nothing (`skip`: another keyBy's downstream engine).
+ */
+export type KeyByMode = 'window' | 'owned' | 'route' | 'skip'
+
 /** What compiled operators share with the engine. */
 export type PlanDeps = OperatorDeps & {
   /** Reports a window result that user code downstream of the window threw on. */
   resultFailed: (operator: string, result: unknown, error: unknown) => void
+  /** Default: every keyBy feeds its window. */
+  keyByMode?: (keyBy: string) => KeyByMode
+  /** Where `route` keyBy nodes send each key (with the record in the context). */
+  route?: (keyBy: string, key: WindowKey) => void
+  /** Whether this engine owns a key of an `owned` keyBy node. */
+  owns?: (keyBy: string, key: WindowKey) => boolean
 }
 
 /** Compiles a topology into a {@link Plan}. */
@@ -80,6 +93,13 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         return [emitterOf(name)]
       case 'keyBy': {
         const keyOf = (n as KeyByNode).fn as (v: unknown) => WindowKey
+        const mode = deps.keyByMode?.(name) ?? 'window'
+        if (mode === 'skip') return [() => {}]
+        if (mode === 'route') {
+          const route = deps.route as NonNullable<PlanDeps['route']>
+          return [(v) => route(name, keyOf(v))]
+        }
+        const owns = mode === 'owned' ? (deps.owns as NonNullable<PlanDeps['owns']>) : undefined
         return (t.consumers.get(name) ?? []).map((w) => {
           const win = node(w) as WindowNode
           const agg = node(t.consumers.get(w)?.[0] as string) as AggregateNode
@@ -95,6 +115,7 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
               deps.resultFailed(w, r, e)
             }
           }
+          if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.add(v) : undefined)
           return (v: unknown) => op.add(v)
         })
       }

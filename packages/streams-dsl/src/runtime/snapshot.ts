@@ -11,12 +11,14 @@ const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v
  */
 export function takeSnapshot(e: EngineCore, copy = true): EngineSnapshot {
   const tasks: TaskSnapshot[] = e.taskIds.map((id) => ({ id, partitions: [], windows: [] }))
-  for (const p of e.tracker.partitions) {
+  // the inputs, and the origin partitions a downstream engine judges by (not inputs: never committed)
+  for (const p of new Set([...e.inputs, ...e.tracker.partitions])) {
     tasks[p.task]?.partitions.push({
       topic: p.topic,
       partition: p.partition,
       nextOffset: p.nextOffset,
       maxEventTime: finite(p.maxEventTime),
+      ...(p.origin && { origin: true, idle: p.idle }),
     })
   }
   for (const op of e.plan.windows) {
@@ -69,10 +71,11 @@ export function restoreSnapshot(e: EngineCore, s: EngineSnapshot): void {
   }
   for (const t of s.tasks) {
     for (const ps of t.partitions) {
-      const p = e.partitionOf(ps, now, false)
+      const p = ps.origin ? e.originOf(ps.topic, ps.partition, now) : e.partitionOf(ps, now, false)
       p.nextOffset = ps.nextOffset
       p.maxEventTime = ps.maxEventTime ?? Number.NEGATIVE_INFINITY
       p.replayUntil = ps.replayUntil ?? -1
+      if (ps.origin) p.idle = ps.idle ?? false
     }
     for (const w of t.windows) {
       const op = ops.get(w.operator)!

@@ -1,4 +1,11 @@
-import type { DeadLetter, InputBatch, Sink, TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
+import type {
+  DeadLetter,
+  InputBatch,
+  RepartitionRecord,
+  Sink,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../connectors/types.js'
 import type { EngineCounters } from './context.js'
 
 /** Wall clock of the engine (processing time); a manual one makes tests deterministic. */
@@ -24,7 +31,29 @@ export type EngineOptions = {
   wrapSink?: (sink: Sink<unknown>) => Sink<unknown>
   /** Called after every process/tick with the status counters (for metrics). */
   onMetrics?: (status: EngineStatus) => void
+  /** Set by the staged engine: this engine's side of one or more repartition topics. Internal. */
+  repartition?: RepartitionWiring
 }
+
+/** Where a keyBy's records are repartitioned to. */
+export type RepartitionTopic = { readonly keyBy: string; readonly topic: string; readonly partitions: number }
+
+/** The repartitioning role of an engine (see `staged-engine.ts`). */
+export type RepartitionWiring =
+  | {
+      /** Upstream: reads the sources; the listed keyBy nodes write each record to its key's partition. */
+      readonly role: 'upstream'
+      readonly topics: readonly RepartitionTopic[]
+      readonly sink: Sink<RepartitionRecord>
+    }
+  | {
+      /** Downstream: runs the window of one keyBy for the keys of one partition of its repartition topic. */
+      readonly role: 'downstream'
+      readonly topic: RepartitionTopic
+      readonly partition: number
+      /** Every source partition: the watermark is the least over them (CONTRACTS.md §2), not over this input. */
+      readonly origins: readonly TopicPartition[]
+    }
 
 /** One input partition in {@link EngineStatus}. Times in epoch ms. */
 export type PartitionStatus = {
@@ -77,8 +106,13 @@ export type TaskSnapshot = {
     maxEventTime: number | null
     /** Set when restoring from committed offsets: records below it were seen before and are replays. */
     replayUntil?: number | null
+    /** A source partition upstream of a repartition topic: watermark state and dedup position, not an input. */
+    origin?: boolean
+    idle?: boolean
   }[]
   windows: WindowSnapshot[]
+  /** A task with a watermark of its own (a repartition task of a staged engine): W, M and t. */
+  clock?: { watermark: number | null; maxEventTime: number | null; lastEventWallTime: number | null }
 }
 
 /** Everything needed to resume exactly: JSON-serialisable, per task. */

@@ -14,6 +14,7 @@ const partition = (now: number): PartitionState => ({
   lastEventWallTime: null,
   idle: false,
   replayUntil: -1,
+  origin: false,
 })
 
 describe('watermark tracker', () => {

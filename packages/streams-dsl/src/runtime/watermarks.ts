@@ -19,6 +19,12 @@ export type PartitionState = {
   idle: boolean
   /** Records below this offset were seen before a restart: they rebuild state but are not new arrivals. */
   replayUntil: number
+  /**
+   * True for the view of a partition upstream of a repartition topic: its watermark state arrives with the
+   * repartitioned records and markers, its idleness is decided upstream, and `nextOffset` is the position up to
+   * which its records were seen here (duplicates below it are dropped); it is never committed.
+   */
+  origin: boolean
 }
 
 /**
@@ -86,7 +92,25 @@ export class WatermarkTracker {
   /** Re-evaluates idleness at `now` and the all-idle wall-clock advance; returns true when W advanced. */
   refresh(now: number): boolean {
     const timeout = this.settings.idleTimeout
-    for (const p of this.partitions) if (!p.idle && now - p.lastActivity >= timeout) p.idle = true
+    for (const p of this.partitions) if (!p.idle && !p.origin && now - p.lastActivity >= timeout) p.idle = true
+    return this.recompute(now)
+  }
+
+  /**
+   * Applies what the upstream stage reports of an origin partition: its max event time so far (never lowered),
+   * whether it is idle, and the wall-clock time of its last valid event. Returns true when W advanced.
+   */
+  mark(p: PartitionState, maxEventTime: number, idle: boolean, lastEventWallTime: number | null, now: number): boolean {
+    if (maxEventTime > p.maxEventTime) p.maxEventTime = maxEventTime
+    if (maxEventTime > this.maxEventTime) this.maxEventTime = maxEventTime
+    if (!idle) p.lastActivity = now
+    p.idle = idle
+    if (lastEventWallTime !== null) {
+      if (p.lastEventWallTime === null || lastEventWallTime > p.lastEventWallTime)
+        p.lastEventWallTime = lastEventWallTime
+      if (this.lastEventWallTime === null || lastEventWallTime > this.lastEventWallTime)
+        this.lastEventWallTime = lastEventWallTime
+    }
     return this.recompute(now)
   }
 

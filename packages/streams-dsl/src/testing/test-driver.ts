@@ -1,8 +1,10 @@
-import type { DeadLetter, RawRecord, Sink, TopicPartition } from '../connectors/types.js'
+import type { DeadLetter, RawRecord, RepartitionRecord, Sink, TopicPartition } from '../connectors/types.js'
 import { type Duration, toMillis } from '../dsl/duration.js'
 import type { Topology } from '../graph/topology.js'
 import { EngineCore } from '../runtime/engine.js'
-import type { EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
+import { repartitionTopic } from '../runtime/repartition.js'
+import { StagedEngine } from '../runtime/staged-engine.js'
+import type { EngineOptions, EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
 import { ManualClock } from './manual-clock.js'
 
 /** Options of {@link TestDriver}. */
@@ -14,6 +16,12 @@ export type TestDriverOptions = {
   /** `'forward'` (default) also writes to the topology's real sinks; `'capture'` only records. */
   sinks?: 'forward' | 'capture'
   tasks?: TaskGrouping
+  /**
+   * Runs every keyBy through an in-memory repartition topic of this many partitions (the staged engine a runner
+   * uses for input not partitioned by the key). Needs `partitions`: the source partitions W is the least over.
+   * Routed records and watermark markers are delivered after every pipe and clock move.
+   */
+  repartition?: number
 }
 
 /** Options of {@link TestDriver.pipe}. */
@@ -34,7 +42,10 @@ const encode = (v: unknown): Buffer | null =>
  */
 export class TestDriver {
   readonly clock: ManualClock
-  engine: EngineCore
+  engine: EngineCore | StagedEngine
+  /** Repartition topics' records by `topic:partition`, and how far each was delivered. */
+  private readonly routed = new Map<string, RawRecord[]>()
+  private readonly delivered = new Map<string, number>()
   private readonly outputs = new Map<string, unknown[]>()
   private readonly dead: DeadLetter[] = []
   private readonly logs = new Map<string, RawRecord[]>()
@@ -52,7 +63,15 @@ export class TestDriver {
   /** Registers the up-front partitions synchronously, at the current wall-clock time. */
   private preassign(): void {
     const now = this.clock.now()
-    for (const tp of this.partitionList()) this.engine.partitionOf(tp, now, false)
+    const e = this.engine
+    if (e instanceof StagedEngine) {
+      for (const tp of this.partitionList()) e.upstream.partitionOf(tp, now, false)
+      for (const t of e.options.topics)
+        for (let p = 0; p < t.partitions; p++)
+          e.downstreamOf({ topic: t.topic, partition: p }).partitionOf({ topic: t.topic, partition: p }, now, false)
+      return
+    }
+    for (const tp of this.partitionList()) e.partitionOf(tp, now, false)
   }
 
   private partitionList(): TopicPartition[] {
@@ -61,13 +80,12 @@ export class TestDriver {
     )
   }
 
-  private newEngine(): EngineCore {
+  private newEngine(): EngineCore | StagedEngine {
     const dlq: Sink<DeadLetter> = { name: 'test-driver-dlq', write: async (rs) => void this.dead.push(...rs) }
     const forward = (this.options.sinks ?? 'forward') === 'forward'
-    return new EngineCore(this.topology, {
+    const common: EngineOptions = {
       clock: this.clock,
       deadLetters: dlq,
-      tasks: this.options.tasks ?? 'single',
       wrapSink: (sink) => ({
         name: sink.name,
         write: async (records) => {
@@ -77,7 +95,38 @@ export class TestDriver {
           if (forward) await sink.write(records)
         },
       }),
-    })
+    }
+    const n = this.options.repartition
+    if (n === undefined) return new EngineCore(this.topology, { ...common, tasks: this.options.tasks ?? 'single' })
+    const origins = this.partitionList()
+    if (origins.length === 0) throw new Error('TestDriver: repartition needs the source partitions (option partitions)')
+    const topics = this.topology.nodes
+      .filter((x) => x.kind === 'keyBy')
+      .map((x) => ({ keyBy: x.name, topic: repartitionTopic(this.topology.name, x.name), partitions: n }))
+    const sink: Sink<RepartitionRecord> = {
+      name: 'test-driver-repartition',
+      write: async (rs) => {
+        for (const r of rs) {
+          const log = this.routed.get(`${r.topic}:${r.partition}`) ?? []
+          this.routed.set(`${r.topic}:${r.partition}`, log)
+          log.push({ ...r, offset: log.length })
+        }
+      },
+    }
+    return new StagedEngine(this.topology, { ...common, topics, sink, origins })
+  }
+
+  /** Staged mode: hands the repartition partitions their new records, in order. */
+  private async deliver(): Promise<void> {
+    const e = this.engine
+    if (!(e instanceof StagedEngine)) return
+    for (const [id, log] of this.routed) {
+      const from = this.delivered.get(id) ?? 0
+      if (from >= log.length) continue
+      this.delivered.set(id, log.length)
+      const first = log[0] as RawRecord
+      await e.process({ topic: first.topic, partition: first.partition, records: log.slice(from) })
+    }
   }
 
   /** Current wall-clock time. */
@@ -100,6 +149,11 @@ export class TestDriver {
     }))
     log.push(...records)
     await this.engine.process({ topic, partition, records })
+    if (this.engine instanceof StagedEngine) {
+      // as if every partition's markers were sent after each batch: the tasks see what a single engine sees
+      await this.engine.sendMarkers()
+      await this.deliver()
+    }
   }
 
   private log(topic: string, partition: number): RawRecord[] {
@@ -112,7 +166,12 @@ export class TestDriver {
   /** Moves the wall clock forward and lets the engine tick (idleness, all-idle advance, firing). */
   async advanceWallClock(d: Duration): Promise<void> {
     this.clock.advance(toMillis(d))
-    await this.engine.tick()
+    const e = this.engine
+    if (!(e instanceof StagedEngine)) return e.tick()
+    await e.upstream.tick()
+    await e.sendMarkers()
+    await this.deliver()
+    for (const task of e.downstream.values()) await task.tick()
   }
 
   /** Everything written to a sink so far, by sink name or sink object. */
@@ -142,7 +201,13 @@ export class TestDriver {
   /** Simulates a crash and a restart from `snapshot`: in-memory state is lost, the snapshot is loaded. */
   restore(snapshot: EngineSnapshot): void {
     this.engine = this.newEngine()
-    this.engine.restore(JSON.parse(JSON.stringify(snapshot)))
+    const e = this.engine
+    e.restore(JSON.parse(JSON.stringify(snapshot)))
+    if (e instanceof StagedEngine) {
+      // a restored task reads its repartition partition from its restored position
+      this.delivered.clear()
+      for (const [id, task] of e.downstream) this.delivered.set(id, task.inputs[0]?.nextOffset ?? 0)
+    }
   }
 
   /**
@@ -150,6 +215,8 @@ export class TestDriver {
    * as a restarted job would from its committed Kafka offsets.
    */
   async crashAndReplay(): Promise<void> {
+    if (this.engine instanceof StagedEngine)
+      throw new Error('TestDriver: a repartitioned topology recovers from snapshots only')
     const committed = this.engine.committable()
     const at = new Map(committed.map((c) => [`${c.topic}:${c.partition}`, c.offset]))
     // what a runner keeps with its commit: watermarks and positions, no window state

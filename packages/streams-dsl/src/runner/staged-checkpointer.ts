@@ -1,0 +1,61 @@
+import type { TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
+import type { EngineCore } from '../runtime/engine.js'
+import type { StagedEngine } from '../runtime/staged-engine.js'
+import type { CheckpointStore } from '../state/checkpoint.js'
+import { Checkpointer, type CheckpointResult, type RestoreResult } from './checkpointer.js'
+
+type Logger = ConstructorParameters<typeof Checkpointer>[2]
+
+/**
+ * Checkpoints a {@link StagedEngine}: the upstream side's tasks (position and W(p) of each source partition, so
+ * a new owner sends the same `origin.before` values) and each repartition task (windows, the watermark state of
+ * every origin partition, the origin offsets seen for dropping duplicates, its input position), all in one store.
+ */
+export class StagedCheckpointer {
+  readonly #upstream: Checkpointer
+  readonly #tasks = new Map<EngineCore, Checkpointer>()
+
+  constructor(
+    private readonly engine: StagedEngine,
+    readonly store: CheckpointStore,
+    private readonly logger?: Logger,
+  ) {
+    this.#upstream = new Checkpointer(engine.upstream, store, logger)
+  }
+
+  #of(e: EngineCore): Checkpointer {
+    let cp = this.#tasks.get(e)
+    if (!cp) {
+      cp = new Checkpointer(e, this.store, this.logger)
+      this.#tasks.set(e, cp)
+    }
+    return cp
+  }
+
+  /** Checkpoints every task; returns the offsets (sources and repartition partitions) now safe to commit. */
+  async checkpoint(): Promise<CheckpointResult> {
+    const started = performance.now()
+    for (const e of this.#tasks.keys()) if (![...this.engine.downstream.values()].includes(e)) this.#tasks.delete(e)
+    const results = [await this.#upstream.checkpoint()]
+    for (const e of this.engine.downstream.values()) results.push(await this.#of(e).checkpoint())
+    const offsets: TopicPartitionOffset[] = results.flatMap((r) => r.offsets)
+    return { offsets, written: results.reduce((n, r) => n + r.written, 0), ms: performance.now() - started }
+  }
+
+  /** Restores the tasks of newly assigned partitions before their first record. */
+  async restore(partitions: readonly TopicPartition[]): Promise<RestoreResult> {
+    const started = performance.now()
+    const sources = partitions.filter((tp) => !this.engine.isRepartition(tp.topic))
+    const results: RestoreResult[] = []
+    if (sources.length > 0) results.push(await this.#upstream.restore(sources))
+    for (const tp of partitions) {
+      if (!this.engine.isRepartition(tp.topic) || this.engine.downstream.has(`${tp.topic}:${tp.partition}`)) continue
+      results.push(await this.#of(this.engine.downstreamOf(tp)).restore([tp]))
+    }
+    return {
+      restored: results.flatMap((r) => r.restored),
+      fresh: results.flatMap((r) => r.fresh),
+      ms: performance.now() - started,
+    }
+  }
+}
