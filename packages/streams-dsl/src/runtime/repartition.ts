@@ -73,8 +73,9 @@ export function originOf(rec: RawRecord): Origin {
   return { topic, partition, offset, before: b ? Number(b) : Number.NEGATIVE_INFINITY }
 }
 
-/** True for a marker record. */
-export const isMarker = (rec: RawRecord): boolean => rec.headers?.[MARKER] !== undefined
+/** True for a marker record (a data record carries origin headers, whatever headers of its own it has). */
+export const isMarker = (rec: RawRecord): boolean =>
+  rec.headers?.[MARKER] !== undefined && rec.headers[ORIGIN_TOPIC] === undefined
 
 /** The origin states of a marker record. */
 export function markerOrigins(rec: RawRecord): OriginState[] {
