@@ -12,10 +12,12 @@ export type JobConfig = {
   /** Results per product kept in the `ctr:history:<product_id>` sorted sets. */
   readonly historyWindows: number
   /**
-   * `single` (default): one task, correct whatever the input keys. `partition`: one task per partition number,
-   * for input keyed by product_id with equal partition counts; then several instances share the work.
+   * `auto` (default): the input is repartitioned by product_id through the internal topic
+   * `<APPLICATION_ID>-by-product-repartition`, so any number of instances count exactly whatever the input's keys
+   * and partition counts. `partition`: one task per partition number, for input keyed by product_id with equal
+   * partition counts (no internal topic). `single`: one task for every partition, exact on one instance only.
    */
-  readonly tasks: 'single' | 'partition'
+  readonly tasks: 'auto' | 'single' | 'partition'
   /** KAFKA_BROKERS, REDIS_URL, JOB_PORT, LOG_LEVEL, ... validated by the runner's loader. */
   readonly runner: RunnerConfig
 }
@@ -27,7 +29,10 @@ export const JOB_ENV = {
   CLICKS_TOPIC: { default: 'clicks', help: 'input topic' },
   IDLE_TIMEOUT_MS: { default: '10000', help: 'a partition silent this long stops holding the watermark back' },
   HISTORY_WINDOWS: { default: '120', help: 'results kept per product in ctr:history:<product_id>' },
-  TASKS: { default: 'single', help: 'partition: one task per partition (co-partitioned input, several instances)' },
+  TASKS: {
+    default: 'auto',
+    help: 'auto: repartition by product_id (any keys, any instances); partition: input keyed by product_id; single: one instance',
+  },
 } as const
 
 type Var = keyof typeof JOB_ENV
@@ -39,7 +44,7 @@ const schema = z.object({
   CLICKS_TOPIC: topicName,
   IDLE_TIMEOUT_MS: z.coerce.number().int('must be whole milliseconds').min(1, 'must be at least 1 ms'),
   HISTORY_WINDOWS: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more'),
-  TASKS: z.enum(['single', 'partition'], { error: 'must be "single" or "partition"' }),
+  TASKS: z.enum(['auto', 'single', 'partition'], { error: 'must be "auto", "single" or "partition"' }),
 })
 
 /** A bad setting; `message` is one line naming the variable and its value. */

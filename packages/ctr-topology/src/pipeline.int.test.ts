@@ -24,124 +24,143 @@ import { ctrTopology } from './topology.js'
 
 const IDLE_TIMEOUT_MS = 8_000
 
-const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
-const applicationId = uniqueTopic('ctr-e2e')
-const producer = testKafka('ctr-e2e-producer').producer({ kafkaJS: { acks: -1, idempotent: true } })
-/** Records produced so far per `topic:partition`, i.e. the next offset once all are consumed. */
-const produced = new Map<string, number>()
-let redis: TestRedis
-let runner: Runner
+// TASKS=single: one task; TASKS=auto: repartitioned by product_id through the internal topic (the job's default).
+for (const tasks of ['single', 'auto'] as const) {
+  const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
+  const applicationId = uniqueTopic(`ctr-e2e-${tasks}`)
+  const producer = testKafka('ctr-e2e-producer').producer({ kafkaJS: { acks: -1, idempotent: true } })
+  /** Records produced so far per `topic:partition`, i.e. the next offset once all are consumed. */
+  const produced = new Map<string, number>()
+  let redis: TestRedis
+  let runner: Runner
 
-async function produce(records: readonly ProducedRecord[]): Promise<void> {
-  for (const topic of ['impressions', 'clicks'] as const) {
-    const messages = records
-      .filter((r) => r.topic === topic)
-      .map((r) => ({ key: r.key, value: r.value, partition: r.partition, timestamp: String(r.recordTimestamp) }))
-    if (messages.length > 0) await producer.send({ topic: topics[topic], messages })
+  async function produce(records: readonly ProducedRecord[]): Promise<void> {
+    for (const topic of ['impressions', 'clicks'] as const) {
+      const messages = records
+        .filter((r) => r.topic === topic)
+        .map((r) => ({ key: r.key, value: r.value, partition: r.partition, timestamp: String(r.recordTimestamp) }))
+      if (messages.length > 0) await producer.send({ topic: topics[topic], messages })
+    }
+    for (const r of records) {
+      const id = `${topics[r.topic]}:${r.partition}`
+      produced.set(id, (produced.get(id) ?? 0) + 1)
+    }
   }
-  for (const r of records) {
-    const id = `${topics[r.topic]}:${r.partition}`
-    produced.set(id, (produced.get(id) ?? 0) + 1)
-  }
-}
 
-/** Waits until the engine has processed every record produced so far, on every partition. */
-async function waitConsumed(phase: number): Promise<void> {
-  await waitFor(
-    () => {
-      const parts = runner.status().partitions
-      return [...produced].every(([id, n]) =>
-        parts.some((p) => `${p.topic}:${p.partition}` === id && (p.nextOffset ?? 0) >= n),
-      )
-    },
-    { timeoutMs: 60_000, intervalMs: 50, message: `the job consuming phase ${phase}` },
-  )
-}
-
-describe('CTR pipeline end to end', () => {
-  let expected: Expected
-  let phases: ProducedRecord[][]
-
-  beforeAll(async () => {
-    await createTopics([
-      { topic: topics.impressions, partitions: IMPRESSION_PARTITIONS },
-      { topic: topics.clicks, partitions: CLICK_PARTITIONS },
-    ])
-    redis = await freshRedis()
-    await producer.connect()
-    const now = Date.now()
-    const T = Math.floor((now - 600_000) / S) * S // aligned, 10 minutes back: far from the future guard
-    phases = buildPhases(T, now)
-    expected = expectedOutcome(phases, now)
-  })
-
-  afterAll(async () => {
-    await runner?.stop()
-    await producer.disconnect()
-    await closeSharedRedis()
-    await redis?.release()
-  })
-
-  it('gives exactly the latest/previous results and DLQ counts of the contract, and the API serves them', async () => {
-    // Phase 1 is in Kafka before the job starts: a new application id reads from the beginning.
-    await produce(phases[0]!)
-    runner = createRunner(
-      ctrTopology({
-        applicationId,
-        impressionsTopic: topics.impressions,
-        clicksTopic: topics.clicks,
-        results: redisLatestPrevious({ latest: 'ctr:latest', previous: 'ctr:previous' }),
-        idleTimeout: IDLE_TIMEOUT_MS,
-      }),
-      {
-        env: {},
-        config: { kafkaBrokers: kafkaBrokers(), redisUrl: redis.url, port: 0, logLevel: 'warn', applicationId },
+  /** Waits until the engine has processed every record produced so far, on every partition. */
+  async function waitConsumed(phase: number): Promise<void> {
+    await waitFor(
+      () => {
+        const parts = runner.status().partitions
+        return [...produced].every(([id, n]) =>
+          parts.some((p) => `${p.topic}:${p.partition}` === id && (p.nextOffset ?? 0) >= n),
+        )
       },
+      { timeoutMs: 60_000, intervalMs: 50, message: `the job consuming phase ${phase}` },
     )
-    await runner.start()
-    for (let k = 0; k < phases.length; k++) {
-      if (k > 0) await produce(phases[k]!)
-      await waitConsumed(k + 1)
-      // the watermark the oracle expects after this phase: the premise of every lateness judgement
-      expect(runner.status().watermark, `job watermark after phase ${k + 1}`).toBe(expected.watermarks[k])
-    }
+  }
 
-    // Traffic stops: every partition goes idle, event time follows the wall clock, the last windows close.
-    await waitFor(() => runner.status().allIdle && runner.status().windows.open === 0, {
-      timeoutMs: 60_000,
-      message: 'every window closed and purged',
+  describe(`CTR pipeline end to end, TASKS=${tasks}`, () => {
+    let expected: Expected
+    let phases: ProducedRecord[][]
+
+    beforeAll(async () => {
+      await createTopics([
+        { topic: topics.impressions, partitions: IMPRESSION_PARTITIONS },
+        { topic: topics.clicks, partitions: CLICK_PARTITIONS },
+      ])
+      redis = await freshRedis()
+      await producer.connect()
+      const now = Date.now()
+      const T = Math.floor((now - 600_000) / S) * S // aligned, 10 minutes back: far from the future guard
+      phases = buildPhases(T, now)
+      expected = expectedOutcome(phases, now)
     })
-    const read = async (key: string) =>
-      Object.fromEntries(Object.entries(await redis.hgetall(key)).map(([k, v]) => [k, JSON.parse(v)]))
-    expect(await read('ctr:latest')).toEqual(expected.latest)
-    expect(await read('ctr:previous')).toEqual(expected.previous)
 
-    // The DLQ: one message per bad or late record, with its reason and origin.
-    const total = Object.values(expected.dlq).reduce((a, b) => a + b, 0)
-    const dlq = await consume(`${applicationId}-dlq`, { count: total, timeoutMs: 30_000 })
-    const byReason: Record<string, number> = {}
-    for (const m of dlq)
-      byReason[m.headers['error.reason'] ?? '?'] = (byReason[m.headers['error.reason'] ?? '?'] ?? 0) + 1
-    expect(byReason).toEqual(expected.dlq)
-    expect(runner.status().deadLetters).toEqual(expected.dlq)
-    const bad = dlq.find((m) => m.headers['error.reason'] === 'invalid_json')
-    expect(bad?.headers).toMatchObject({ 'source.topic': topics.impressions, 'source.partition': '1' })
-    expect(bad?.value).toBe('{"event_id": "x", "product_id": "p-1", "timest')
-
-    // The API serves the same values.
-    const api = createApi({ redis })
-    const get = async (path: string) => {
-      const res = await api.request(path)
-      return { status: res.status, body: await res.json() }
-    }
-    expect(await get('/ctr/latest')).toEqual({ status: 200, body: expected.latest })
-    expect(await get('/ctr/previous')).toEqual({ status: 200, body: expected.previous })
-    const latest = expected.latest['p-6']!
-    const previous = expected.previous['p-6']!
-    expect(await get('/ctr/p-6')).toEqual({
-      status: 200,
-      body: { product_id: 'p-6', latest, previous, ctr_change: latest.ctr! - previous.ctr! },
+    afterAll(async () => {
+      await runner?.stop()
+      await producer.disconnect()
+      await closeSharedRedis()
+      await redis?.release()
     })
-    expect((await get('/ctr/p-999')).status).toBe(404)
+
+    it('gives exactly the latest/previous results and DLQ counts of the contract, and the API serves them', async () => {
+      // Phase 1 is in Kafka before the job starts: a new application id reads from the beginning.
+      await produce(phases[0]!)
+      runner = createRunner(
+        ctrTopology({
+          applicationId,
+          impressionsTopic: topics.impressions,
+          clicksTopic: topics.clicks,
+          results: redisLatestPrevious({ latest: 'ctr:latest', previous: 'ctr:previous' }),
+          idleTimeout: IDLE_TIMEOUT_MS,
+        }),
+        {
+          env: {},
+          config: { kafkaBrokers: kafkaBrokers(), redisUrl: redis.url, port: 0, logLevel: 'warn', applicationId },
+          tasks,
+        },
+      )
+      await runner.start()
+      for (let k = 0; k < phases.length; k++) {
+        if (k > 0) await produce(phases[k]!)
+        await waitConsumed(k + 1)
+        // the watermark the oracle expects after this phase: the premise of every lateness judgement. Repartitioned,
+        // the tasks learn it from the markers that follow the data: wait for it, and never see it overshoot.
+        if (tasks === 'auto')
+          await waitFor(() => (runner.status().watermark ?? Number.NEGATIVE_INFINITY) >= expected.watermarks[k]!, {
+            timeoutMs: 10_000,
+            message: `the tasks reaching the watermark of phase ${k + 1}`,
+          })
+        expect(runner.status().watermark, `job watermark after phase ${k + 1}`).toBe(expected.watermarks[k])
+      }
+
+      // Traffic stops: every partition goes idle, event time follows the wall clock, the last windows close.
+      await waitFor(() => runner.status().allIdle && runner.status().windows.open === 0, {
+        timeoutMs: 60_000,
+        message: 'every window closed and purged',
+      })
+      const read = async (key: string) =>
+        Object.fromEntries(Object.entries(await redis.hgetall(key)).map(([k, v]) => [k, JSON.parse(v)]))
+      expect(await read('ctr:latest')).toEqual(expected.latest)
+      expect(await read('ctr:previous')).toEqual(expected.previous)
+
+      // The DLQ: one message per bad or late record, with its reason and origin.
+      const total = Object.values(expected.dlq).reduce((a, b) => a + b, 0)
+      const dlq = await consume(`${applicationId}-dlq`, { count: total, timeoutMs: 30_000 })
+      const byReason: Record<string, number> = {}
+      for (const m of dlq)
+        byReason[m.headers['error.reason'] ?? '?'] = (byReason[m.headers['error.reason'] ?? '?'] ?? 0) + 1
+      expect(byReason).toEqual(expected.dlq)
+      expect(runner.status().deadLetters).toEqual(expected.dlq)
+      // late events are judged after the repartition topic, yet name their original partition and offset
+      const late = dlq.filter((m) => m.headers['error.reason'] === 'late_event')
+      expect(late.length).toBeGreaterThan(0)
+      for (const m of late) {
+        expect(m.headers['source.topic'] === topics.impressions || m.headers['source.topic'] === topics.clicks).toBe(
+          true,
+        )
+        expect(Object.keys(m.headers).filter((h) => h.startsWith('origin.'))).toEqual([])
+      }
+      const bad = dlq.find((m) => m.headers['error.reason'] === 'invalid_json')
+      expect(bad?.headers).toMatchObject({ 'source.topic': topics.impressions, 'source.partition': '1' })
+      expect(bad?.value).toBe('{"event_id": "x", "product_id": "p-1", "timest')
+
+      // The API serves the same values.
+      const api = createApi({ redis })
+      const get = async (path: string) => {
+        const res = await api.request(path)
+        return { status: res.status, body: await res.json() }
+      }
+      expect(await get('/ctr/latest')).toEqual({ status: 200, body: expected.latest })
+      expect(await get('/ctr/previous')).toEqual({ status: 200, body: expected.previous })
+      const latest = expected.latest['p-6']!
+      const previous = expected.previous['p-6']!
+      expect(await get('/ctr/p-6')).toEqual({
+        status: 200,
+        body: { product_id: 'p-6', latest, previous, ctr_change: latest.ctr! - previous.ctr! },
+      })
+      expect((await get('/ctr/p-999')).status).toBe(404)
+    })
   })
-})
+}

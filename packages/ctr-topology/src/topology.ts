@@ -45,7 +45,7 @@ export function ctrTopology(o: CtrTopologyOptions): Topology {
   impressions
     .map((e) => ({ productId: e.product_id, impressions: 1, clicks: 0 }))
     .merge(clicks.map((e) => ({ productId: e.product_id, impressions: 0, clicks: 1 })))
-    .keyBy((e) => e.productId)
+    .keyBy((e) => e.productId, { name: 'by-product' })
     .window(tumbling('10s'), { allowedLateness: '5s' })
     .aggregate(sumOf('impressions', 'clicks'))
     .map(toCtrResult)

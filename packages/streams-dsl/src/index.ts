@@ -1,5 +1,6 @@
 export type * from './connectors/types.js'
 export * from './dsl/index.js'
+export { type KeyByPartitioning, keyByPartitioning } from './graph/repartition.js'
 export { Topology, TopologyError, type WatermarkSettings } from './graph/topology.js'
 export * from './runtime/index.js'
 export type { CheckpointStore, TaskCheckpoint } from './state/checkpoint.js'

@@ -11,6 +11,13 @@ export {
 export { type Duration, formatDuration, toMillis } from './duration.js'
 export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, type Serde, text } from './serde.js'
 export { type EventTime, type SourceSpec, topic } from './source.js'
-export { KeyedStream, type Named, Stream, type WindowedStream, type WindowOptions } from './stream.js'
+export {
+  type KeyByOptions,
+  KeyedStream,
+  type Named,
+  Stream,
+  type WindowedStream,
+  type WindowOptions,
+} from './stream.js'
 export { TopologyBuilder, type TopologyOptions, topology } from './topology.js'
 export { hopping, session, tumbling, type Window, type Windowed, type WindowSpec, windowStarts } from './windows.js'

@@ -7,6 +7,17 @@ import type { Windowed, WindowSpec } from './windows.js'
 /** Naming option every operator takes, so state and descriptions keep a stable name. */
 export type Named = { name?: string }
 
+/** Options of {@link Stream.keyBy}. */
+export type KeyByOptions = Named & {
+  /**
+   * Declares that every source feeding this keyBy is already partitioned by this key: its Kafka record key is
+   * `String(key)`, written with one partitioner, and all such topics have the same partition count (Kafka Streams'
+   * co-partitioning). Then no repartition topic is used and a task is a partition number across the topics.
+   * The runner checks the partition counts at start and repartitions when they differ.
+   */
+  copartitioned?: boolean
+}
+
 /** Options of {@link KeyedStream.window}. */
 export type WindowOptions = Named & {
   /** How long after a window closes late events still update it (default 0). */
@@ -50,8 +61,12 @@ export class Stream<T> {
     return new Stream<T>(this.graph, this.graph.add({ kind: 'merge', inputs }))
   }
 
-  /** Groups values by a key, ahead of a window. */
-  keyBy<K extends string | number>(fn: (value: T) => K, options: Named = {}): KeyedStream<K, T> {
+  /**
+   * Groups values by a key, ahead of a window. Unless the input is declared `copartitioned`, the runner sends
+   * each record through an internal topic `<application-id>-<name>-repartition` partitioned by this key, so
+   * several instances can share the work whatever the input's keys and partition counts (see `describe()`).
+   */
+  keyBy<K extends string | number>(fn: (value: T) => K, options: KeyByOptions = {}): KeyedStream<K, T> {
     return new KeyedStream<K, T>(this.graph, this.graph.add({ kind: 'keyBy', fn, inputs: [this.node], ...options }))
   }
 

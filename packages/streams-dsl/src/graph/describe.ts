@@ -1,9 +1,16 @@
 import { formatDuration } from '../dsl/duration.js'
 import type { GraphNode } from './nodes.js'
+import { keyByPartitioning } from './repartition.js'
 import type { Topology } from './topology.js'
 
-function detail(n: GraphNode): string {
+function detail(t: Topology, n: GraphNode): string {
   switch (n.kind) {
+    case 'keyBy': {
+      const p = keyByPartitioning(t).find((k) => k.keyBy === n.name)
+      return p?.mode === 'co-partitioned'
+        ? `co-partitioned: ${p.reason}`
+        : `repartitioned via "<application-id>-${n.name}-repartition" (${p?.reason ?? ''})`
+    }
     case 'source':
       return `topic "${n.topic}" (${n.serde.name}${n.timestamp ? ', event time from payload' : ''})`
     case 'window':
@@ -25,7 +32,7 @@ export function describeTopology(t: Topology): string {
     `  watermarks: max out-of-orderness ${formatDuration(w.maxOutOfOrderness)}, idle timeout ${formatDuration(w.idleTimeout)}, max future skew ${formatDuration(w.maxFutureSkew)}`,
   ]
   for (const n of t.nodes) {
-    const d = detail(n)
+    const d = detail(t, n)
     const to = t.consumers.get(n.name) ?? []
     lines.push(`  ${n.kind.padEnd(11)} ${n.name}${d ? ` [${d}]` : ''}${to.length ? ` --> ${to.join(', ')}` : ''}`)
   }

@@ -26,7 +26,12 @@ export type FlatMapNode = NodeBase & { readonly kind: 'flatMap'; readonly fn: (v
 /** Union of its inputs. */
 export type MergeNode = NodeBase & { readonly kind: 'merge' }
 /** Assigns the grouping key used by the next window. */
-export type KeyByNode = NodeBase & { readonly kind: 'keyBy'; readonly fn: (value: never) => string | number }
+export type KeyByNode = NodeBase & {
+  readonly kind: 'keyBy'
+  readonly fn: (value: never) => string | number
+  /** Declared: every source feeding it is already partitioned by this key (no repartition topic). */
+  readonly copartitioned?: boolean
+}
 /** Groups keyed events into windows; followed by exactly one aggregate. */
 export type WindowNode = NodeBase & {
   readonly kind: 'window'

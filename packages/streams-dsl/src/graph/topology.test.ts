@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { Sink } from '../connectors/types.js'
 import type { Windowed } from '../dsl/windows.js'
-import { json, sumOf, topic, topology, tumbling } from '../index.js'
+import { count, json, sumOf, topic, topology, tumbling } from '../index.js'
 import { GraphBuilder } from './graph-builder.js'
+import { keyByPartitioning } from './repartition.js'
 import { compileTopology, TopologyError } from './topology.js'
 
 const Ev = z.object({ product_id: z.string(), n: z.number() })
@@ -102,7 +103,7 @@ describe('Topology', () => {
         '  map         map-3 --> merge-5',
         '  map         map-4 --> merge-5',
         '  merge       merge-5 --> keyBy-6',
-        '  keyBy       keyBy-6 --> window-7',
+        '  keyBy       keyBy-6 [repartitioned via "<application-id>-keyBy-6-repartition" (input not declared partitioned by this key)] --> window-7',
         '  window      window-7 [tumbling-10s, allowed lateness 5s, emit onClose] --> aggregate-8',
         '  aggregate   aggregate-8 [sumOf(impressions,clicks)] --> sink-9',
         '  sink        sink-9 [sink "ctr"]',
@@ -110,6 +111,46 @@ describe('Topology', () => {
         '  sink        sink-11 [sink "dlq"]',
       ].join('\n'),
     )
+  })
+
+  it('says per keyBy whether its input is repartitioned or co-partitioned, checking declared partition counts', () => {
+    const app = topology('t')
+    const a = app.source(topic('a', { value: json(Ev) }))
+    const b = app.source(topic('b', { value: json(Ev) }))
+    a.merge(b)
+      .keyBy((e) => e.product_id, { copartitioned: true, name: 'by-product' })
+      .window(tumbling('10s'))
+      .aggregate(count())
+      .to(sink('out'))
+    a.keyBy((e) => e.product_id.length, { name: 'by-length' })
+      .window(tumbling('10s'))
+      .aggregate(count())
+      .to(sink('out2'))
+    const t = app.build()
+    expect(t.describe()).toContain(
+      'keyBy       by-product [co-partitioned: declared co-partitioned (partition counts checked at start)]',
+    )
+    expect(t.describe()).toContain('by-length [repartitioned via "<application-id>-by-length-repartition"')
+    const same = keyByPartitioning(
+      t,
+      new Map([
+        ['a', 4],
+        ['b', 4],
+      ]),
+    )
+    expect(same.map((k) => [k.keyBy, k.mode, k.sources])).toEqual([
+      ['by-product', 'co-partitioned', ['a', 'b']],
+      ['by-length', 'repartitioned', ['a']],
+    ])
+    const differ = keyByPartitioning(
+      t,
+      new Map([
+        ['a', 4],
+        ['b', 3],
+      ]),
+    )[0]
+    expect(differ?.mode).toBe('repartitioned')
+    expect(differ?.reason).toBe('declared co-partitioned, but the partition counts differ (a: 4, b: 3)')
   })
 
   it('types flow end to end: a sink of the wrong record type does not compile', () => {

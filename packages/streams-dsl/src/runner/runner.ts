@@ -1,8 +1,7 @@
 import pino from 'pino'
 import { filter, interval, map, merge, Subject, type Subscription, tap } from 'rxjs'
 import { concatMap } from 'rxjs/operators'
-import { describeCluster, ensureTopics } from '../connectors/kafka/admin.js'
-import { KafkaChangelogStore } from '../connectors/kafka/changelog-store.js'
+import { ensureTopics } from '../connectors/kafka/admin.js'
 import { setDefaultKafkaBrokers } from '../connectors/kafka/client.js'
 import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-letter-sink.js'
 import { KafkaSource } from '../connectors/kafka/kafka-source.js'
@@ -10,12 +9,11 @@ import { setDefaultRedisUrl } from '../connectors/redis/connection.js'
 import { sinkHealthOf } from '../connectors/sink-health.js'
 import type { DeadLetter, InputBatch, Sink, TopicPartition } from '../connectors/types.js'
 import type { Topology } from '../graph/topology.js'
-import { createEngine } from '../runtime/engine.js'
-import type { Clock, Engine, TaskGrouping } from '../runtime/types.js'
+import type { Clock, Engine } from '../runtime/types.js'
 import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
 import { type CheckpointConfig, loadCheckpointConfig } from './checkpoint-config.js'
-import { Checkpointer } from './checkpointer.js'
 import { loadConfig, type RunnerConfig } from './config.js'
+import { type EngineSetup, setupEngine, type TaskCheckpointer, type TaskMode } from './engine-setup.js'
 import { type StatusServer, startStatusServer } from './http-server.js'
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js'
 import { checkKafka, checkRedis, safeUrl } from './preflight.js'
@@ -26,8 +24,12 @@ export type RunnerOptions = {
   /** Settings; missing ones come from the environment (see `loadConfig`). */
   readonly config?: Partial<RunnerConfig>
   readonly env?: Readonly<Record<string, string | undefined>>
-  /** How partitions group into tasks (`'partition'` for co-partitioned inputs shared by several instances). */
-  readonly tasks?: TaskGrouping
+  /**
+   * How partitions group into tasks (default `'single'`): `'auto'` repartitions each keyBy's input through an
+   * internal topic unless it is declared co-partitioned, so several instances share any input exactly;
+   * `'partition'` for co-partitioned input; `'single'` for one instance and any input.
+   */
+  readonly tasks?: TaskMode
   /** Check that Redis answers before starting (default true: most topologies write to it). */
   readonly requireRedis?: boolean
   readonly clock?: Clock
@@ -71,7 +73,8 @@ export class Runner {
   #state: RunnerState = 'created'
   #startedAt = 0
   #engine: Engine | undefined
-  #checkpointer: Checkpointer | undefined
+  #checkpointer: TaskCheckpointer | undefined
+  #setup: EngineSetup | undefined
   #source: KafkaSource | undefined
   #backpressure: Backpressure | undefined
   #dlq: Sink<DeadLetter> | undefined
@@ -142,28 +145,22 @@ export class Runner {
       logger: this.logger,
       onWritten: (letters) => this.#countDeadLetters(letters),
     })
-    this.#engine = createEngine(this.topology, {
-      deadLetters: this.#dlq,
-      wrapSink: (s) => this.#metrics.wrapSink(s),
-      ...(this.options.tasks !== undefined && { tasks: this.options.tasks }),
-      ...(this.options.clock && { clock: this.options.clock }),
-    })
     const cp = this.checkpoints
-    if (cp.enabled) {
-      // One changelog partition per task when tasks are partitions (Kafka Streams' layout): restore reads one tail.
-      const counts = (await describeCluster(c.kafkaBrokers)).topics
-      const partitions =
-        this.options.tasks === 'partition'
-          ? Math.max(1, ...this.topology.sourceTopics.map((t) => counts.get(t) ?? 1))
-          : 1
-      const store = await KafkaChangelogStore.open({
-        applicationId: c.applicationId,
-        partitions,
-        brokers: c.kafkaBrokers,
-        logger: this.logger,
-      })
-      this.#checkpointer = new Checkpointer(this.#engine, store, this.logger)
-    }
+    this.#setup = await setupEngine(this.topology, {
+      tasks: this.options.tasks ?? 'single',
+      applicationId: c.applicationId,
+      brokers: c.kafkaBrokers,
+      checkpoints: cp,
+      logger: this.logger,
+      engine: {
+        deadLetters: this.#dlq,
+        wrapSink: (s) => this.#metrics.wrapSink(s),
+        ...(this.options.clock && { clock: this.options.clock }),
+      },
+    })
+    this.#engine = this.#setup.engine
+    this.#checkpointer = this.#setup.checkpointer
+    for (const line of describeTasks(this.#setup, this.options.tasks ?? 'single')) this.logger.info(line)
     try {
       this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status())
     } catch (e) {
@@ -197,17 +194,13 @@ export class Runner {
     )
 
     this.#source = new KafkaSource({
-      topics: this.topology.sourceTopics,
+      topics: this.#setup.topics,
       groupId: c.applicationId,
       brokers: c.kafkaBrokers,
       maxBatchSize: c.batchSize,
       concurrency: c.concurrency,
       logger: this.logger,
-      // The range assignor gives every instance the same partition numbers of co-partitioned topics, so a task's
-      // partitions stay together; cooperative-sticky does not, so it is used only for a single task.
-      ...(cp.enabled && this.options.tasks !== undefined && this.options.tasks !== 'single'
-        ? { assignmentStrategy: 'range' as const }
-        : {}),
+      ...(this.#setup.assignmentStrategy && { assignmentStrategy: this.#setup.assignmentStrategy }),
       rdkafka: {
         'session.timeout.ms': cp.sessionTimeoutMs,
         'heartbeat.interval.ms': Math.floor(cp.sessionTimeoutMs / 5),
@@ -371,6 +364,7 @@ export class Runner {
       if (node.kind === 'sink') await attempt(`closing sink ${node.sink.name}`, () => node.sink.close?.())
     await attempt('closing the DLQ producer', () => this.#dlq?.close?.())
     await attempt('closing the changelog producer', () => this.#checkpointer?.store.close?.())
+    await attempt('closing the repartition producer', () => this.#setup?.close())
     await attempt('closing the status server', () => this.#server?.close())
     this.#state = this.#failure ? 'failed' : 'stopped'
     const code = this.#failure ? 1 : 0
@@ -396,6 +390,17 @@ export class Runner {
       ...(this.#failure && { error: this.#failure.message }),
     })
   }
+}
+
+/** One line per keyBy: how its input reaches its window's tasks. */
+function describeTasks(setup: EngineSetup, tasks: TaskMode): string[] {
+  return setup.partitioning.map((k) => {
+    const topic = setup.repartitionTopics.find((t) => t.keyBy === k.keyBy)
+    if (topic) return `${k.keyBy}: repartitioned via ${topic.topic} (${topic.partitions} partitions; ${k.reason})`
+    if (tasks === 'auto' || tasks === 'partition') return `${k.keyBy}: co-partitioned, a task per partition number`
+    if (tasks === 'single') return `${k.keyBy}: one task for every partition (TASKS=single: exact on one instance)`
+    return `${k.keyBy}: tasks from a custom grouping`
+  })
 }
 
 /**

@@ -233,6 +233,19 @@ describe('staged engine', () => {
     expect(s.windows.oldest?.reason).not.toContain(internal)
   })
 
+  it('status watermark is null while any task is at -infinity, whatever the order of the tasks', async () => {
+    const { topology, internal, keyBy } = app()
+    const log = repartitionLog()
+    const e = staged(topology, keyBy, internal, log)
+    await e.assign([
+      { topic: internal, partition: py },
+      { topic: internal, partition: px },
+    ])
+    await e.process({ topic: 'a', partition: 0, records: [rec(0, 0, ev(x, 15_000))] })
+    await reader(e, log, internal).deliver(px)
+    expect(e.status().watermark).toBeNull()
+  })
+
   it('a marker of a partition gone idle on another instance fires the window; no marker, no firing', async () => {
     const { topology, out, internal, keyBy } = app()
     const log = repartitionLog()

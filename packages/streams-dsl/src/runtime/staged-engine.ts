@@ -205,21 +205,20 @@ export class StagedEngine implements Engine {
    */
   status(): EngineStatus {
     const up = this.upstream.status()
-    let W: number | null = null
+    let W = Number.POSITIVE_INFINITY
     let open = 0
     let oldest: EngineStatus['windows']['oldest'] = null
     let allIdle = this.downstream.size > 0
     for (const e of this.downstream.values()) {
       const s = e.status()
-      if (s.watermark !== null && (W === null || s.watermark < W)) W = s.watermark
-      if (s.watermark === null) W = null
+      W = Math.min(W, s.watermark ?? Number.NEGATIVE_INFINITY)
       open += s.windows.open
       if (s.windows.oldest && (oldest === null || s.windows.oldest.end < oldest.end)) oldest = s.windows.oldest
       allIdle &&= s.allIdle
     }
     if (this.downstream.size === 0) return up
     return {
-      watermark: W,
+      watermark: finite(W),
       allIdle: allIdle && up.allIdle,
       partitions: up.partitions,
       windows: { open, oldest },

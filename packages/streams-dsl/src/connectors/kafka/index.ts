@@ -30,3 +30,4 @@ export {
   type ProducerMessage,
 } from './kafka-sink.js'
 export { KafkaSource, type KafkaSourceOptions, type PartitionPosition, toRawRecords } from './kafka-source.js'
+export { kafkaRepartitionSink } from './repartition-sink.js'

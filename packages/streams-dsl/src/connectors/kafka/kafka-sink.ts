@@ -8,6 +8,8 @@ export type ProducerMessage = {
   value: Buffer | string | null
   headers?: Record<string, Buffer | string>
   timestamp?: string
+  /** Explicit partition (default: the producer's partitioner on the key). */
+  partition?: number
 }
 
 /** Options shared by the Kafka sinks. */

@@ -1,0 +1,44 @@
+import type { RepartitionRecord, Sink } from '../types.js'
+import { KafkaProducer, type KafkaProducerOptions } from './kafka-sink.js'
+
+/**
+ * Writes routed records and watermark markers to repartition topics with the idempotent acks=all producer:
+ * `write` resolves once every record is acknowledged, so the upstream side commits a source offset only after
+ * what it routed is durable. The idempotent producer keeps each partition in send order, which markers rely on
+ * (a marker follows the data it covers).
+ *
+ * @example
+ * const engine = createStagedEngine(topology, { topics, origins, sink: kafkaRepartitionSink({ clientId: 'ctr' }) })
+ */
+export function kafkaRepartitionSink(
+  options: KafkaProducerOptions = {},
+): Sink<RepartitionRecord> & { close(): Promise<void> } {
+  const producer = new KafkaProducer({ clientId: 'streams-dsl-repartition', ...options })
+  return {
+    name: 'repartition',
+    async write(records) {
+      const byTopic = new Map<string, RepartitionRecord[]>()
+      for (const r of records) {
+        const list = byTopic.get(r.topic)
+        if (list) list.push(r)
+        else byTopic.set(r.topic, [r])
+      }
+      await Promise.all(
+        [...byTopic].map(([topic, rs]) =>
+          producer.send(
+            topic,
+            rs.map((r) => ({
+              key: r.key,
+              value: r.value,
+              partition: r.partition,
+              headers: r.headers,
+              timestamp: String(r.timestamp),
+            })),
+          ),
+        ),
+      )
+    },
+    flush: () => producer.flush(),
+    close: () => producer.close(),
+  }
+}
