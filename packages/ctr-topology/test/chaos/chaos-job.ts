@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
 import { createTopics, freshRedis, kafkaBrokers, type TestRedis, testKafka, uniqueTopic } from '@ctr/testing'
 import type { Redis } from 'ioredis'
-import { type ChaosRecord, type Result, random, type Truth } from './chaos-data.js'
+import { type ChaosRecord, type Partitions, partitionCount, type Result, random, type Truth } from './chaos-data.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..')
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -66,14 +66,20 @@ export class JobProcess {
   }
 }
 
-/** The job environment for a test: its topics, Redis, an hour-long idle timeout, 1 s checkpoints, 6 s sessions. */
+/** The job's TASKS setting. */
+export type Tasks = 'single' | 'partition' | 'auto'
+
+/**
+ * The job environment for a test: its topics, Redis, an hour-long idle timeout, 1 s checkpoints, 6 s sessions,
+ * TASKS=single unless `tasks` says otherwise.
+ */
 export function jobEnv(o: {
   applicationId: string
   impressions: string
   clicks: string
   redisUrl: string
   brokers: string
-  tasks?: 'single' | 'partition'
+  tasks?: Tasks
 }): Record<string, string> {
   return {
     APPLICATION_ID: o.applicationId,
@@ -91,6 +97,7 @@ export function jobEnv(o: {
 /** What {@link setUpChaosRun} prepared: the seed and its generator, fresh topics, a fresh Redis and the job's env. */
 export type ChaosRun = {
   readonly seed: number
+  readonly applicationId: string
   readonly rnd: () => number
   readonly topics: { readonly impressions: string; readonly clicks: string }
   readonly redis: TestRedis
@@ -99,29 +106,31 @@ export type ChaosRun = {
 
 /**
  * The common start of a chaos test: a seed (`CHAOS_SEED` or from the clock), two fresh topics with `partitions`
- * partitions, a fresh Redis database and the job environment pointing at them.
+ * partitions (one count for both, or one per topic), a fresh Redis database and the job environment pointing at
+ * them.
  */
 export async function setUpChaosRun(o: {
   appPrefix: string
-  partitions: number
-  tasks?: 'single' | 'partition'
+  partitions: Partitions
+  tasks?: Tasks
 }): Promise<ChaosRun> {
   const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000)
   const rnd = random(seed)
   const topics = { impressions: uniqueTopic('impressions'), clicks: uniqueTopic('clicks') }
   await createTopics([
-    { topic: topics.impressions, partitions: o.partitions },
-    { topic: topics.clicks, partitions: o.partitions },
+    { topic: topics.impressions, partitions: partitionCount(o.partitions, 'impressions') },
+    { topic: topics.clicks, partitions: partitionCount(o.partitions, 'clicks') },
   ])
   const redis = await freshRedis()
+  const applicationId = uniqueTopic(o.appPrefix)
   const env = jobEnv({
-    applicationId: uniqueTopic(o.appPrefix),
+    applicationId,
     ...topics,
     redisUrl: redis.url,
     brokers: kafkaBrokers(),
     ...(o.tasks && { tasks: o.tasks }),
   })
-  return { seed, rnd, topics, redis, env }
+  return { seed, applicationId, rnd, topics, redis, env }
 }
 
 /**

@@ -4,7 +4,8 @@ import { chaosStream } from './chaos-data.js'
 import { expectExact, JobProcess, PacedProducer, setUpChaosRun, sleep } from './chaos-job.js'
 
 // (a) The job is killed with SIGKILL at random moments, 5 times, while 200k events stream in, and started again
-// each time; it must end with ctr:latest / ctr:previous exactly as the ground truth says.
+// each time; it must end with ctr:latest / ctr:previous exactly as the ground truth says. It runs with TASKS=auto
+// (the job's default): its input is routed by product through the internal repartition topic.
 const jobs: JobProcess[] = []
 afterAll(async () => {
   for (const j of jobs) await j.kill()
@@ -13,7 +14,7 @@ afterAll(async () => {
 describe('chaos: kill -9 the job during the stream', () => {
   it('ends with exact results after 5 kills and restarts during 200k events', async () => {
     const partitions = 6
-    const { seed, rnd, topics, redis, env } = await setUpChaosRun({ appPrefix: 'ctr-kill', partitions })
+    const { seed, rnd, topics, redis, env } = await setUpChaosRun({ appPrefix: 'ctr-kill', partitions, tasks: 'auto' })
     const stream = chaosStream({ events: 200_000, products: 300, partitions, spanMs: 120_000, now: Date.now(), seed })
     const producer = new PacedProducer(topics)
     const start = () => {
@@ -29,7 +30,7 @@ describe('chaos: kill -9 the job during the stream', () => {
       // little), at least one checkpoint interval later
       const current = job
       const ready = () => current.count(kill === 0 ? 'assigned' : 'restored') > 0 || !current.alive
-      await waitFor(ready, { timeoutMs: 60_000, message: 'the job owns and restored its tasks' })
+      await waitFor(ready, { timeoutMs: 60_000, message: `seed ${seed}: the job owns and restored its tasks` })
       await sleep(1_200 + rnd() * 4_000)
       expect(job.alive, `job died by itself: ${job.lines.slice(-5).join('\n')}`).toBe(true)
       await job.kill()
@@ -41,6 +42,8 @@ describe('chaos: kill -9 the job during the stream', () => {
     await producing
     await expectExact(redis, stream.truth, 120_000)
 
+    // TASKS=auto routed the input through the internal topic
+    expect(jobs.every((j) => j.count('by-product: repartitioned via') === 1)).toBe(true)
     // every restarted job restored the task from the changelog
     expect(jobs.slice(1).map((j) => j.count('restored') > 0)).toEqual([true, true, true, true, true])
     expect(job.alive).toBe(true)
