@@ -75,6 +75,8 @@ export class KafkaSource implements SourceConnector {
   readonly #inflight = new Map<string, Promise<unknown>>()
   /** Partitions paused through {@link KafkaSource.pause}. */
   readonly #paused = new Set<string>()
+  /** Partitions that handed out at least one batch since they were assigned. */
+  readonly #delivered = new Set<string>()
   /** Lets go of the worker holding a partition's batch (see `#eachBatch`). */
   readonly #releasers = new Map<string, () => void>()
   #consumer: KafkaJS.Consumer | undefined
@@ -136,6 +138,7 @@ export class KafkaSource implements SourceConnector {
       return skip()
     }
     const k = key(batch.topic, batch.partition)
+    this.#delivered.add(k)
     const records = toRawRecords(batch)
     const last = records[records.length - 1]
     const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch).then(
@@ -189,6 +192,7 @@ export class KafkaSource implements SourceConnector {
         for (const tp of tps) {
           this.#state.delete(key(tp.topic, tp.partition))
           this.#paused.delete(key(tp.topic, tp.partition))
+          this.#delivered.delete(key(tp.topic, tp.partition))
         }
       }
     } catch (e) {
@@ -220,7 +224,13 @@ export class KafkaSource implements SourceConnector {
    * A no-op once `stop` was called: a pause queued while the client disconnects would be rejected unhandled.
    */
   pause(partitions: readonly TopicPartition[]): void {
-    if (!this.#consumer || this.#stopCalled || partitions.length === 0) return
+    if (!this.#consumer || this.#stopCalled) return
+    // The client drops what it prefetched for a paused partition and seeks back to the last offset it handed out.
+    // A partition that handed out nothing yet has no such offset: pausing it would lose its prefetched records
+    // (seen with @confluentinc/kafka-javascript 1.10.1). It is left running; its first batch then holds a worker
+    // until the handler is done, which throttles it as well, and the next pause includes it.
+    partitions = partitions.filter((tp) => this.#delivered.has(key(tp.topic, tp.partition)))
+    if (partitions.length === 0) return
     this.#consumer.pause(groupByTopic(partitions))
     for (const tp of partitions) {
       const k = key(tp.topic, tp.partition)
