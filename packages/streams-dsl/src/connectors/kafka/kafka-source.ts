@@ -75,8 +75,8 @@ export class KafkaSource implements SourceConnector {
   readonly #inflight = new Map<string, Promise<unknown>>()
   /** Partitions paused through {@link KafkaSource.pause}. */
   readonly #paused = new Set<string>()
-  /** Partitions that handed out at least one batch since they were assigned. */
-  readonly #delivered = new Set<string>()
+  /** Per partition, the offset after the last record handed out since it was assigned. */
+  readonly #next = new Map<string, number>()
   /** Lets go of the worker holding a partition's batch (see `#eachBatch`). */
   readonly #releasers = new Map<string, () => void>()
   #consumer: KafkaJS.Consumer | undefined
@@ -138,9 +138,9 @@ export class KafkaSource implements SourceConnector {
       return skip()
     }
     const k = key(batch.topic, batch.partition)
-    this.#delivered.add(k)
     const records = toRawRecords(batch)
     const last = records[records.length - 1]
+    if (last) this.#next.set(k, last.offset + 1)
     const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch).then(
       () => {
         if (!last) return
@@ -192,7 +192,7 @@ export class KafkaSource implements SourceConnector {
         for (const tp of tps) {
           this.#state.delete(key(tp.topic, tp.partition))
           this.#paused.delete(key(tp.topic, tp.partition))
-          this.#delivered.delete(key(tp.topic, tp.partition))
+          this.#next.delete(key(tp.topic, tp.partition))
         }
       }
     } catch (e) {
@@ -225,13 +225,19 @@ export class KafkaSource implements SourceConnector {
    */
   pause(partitions: readonly TopicPartition[]): void {
     if (!this.#consumer || this.#stopCalled) return
-    // The client drops what it prefetched for a paused partition and seeks back to the last offset it handed out.
-    // A partition that handed out nothing yet has no such offset: pausing it would lose its prefetched records
-    // (seen with @confluentinc/kafka-javascript 1.10.1). It is left running; its first batch then holds a worker
-    // until the handler is done, which throttles it as well, and the next pause includes it.
-    partitions = partitions.filter((tp) => this.#delivered.has(key(tp.topic, tp.partition)))
+    // The client drops what it prefetched for a paused partition and seeks back only to an offset that was
+    // resolved: a partition whose first batch is still in the handler, or that handed out nothing yet, lost its
+    // prefetched records (seen with @confluentinc/kafka-javascript 1.10.1). So we seek each paused partition to
+    // the offset after the last record handed out ourselves. A partition that handed out nothing has no known
+    // offset: it is left running; its first batch then holds a worker until the handler is done, which
+    // throttles it as well, and the next pause includes it.
+    partitions = partitions.filter((tp) => this.#next.has(key(tp.topic, tp.partition)))
     if (partitions.length === 0) return
     this.#consumer.pause(groupByTopic(partitions))
+    for (const tp of partitions) {
+      const next = this.#next.get(key(tp.topic, tp.partition)) as number
+      this.#consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(next) })
+    }
     for (const tp of partitions) {
       const k = key(tp.topic, tp.partition)
       this.#paused.add(k)
