@@ -102,7 +102,11 @@ export class Checkpointer {
    * the restored tasks (-infinity when one of them has no checkpoint yet), so a task moved here is judged as
    * its old owner judged it.
    */
-  async restore(partitions: readonly TopicPartition[]): Promise<RestoreResult> {
+  async restore(
+    partitions: readonly TopicPartition[],
+    /** Checkpoints read already (a caller restoring several engines reads them in one pass). */
+    prefetched?: ReadonlyMap<string, TaskCheckpoint>,
+  ): Promise<RestoreResult> {
     const started = performance.now()
     const e = this.#engine
     const assigned = new Set(partitions.map((tp) => `${tp.topic}:${tp.partition}`))
@@ -115,7 +119,7 @@ export class Checkpointer {
       if (!live.has(index)) arriving.add(e.taskIds[index] as string)
     }
     const taskIds = [...arriving]
-    const found = await this.#read(taskIds)
+    const found = prefetched ?? (await this.read(taskIds))
     const tracker = e.tracker
     const empty = e.inputs.length === 0
     if (empty) {
@@ -176,7 +180,7 @@ export class Checkpointer {
   }
 
   /** Reads checkpoints, riding out a short outage (a broker restarting): 3 attempts, 1 s then 3 s apart. */
-  async #read(taskIds: readonly string[]): Promise<Map<string, TaskCheckpoint>> {
+  async read(taskIds: readonly string[]): Promise<Map<string, TaskCheckpoint>> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.read(taskIds)

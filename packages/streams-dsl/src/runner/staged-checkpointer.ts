@@ -46,12 +46,19 @@ export class StagedCheckpointer {
   async restore(partitions: readonly TopicPartition[]): Promise<RestoreResult> {
     const started = performance.now()
     const sources = partitions.filter((tp) => !this.engine.isRepartition(tp.topic))
+    const arriving = partitions.filter(
+      (tp) => this.engine.isRepartition(tp.topic) && !this.engine.downstream.has(`${tp.topic}:${tp.partition}`),
+    )
+    // one pass over the changelog for every task that may arrive (a rebalance can bring many)
+    const up = this.engine.upstream
+    const ids = [
+      ...new Set(sources.map((tp) => up.taskIds[up.taskIndex(tp)] as string)),
+      ...arriving.map((tp) => `${tp.topic}-${tp.partition}`),
+    ]
+    const found = await this.#upstream.read(ids)
     const results: RestoreResult[] = []
-    if (sources.length > 0) results.push(await this.#upstream.restore(sources))
-    for (const tp of partitions) {
-      if (!this.engine.isRepartition(tp.topic) || this.engine.downstream.has(`${tp.topic}:${tp.partition}`)) continue
-      results.push(await this.#of(this.engine.downstreamOf(tp)).restore([tp]))
-    }
+    if (sources.length > 0) results.push(await this.#upstream.restore(sources, found))
+    for (const tp of arriving) results.push(await this.#of(this.engine.downstreamOf(tp)).restore([tp], found))
     return {
       restored: results.flatMap((r) => r.restored),
       fresh: results.flatMap((r) => r.fresh),
