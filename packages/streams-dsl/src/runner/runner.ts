@@ -156,6 +156,7 @@ export class Runner {
         deadLetters: this.#dlq,
         wrapSink: (s) => this.#metrics.wrapSink(s),
         ...(this.options.clock && { clock: this.options.clock }),
+        backlog: (tp) => this.#backlogged(tp),
       },
     })
     this.#engine = this.#setup.engine
@@ -285,6 +286,15 @@ export class Runner {
       done?.reject(e)
       this.#fail(e)
     }
+  }
+
+  /**
+   * A partition with records waiting to be read is not idle (CONTRACTS.md §2's idleness is about traffic, not
+   * about a consumer that is behind or a partition waiting for its turn). More than one record: a transaction's
+   * commit marker takes an offset no batch delivers.
+   */
+  #backlogged(tp: { topic: string; partition: number }): boolean {
+    return (this.#source?.backlog(tp) ?? 0) > 1
   }
 
   /** Pauses the input while `work` (writes to the sinks) is pending past the threshold. */

@@ -67,7 +67,8 @@ export class EngineCore implements Engine {
     readonly options: EngineOptions,
   ) {
     this.clock = options.clock ?? systemClock
-    this.tracker = new WatermarkTracker(topology.watermarks)
+    const backlog = options.backlog
+    this.tracker = new WatermarkTracker(topology.watermarks, backlog ? (p) => backlog(p) : undefined)
     const wiring = options.repartition
     this.plan = buildPlan(topology, {
       ...repartitionDeps(wiring, (keyBy, key) => this.route(keyBy, key)),

@@ -70,6 +70,7 @@ export class StagedEngine implements Engine {
       ...(o.clock && { clock: o.clock }),
       ...(o.deadLetters && { deadLetters: o.deadLetters }),
       ...(o.wrapSink && { wrapSink: o.wrapSink }),
+      ...(o.backlog && { backlog: o.backlog }),
     }
   }
 

@@ -31,6 +31,12 @@ export type EngineOptions = {
   wrapSink?: (sink: Sink<unknown>) => Sink<unknown>
   /** Called after every process/tick with the status counters (for metrics). */
   onMetrics?: (status: EngineStatus) => void
+  /**
+   * True while records of a partition are known to be waiting to be read (the consumer is behind): such a
+   * partition does not go idle, so a job catching up on a backlog, or whose partitions wait their turn, does not
+   * let W run past data it has not read yet. Default: never.
+   */
+  backlog?: (tp: TopicPartition) => boolean
   /** Set by the staged engine: this engine's side of one or more repartition topics. Internal. */
   repartition?: RepartitionWiring
 }

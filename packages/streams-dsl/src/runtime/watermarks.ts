@@ -42,7 +42,11 @@ export class WatermarkTracker {
   readonly partitions: PartitionState[] = []
   private readonly lag: number
 
-  constructor(readonly settings: WatermarkSettings) {
+  constructor(
+    readonly settings: WatermarkSettings,
+    /** True while the source knows records of a partition are waiting to be read: such a partition is not idle. */
+    private readonly backlogged: (p: PartitionState) => boolean = () => false,
+  ) {
     this.lag = settings.maxOutOfOrderness + 1
   }
 
@@ -92,7 +96,8 @@ export class WatermarkTracker {
   /** Re-evaluates idleness at `now` and the all-idle wall-clock advance; returns true when W advanced. */
   refresh(now: number): boolean {
     const timeout = this.settings.idleTimeout
-    for (const p of this.partitions) if (!p.idle && !p.origin && now - p.lastActivity >= timeout) p.idle = true
+    for (const p of this.partitions)
+      if (!p.idle && !p.origin && now - p.lastActivity >= timeout && !this.backlogged(p)) p.idle = true
     return this.recompute(now)
   }
 

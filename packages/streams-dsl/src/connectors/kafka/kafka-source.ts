@@ -7,6 +7,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../types.js'
+import { describePartitions } from './admin.js'
 import { type Brokers, type ConnectorLogger, clientConfig, connectorLogger } from './client.js'
 
 /** Options of {@link KafkaSource}. */
@@ -77,6 +78,8 @@ export class KafkaSource implements SourceConnector {
   readonly #paused = new Set<string>()
   /** Per partition, the offset after the last record handed out since it was assigned. */
   readonly #next = new Map<string, number>()
+  /** Records waiting at assignment (committed offset to log end), until the first batch tells; with its time. */
+  readonly #initialBacklog = new Map<string, { records: number; at: number }>()
   /** Lets go of the worker holding a partition's batch (see `#eachBatch`). */
   readonly #releasers = new Map<string, () => void>()
   #consumer: KafkaJS.Consumer | undefined
@@ -185,6 +188,7 @@ export class KafkaSource implements SourceConnector {
         for (const tp of tps) this.#state.set(key(tp.topic, tp.partition), blank())
         this.#logger.info({ partitions: tps.map(label) }, `assigned ${tps.length} partition(s)`)
         await handlers.onAssigned(tps)
+        this.#measureBacklog(tps)
       } else if (err.code === ERR.ERR__REVOKE_PARTITIONS) {
         this.#logger.info({ partitions: tps.map(label) }, `revoking ${tps.length} partition(s)`)
         await Promise.allSettled(tps.map((tp) => this.#inflight.get(key(tp.topic, tp.partition))))
@@ -193,6 +197,7 @@ export class KafkaSource implements SourceConnector {
           this.#state.delete(key(tp.topic, tp.partition))
           this.#paused.delete(key(tp.topic, tp.partition))
           this.#next.delete(key(tp.topic, tp.partition))
+          this.#initialBacklog.delete(key(tp.topic, tp.partition))
         }
       }
     } catch (e) {
@@ -250,6 +255,45 @@ export class KafkaSource implements SourceConnector {
     if (!this.#consumer || this.#stopCalled || partitions.length === 0) return
     for (const tp of partitions) this.#paused.delete(key(tp.topic, tp.partition))
     this.#consumer.resume(groupByTopic(partitions))
+  }
+
+  /**
+   * Records known to wait in a partition: log end (as of the last batch) minus position; before the first batch,
+   * log end minus the committed offset as measured at assignment (trusted for 2 minutes); null when unknown.
+   */
+  backlog(tp: TopicPartition): number | null {
+    const k = key(tp.topic, tp.partition)
+    const s = this.#state.get(k)
+    if (!s) return null
+    if (s.position !== null && s.highWatermark !== null) return s.highWatermark - s.position
+    const initial = this.#initialBacklog.get(k)
+    return initial && Date.now() - initial.at < 120_000 ? initial.records : null
+  }
+
+  /** Measures, in the background, how many records wait in newly assigned partitions (a hint for idleness). */
+  #measureBacklog(tps: readonly TopicPartition[]): void {
+    const consumer = this.#consumer
+    if (!consumer || tps.length === 0) return
+    const at = Date.now()
+    void (async () => {
+      const committed = new Map(
+        (
+          await consumer.committed(
+            tps.map((tp) => ({ topic: tp.topic, partition: tp.partition })),
+            5_000,
+          )
+        ).map((c) => [key(c.topic, c.partition), Number(c.offset)]),
+      )
+      for (const topic of new Set(tps.map((tp) => tp.topic))) {
+        for (const o of await describePartitions(topic, this.#options.brokers)) {
+          const k = key(topic, o.partition)
+          if (!this.#state.has(k)) continue
+          const c = committed.get(k)
+          const start = c !== undefined && c >= 0 ? Math.max(c, o.low) : o.low
+          this.#initialBacklog.set(k, { records: o.high - start, at })
+        }
+      }
+    })().catch(() => {}) // only a hint: without it such a partition goes idle after the idle timeout as usual
   }
 
   /** The partitions this instance owns, with position, committed offset, log end and lag. */
