@@ -238,8 +238,14 @@ export class StagedEngine implements Engine {
     return c
   }
 
+  /** Waits until every routed record and marker written so far is acknowledged (before committing sources). */
+  async flushRouted(): Promise<void> {
+    await this.options.sink.flush?.()
+  }
+
   async close(): Promise<void> {
     await this.upstream.close()
+    await this.flushRouted()
     for (const e of this.downstream.values()) await e.close()
   }
 }
