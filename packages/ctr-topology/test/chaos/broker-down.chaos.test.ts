@@ -38,7 +38,13 @@ describe('chaos: a broker stops mid-stream', () => {
       { brokers: bootstrap },
     )
     const redis = await freshRedis()
-    const env = jobEnv({ applicationId: uniqueTopic('ctr-broker'), ...topics, redisUrl: redis.url, brokers: bootstrap })
+    const env = jobEnv({
+      applicationId: uniqueTopic('ctr-broker'),
+      ...topics,
+      redisUrl: redis.url,
+      brokers: bootstrap,
+      tasks: 'auto',
+    })
     const stream = chaosStream({ events: 120_000, products: 300, partitions, spanMs: 90_000, now: Date.now(), seed })
     const job = new JobProcess('job', env).start()
     jobs.push(job)

@@ -55,7 +55,13 @@ describe('chaos: Redis unreachable mid-stream', () => {
       { topic: topics.impressions, partitions },
       { topic: topics.clicks, partitions },
     ])
-    const env = jobEnv({ applicationId: uniqueTopic('ctr-redis'), ...topics, redisUrl: url, brokers: kafkaBrokers() })
+    const env = jobEnv({
+      applicationId: uniqueTopic('ctr-redis'),
+      ...topics,
+      redisUrl: url,
+      brokers: kafkaBrokers(),
+      tasks: 'auto',
+    })
     const stream = chaosStream({ events: 120_000, products: 300, partitions, spanMs: 90_000, now: Date.now(), seed })
     const job = new JobProcess('job', env).start()
     jobs.push(job)
