@@ -16,7 +16,8 @@
 //    side's eventsIn = N (the routing stage alone).
 // 3. every run's results (every window the sink received, last value per window, and the Redis hashes) must equal
 //    the counts computed while producing; the bench fails if any run differs.
-// Settings: BENCH_EVENTS (default 300000), BENCH_REPEATS (2), BENCH_MODES (single,partition,auto), KAFKA_BROKERS, REDIS_URL (default db 14).
+// Settings: BENCH_EVENTS (default 300000), BENCH_REPEATS (2), BENCH_MODES (single,partition,auto), BENCH_IDLE_MS (the
+// topology's idle timeout, default 10 s), KAFKA_BROKERS, REDIS_URL (default db 14).
 
 import { loadavg } from 'node:os'
 import { KafkaJS } from '@confluentinc/kafka-javascript'
@@ -244,11 +245,20 @@ async function runMode(mode: Mode, r: number): Promise<Run> {
       if (realWindows >= expected.size) lastWindowAt ??= performance.now()
     },
   }
-  const runner = createRunner(ctrTopology({ applicationId, impressionsTopic, clicksTopic, results }), {
-    tasks: mode,
-    config: { applicationId, kafkaBrokers: brokers, redisUrl, port: 0, logLevel: 'warn' },
-    checkpoints: { enabled: true },
-  })
+  const runner = createRunner(
+    ctrTopology({
+      applicationId,
+      impressionsTopic,
+      clicksTopic,
+      results,
+      ...(process.env.BENCH_IDLE_MS && { idleTimeout: Number(process.env.BENCH_IDLE_MS) }),
+    }),
+    {
+      tasks: mode,
+      config: { applicationId, kafkaBrokers: brokers, redisUrl, port: 0, logLevel: 'warn' },
+      checkpoints: { enabled: true },
+    },
+  )
   await runner.start()
   let first: number | undefined
   let upstreamAt: number | undefined
