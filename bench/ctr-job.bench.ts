@@ -30,6 +30,7 @@ import type { Sink } from '../packages/streams-dsl/src/index.js'
 import { createRunner, type Runner } from '../packages/streams-dsl/src/runner/index.js'
 import { partitionForKey } from '../packages/streams-dsl/src/runtime/repartition.js'
 import { StagedEngine } from '../packages/streams-dsl/src/runtime/staged-engine.js'
+import { quietKafkaLogger } from './lib/quiet-logger.js'
 import { writeResult } from './lib/report.js'
 
 const N = Number(process.env.BENCH_EVENTS ?? 300_000)
@@ -48,14 +49,7 @@ const impressionsTopic = `${prefix}-impressions`
 const clicksTopic = `${prefix}-clicks`
 const log = (s: string) => console.log(`[ctr-job] ${s}`)
 
-const quiet: KafkaJS.Logger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  namespace: () => quiet,
-  setLogLevel: () => {},
-}
+const quiet = quietKafkaLogger
 
 /** The one partition function both topics are produced with: equal product ids, equal partition numbers. */
 const partitionOf = (productId: string) => partitionForKey(productId, PARTITIONS)

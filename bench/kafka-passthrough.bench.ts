@@ -20,6 +20,7 @@ import {
 import { createSinkRedis, redisHash } from '../packages/streams-dsl/src/connectors/redis/index.js'
 import { json, type Sink, topic, topology } from '../packages/streams-dsl/src/index.js'
 import { createRunner } from '../packages/streams-dsl/src/runner/index.js'
+import { quietKafkaLogger } from './lib/quiet-logger.js'
 import { writeResult } from './lib/report.js'
 
 const N = Number(process.env.BENCH_EVENTS ?? 1_000_000)
@@ -34,14 +35,7 @@ const stamp = Date.now().toString(36)
 const benchTopic = `bench-passthrough-${stamp}`
 const log = (s: string) => console.log(`[kafka-passthrough] ${s}`)
 
-const quiet: KafkaJS.Logger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  namespace: () => quiet,
-  setLogLevel: () => {},
-}
+const quiet = quietKafkaLogger
 
 function event(i: number, t0: number) {
   const p = i % 1000
