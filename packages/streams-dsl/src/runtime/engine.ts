@@ -162,10 +162,7 @@ export class EngineCore implements Engine {
       let ts = rec.timestamp
       try {
         value = serde.decode(rec.value)
-        if (extract !== undefined) {
-          const raw = extract(value)
-          ts = typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, ts)
-        }
+        if (extract !== undefined) ts = eventTime(extract(value), ts)
       } catch (e) {
         this.deadLetter(e instanceof DecodeError ? e.reason : 'invalid_event', (e as Error).message, rec)
         continue
@@ -219,16 +216,14 @@ export class EngineCore implements Engine {
       if (o.nextOffset !== null && origin.offset < o.nextOffset) continue
       o.nextOffset = origin.offset + 1
       this.counters.eventsIn++
-      if (tracker.mark(o, origin.before, false, null, now)) this.advance()
+      // W(origin) as it was just before this record upstream (usually known already: no work then)
+      if ((origin.before > o.maxEventTime || o.idle) && tracker.mark(o, origin.before, false, null, now)) this.advance()
       let value: unknown
       let ts = rec.timestamp
       try {
         value = source.node.serde.decode(rec.value as Buffer)
         const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
-        if (extract !== undefined) {
-          const raw = extract(value)
-          ts = typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, ts)
-        }
+        if (extract !== undefined) ts = eventTime(extract(value), ts)
       } catch (e) {
         // the upstream side accepted it; a different schema version here cannot
         this.deadLetter('invalid_event', (e as Error).message, rec)
@@ -447,6 +442,11 @@ export class EngineCore implements Engine {
       throw e
     }
   }
+}
+
+/** The event time a timestamp extractor returned: a finite number as is, else parsed (ISO-8601), else `fallback`. */
+function eventTime(raw: unknown, fallback: number): number {
+  return typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, fallback)
 }
 
 /** The plan's keyBy wiring for an engine's repartitioning role. */
