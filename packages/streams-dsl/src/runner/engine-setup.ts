@@ -49,7 +49,7 @@ type SetupOptions = {
   readonly applicationId: string
   readonly brokers: string
   readonly checkpoints: CheckpointConfig
-  readonly engine: EngineOptions
+  readonly engine: Omit<EngineOptions, 'tasks' | 'repartition'>
   readonly logger: ConnectorLogger
 }
 
@@ -110,9 +110,8 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
     logger: o.logger,
   })
   const copartitioned = partitioning.some((k) => k.mode === 'co-partitioned')
-  const { tasks: _ignored, ...engineOptions } = o.engine
   const engine = createStagedEngine(topology, {
-    ...engineOptions,
+    ...o.engine,
     topics,
     sink,
     origins,

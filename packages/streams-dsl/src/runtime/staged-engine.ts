@@ -117,18 +117,20 @@ export class StagedEngine implements Engine {
    * any of it changed (`'changed'`, on ticks), only when an idle flag changed (`'idle'`), or always.
    */
   async sendMarkers(when: 'changed' | 'idle' | 'always' = 'changed'): Promise<void> {
-    const origins: OriginState[] = this.upstream.inputs.map((p) => ({
+    const owned = this.upstream.inputs
+    if (owned.length === 0) return
+    // checked before every upstream batch: cheap when nothing changed
+    const idle = owned.map((p) => `${p.topic}:${p.partition}:${p.idle ? 1 : 0}`).join(',')
+    if (when === 'idle' && idle === this.#lastIdle) return
+    const signature = `${idle}|${owned.map((p) => p.maxEventTime).join(',')}`
+    if (when === 'changed' && signature === this.#lastMarkers) return
+    const origins: OriginState[] = owned.map((p) => ({
       topic: p.topic,
       partition: p.partition,
       maxEventTime: finite(p.maxEventTime),
       idle: p.idle,
       lastEventWallTime: p.lastEventWallTime,
     }))
-    if (origins.length === 0) return
-    const idle = origins.map((o) => (o.idle ? 1 : 0)).join('')
-    const signature = JSON.stringify(origins.map((o) => [o.topic, o.partition, o.maxEventTime, o.idle]))
-    if (when === 'changed' && signature === this.#lastMarkers) return
-    if (when === 'idle' && idle === this.#lastIdle) return
     const out: RepartitionRecord[] = []
     for (const t of this.options.topics) out.push(...markerRecords(t.topic, t.partitions, origins))
     await this.options.sink.write(out)
