@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
-import { isDeepStrictEqual } from 'node:util'
 import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -16,6 +15,7 @@ import {
   storedResults,
   WINDOW_MS,
 } from './fixtures/counting-topology.js'
+import { expectStoredResults } from './fixtures/expect-results.js'
 import { createRunner } from './runner.js'
 import type { RunnerStatus } from './status.js'
 
@@ -122,13 +122,7 @@ describe('Redis stopped mid-stream', () => {
 
       children.push(await startRedis(port))
       const expected = expectedResults([...first, ...second])
-      await waitFor(async () => isDeepStrictEqual(await storedResults(reader), expected) || null, {
-        timeoutMs: 60_000,
-        message: 'exact results after Redis came back',
-      }).catch(async (e) => {
-        expect(await storedResults(reader)).toEqual(expected)
-        throw e
-      })
+      await expectStoredResults(reader, expected, 'exact results after Redis came back')
       // Resumed once the writes went through, after exactly one pause for this outage.
       await waitFor(() => !runner.status().paused || null, { message: 'the input resumed', timeoutMs: 10_000 })
       const after = await httpStatus(runner.port!)

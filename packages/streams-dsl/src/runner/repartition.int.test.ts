@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util'
 import { createTopics, freshRedis, kafkaBrokers, produce, type TestRedis, uniqueTopic, waitFor } from '@ctr/testing'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -13,8 +12,8 @@ import {
   expectedResults,
   pastWindowStart,
   resultSink,
-  storedResults,
 } from './fixtures/counting-topology.js'
+import { expectStoredResults } from './fixtures/expect-results.js'
 import { createRunner } from './runner.js'
 
 const config = (applicationId: string, redisUrl: string) => ({
@@ -43,16 +42,7 @@ function instance(app: string, input: string, redis: TestRedis) {
   }
 }
 
-async function expectExact(redis: TestRedis, all: readonly Event[]) {
-  const expected = expectedResults(all)
-  await waitFor(async () => isDeepStrictEqual(await storedResults(redis), expected) || null, {
-    timeoutMs: 60_000,
-    message: 'exact results in Redis',
-  }).catch(async (e) => {
-    expect(await storedResults(redis)).toEqual(expected) // shows the difference
-    throw e
-  })
-}
+const expectExact = (redis: TestRedis, all: readonly Event[]) => expectStoredResults(redis, expectedResults(all))
 
 describe('runner, tasks auto: repartitioning through an internal topic', () => {
   it('two instances share null-keyed input exactly, through <app>-<keyBy>-repartition; one leaves, the other goes on', async () => {

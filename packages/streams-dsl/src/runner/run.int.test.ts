@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isDeepStrictEqual } from 'node:util'
 import { createTopics, freshRedis, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
 import { describe, expect, it } from 'vitest'
 import { events, expectedResults, pastWindowStart, storedResults } from './fixtures/counting-topology.js'
+import { expectStoredResults } from './fixtures/expect-results.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const main = join(here, 'fixtures', 'job-main.ts')
@@ -90,13 +90,7 @@ describe('run() as a process', () => {
     const second = startJob(env)
     try {
       const expected = expectedResults(all)
-      await waitFor(async () => isDeepStrictEqual(await storedResults(redis), expected) || null, {
-        timeoutMs: 60_000,
-        message: 'exact results after the restart',
-      }).catch(async (e) => {
-        expect(await storedResults(redis)).toEqual(expected)
-        throw e
-      })
+      await expectStoredResults(redis, expected, 'exact results after the restart')
     } finally {
       second.child.kill('SIGINT')
       expect((await second.exit).code).toBe(0)

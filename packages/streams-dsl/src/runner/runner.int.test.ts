@@ -12,6 +12,7 @@ import {
   storedResults,
   WINDOW_MS,
 } from './fixtures/counting-topology.js'
+import { expectStoredResults } from './fixtures/expect-results.js'
 import { createRunner, type Runner } from './runner.js'
 
 const runnerFor = (name: string, input: string, redisUrl: string, tasks?: 'partition') => {
@@ -56,13 +57,7 @@ describe('runner on Kafka and Redis', () => {
     try {
       await runner.start()
       const expected = expectedResults(all)
-      await waitFor(async () => isDeepStrictEqual(await storedResults(redis), expected) || null, {
-        timeoutMs: 60_000,
-        message: 'exact results in Redis',
-      }).catch(async (e) => {
-        expect(await storedResults(redis)).toEqual(expected) // shows the difference
-        throw e
-      })
+      await expectStoredResults(redis, expected, 'exact results in Redis')
       const s = await status(runner)
       expect(s.state).toBe('running')
       expect(s.partitions.map((p) => p.partition)).toEqual([0, 1, 2])
@@ -151,13 +146,7 @@ describe('runner on Kafka and Redis', () => {
     try {
       await b.runner.start()
       const expected = expectedResults([...first, ...second])
-      await waitFor(async () => isDeepStrictEqual(await storedResults(redis), expected) || null, {
-        timeoutMs: 60_000,
-        message: 'exact results after the restart',
-      }).catch(async (e) => {
-        expect(await storedResults(redis)).toEqual(expected)
-        throw e
-      })
+      await expectStoredResults(redis, expected, 'exact results after the restart')
       // The restarted instance resumed from the checkpoint taken at the stop (open windows restored from the
       // changelog, offsets committed with it): no record of the first run was read again.
       const readAgain = (await status(b.runner)).counters!.eventsIn - second.length
