@@ -10,6 +10,8 @@
  * together that no partition goes idle until the end, when the all-idle advance closes every window.
  */
 
+import type { CtrResult } from '../src/result.js'
+
 export const S = 10_000
 export const B = 3_000
 export const L = 5_000
@@ -25,14 +27,8 @@ export type ProducedRecord = {
   readonly recordTimestamp: number
 }
 
-export type OracleResult = {
-  product_id: string
-  impressions: number
-  clicks: number
-  ctr: number | null
-  window_start: number
-  window_end: number
-}
+/** The job's result shape (only the type is shared; the oracle computes the values on its own). */
+export type OracleResult = CtrResult
 
 export type Expected = {
   latest: Record<string, OracleResult>

@@ -10,6 +10,8 @@
  * on idleness (the job runs with a one-hour idle timeout); the markers' own windows never fire.
  */
 
+import type { CtrResult } from '../../src/result.js'
+
 export const WINDOW = 10_000
 
 /** One record to produce. */
@@ -20,15 +22,8 @@ export type ChaosRecord = {
   readonly value: string
 }
 
-/** The result JSON fields of CONTRACTS.md §3. */
-export type Result = {
-  product_id: string
-  impressions: number
-  clicks: number
-  ctr: number | null
-  window_start: number
-  window_end: number
-}
+/** The result JSON fields of CONTRACTS.md §3 (the job's own type: a shape, not its logic). */
+export type Result = CtrResult
 
 export type Truth = { latest: Record<string, Result>; previous: Record<string, Result> }
 
