@@ -11,7 +11,7 @@ import type { SourceNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import type { EngineCounters, RecordContext } from './context.js'
 import { committableOffsets } from './offsets.js'
-import { buildPlan, type KeyByMode, type Plan } from './plan.js'
+import { buildPlan, type Plan, type PlanDeps } from './plan.js'
 import {
   isMarker,
   markerOrigins,
@@ -24,7 +24,15 @@ import {
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
 import { describeTime, parseEventTime } from './time.js'
-import type { Clock, Engine, EngineOptions, EngineSnapshot, EngineStatus, RepartitionWiring } from './types.js'
+import type {
+  Clock,
+  Engine,
+  EngineOptions,
+  EngineSnapshot,
+  EngineStatus,
+  RepartitionTopic,
+  RepartitionWiring,
+} from './types.js'
 import { type PartitionState, WatermarkTracker } from './watermarks.js'
 
 const systemClock: Clock = { now: () => Date.now() }
@@ -56,7 +64,8 @@ export class EngineCore implements Engine {
   /** Records routed to repartition topics by the current batch (upstream side). */
   private routed: RepartitionRecord[] = []
   private routedRecord: RawRecord | null = null
-  private routedTo: string[] = []
+  /** Partitions the current record was routed to, as `topic index * 2^20 + partition`. */
+  private routedTo: number[] = []
   private readonly dlq: DeadLetter[] = []
   private chain: Promise<unknown> = Promise.resolve()
   private offsets: TopicPartitionOffset[] = []
@@ -71,7 +80,7 @@ export class EngineCore implements Engine {
     this.tracker = new WatermarkTracker(topology.watermarks, backlog ? (p) => backlog(p) : undefined)
     const wiring = options.repartition
     this.plan = buildPlan(topology, {
-      ...repartitionDeps(wiring, (keyBy, key) => this.route(keyBy, key)),
+      ...repartitionDeps(wiring, (t, index) => (key) => this.route(t, index, key)),
       tracker: this.tracker,
       ctx: this.ctx,
       counters: this.counters,
@@ -242,14 +251,10 @@ export class EngineCore implements Engine {
   }
 
   /** Upstream side: sends the current record to the partition of `key` in the keyBy's topic (once per partition). */
-  private route(keyBy: string, key: string | number): void {
-    const wiring = this.options.repartition
-    if (wiring?.role !== 'upstream') return
-    const t = wiring.topics.find((x) => x.keyBy === keyBy)
-    if (!t) return
+  private route(t: RepartitionTopic, index: number, key: string | number): void {
     const rec = this.ctx.record as RawRecord
     const partition = partitionForKey(key, t.partitions)
-    const id = `${t.topic}:${partition}`
+    const id = index * 0x100000 + partition
     if (this.routedRecord !== rec) {
       this.routedRecord = rec
       this.routedTo = []
@@ -452,16 +457,16 @@ function eventTime(raw: unknown, fallback: number): number {
 /** The plan's keyBy wiring for an engine's repartitioning role. */
 function repartitionDeps(
   wiring: RepartitionWiring | undefined,
-  route: (keyBy: string, key: string | number) => void,
-): {
-  keyByMode?: (keyBy: string) => KeyByMode
-  route?: typeof route
-  owns?: (keyBy: string, key: string | number) => boolean
-} {
+  sender: (t: RepartitionTopic, index: number) => (key: string | number) => void,
+): Pick<PlanDeps, 'keyByMode' | 'route' | 'owns'> {
   if (wiring === undefined) return {}
   if (wiring.role === 'upstream') {
-    const routed = new Set(wiring.topics.map((t) => t.keyBy))
-    return { keyByMode: (k) => (routed.has(k) ? 'route' : 'window'), route }
+    const topics = wiring.topics
+    const indexOf = (k: string) => topics.findIndex((t) => t.keyBy === k)
+    return {
+      keyByMode: (k) => (indexOf(k) >= 0 ? 'route' : 'window'),
+      route: (k) => sender(topics[indexOf(k)] as RepartitionTopic, indexOf(k)),
+    }
   }
   const { keyBy, partitions } = wiring.topic
   const mine = wiring.partition

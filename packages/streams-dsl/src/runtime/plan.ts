@@ -38,8 +38,8 @@ export type PlanDeps = OperatorDeps & {
   resultFailed: (operator: string, result: unknown, error: unknown) => void
   /** Default: every keyBy feeds its window. */
   keyByMode?: (keyBy: string) => KeyByMode
-  /** Where `route` keyBy nodes send each key (with the record in the context). */
-  route?: (keyBy: string, key: WindowKey) => void
+  /** Where a `route` keyBy node sends each key (with the record in the context); resolved once per node. */
+  route?: (keyBy: string) => (key: WindowKey) => void
   /** Whether this engine owns a key of an `owned` keyBy node. */
   owns?: (keyBy: string, key: WindowKey) => boolean
 }
@@ -96,8 +96,8 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         const mode = deps.keyByMode?.(name) ?? 'window'
         if (mode === 'skip') return [() => {}]
         if (mode === 'route') {
-          const route = deps.route as NonNullable<PlanDeps['route']>
-          return [(v) => route(name, keyOf(v))]
+          const send = (deps.route as NonNullable<PlanDeps['route']>)(name)
+          return [(v) => send(keyOf(v))]
         }
         const owns = mode === 'owned' ? (deps.owns as NonNullable<PlanDeps['owns']>) : undefined
         return (t.consumers.get(name) ?? []).map((w) => {
