@@ -1,10 +1,10 @@
 import type { Aggregation } from '../dsl/aggregations.js'
 import type { AggregateNode, WindowNode } from '../graph/nodes.js'
 import type { WindowBucket, WindowKey } from '../state/window-store.js'
-import type { EngineCounters, OperatorDeps, RecordContext } from './context.js'
+import type { OperatorDeps, RecordContext } from './context.js'
 import { emitWindowed } from './emit-window.js'
+import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
-import type { WatermarkTracker } from './watermarks.js'
 
 type Agg = Aggregation<unknown, unknown, unknown>
 /** A session is a bucket with one key; `dead` once merged away or purged. */
@@ -26,36 +26,21 @@ export class SessionStore {
  * W >= end - 1 + L, fired once W >= end - 1, fired again at once when an event extends or updates it after
  * that, purged at W >= end - 1 + L.
  */
-export class SessionOperator {
+export class SessionOperator extends KeyedWindowBase {
   readonly stores: SessionStore[] = []
-  downstream: (value: unknown) => void = () => {}
   private readonly gap: number
-  private readonly lateness: number
-  private readonly onUpdate: boolean
-  private readonly agg: Agg
-  private readonly tracker: WatermarkTracker
-  private readonly ctx: RecordContext
-  private readonly counters: EngineCounters
-  private readonly late: (message: string) => void
   private readonly fireQueue = new MinHeap<Session>()
   private readonly purgeQueue = new MinHeap<Session>()
 
   constructor(
-    readonly name: string,
-    readonly window: WindowNode,
+    name: string,
+    window: WindowNode,
     aggregate: AggregateNode,
-    private readonly keyOf: (value: unknown) => WindowKey,
+    keyOf: (value: unknown) => WindowKey,
     deps: OperatorDeps,
   ) {
-    // copied into fields: the per-record path reads them without an extra indirection
-    this.tracker = deps.tracker
-    this.ctx = deps.ctx
-    this.counters = deps.counters
-    this.late = deps.late
+    super(name, window, aggregate, keyOf, deps)
     this.gap = window.spec.size
-    this.lateness = window.allowedLateness
-    this.onUpdate = window.emit === 'onUpdate'
-    this.agg = aggregate.aggregation as Agg
   }
 
   store(task: number): SessionStore {

@@ -1,20 +1,17 @@
-import type { Aggregation } from '../dsl/aggregations.js'
 import { windowStarts } from '../dsl/windows.js'
 import type { AggregateNode, WindowNode } from '../graph/nodes.js'
 import { MemoryWindowStore } from '../state/memory-window-store.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../state/window-store.js'
-import type { EngineCounters, OperatorDeps, RecordContext } from './context.js'
+import type { OperatorDeps, RecordContext } from './context.js'
 import { emitWindowed } from './emit-window.js'
-import type { WatermarkTracker } from './watermarks.js'
-
-type Agg = Aggregation<unknown, unknown, unknown>
+import { KeyedWindowBase } from './keyed-window-base.js'
 
 /**
  * Keyed event-time windows with allowed lateness (CONTRACTS.md §2): a window fires once W >= end - 1; an event
  * arriving while W >= end - 1 + L is late and dropped; an event added after the firing fires the window again
  * at once (a late firing); state is purged once W >= end - 1 + L.
  */
-export class WindowOperator {
+export class WindowOperator extends KeyedWindowBase {
   /** Window state per task index. */
   readonly stores: WindowStore<unknown>[] = []
   /** Smallest `end - 1` among buckets not fired yet. */
@@ -23,16 +20,7 @@ export class WindowOperator {
   private nextPurgeAt = Number.POSITIVE_INFINITY
   private readonly starts: number[] = []
   private readonly size: number
-  private readonly lateness: number
   private readonly tumbling: boolean
-  private readonly onUpdate: boolean
-  private readonly agg: Agg
-  private readonly tracker: WatermarkTracker
-  private readonly ctx: RecordContext
-  private readonly counters: EngineCounters
-  private readonly late: (message: string) => void
-  /** Downstream of the aggregate node; set by the planner. */
-  downstream: (value: unknown) => void = () => {}
   /** Cache of the last bucket touched (events of a window tend to come together). */
   private last: WindowBucket<unknown> | undefined
   private lastTask = -1
@@ -40,22 +28,15 @@ export class WindowOperator {
   private rangeEnd = 0
 
   constructor(
-    readonly name: string,
-    readonly window: WindowNode,
+    name: string,
+    window: WindowNode,
     aggregate: AggregateNode,
-    private readonly keyOf: (value: unknown) => WindowKey,
+    keyOf: (value: unknown) => WindowKey,
     deps: OperatorDeps,
   ) {
-    // copied into fields: the per-record path reads them without an extra indirection
-    this.tracker = deps.tracker
-    this.ctx = deps.ctx
-    this.counters = deps.counters
-    this.late = deps.late
+    super(name, window, aggregate, keyOf, deps)
     this.size = window.spec.size
-    this.lateness = window.allowedLateness
     this.tumbling = window.spec.kind === 'tumbling'
-    this.onUpdate = window.emit === 'onUpdate'
-    this.agg = aggregate.aggregation as Agg
   }
 
   /** The store of a task, created on first use. */
