@@ -8,6 +8,8 @@
  * library.
  */
 
+import type { ReadEvidenceStatus } from './read-evidence.js'
+
 /** One input partition of one topic. */
 export type TopicPartition = { readonly topic: string; readonly partition: number }
 
@@ -33,14 +35,31 @@ export type InputBatch = {
   readonly records: readonly RawRecord[]
 }
 
-/** Callbacks a source drives. Each is awaited before the source goes on (backpressure). */
+/** How a partition was taken away: handed over in a rebalance, or lost (another instance may own it already). */
+export type RevokeInfo = {
+  /**
+   * True when the assignment was lost (session timeout, a long pause of the process, fenced by the group): the
+   * partitions may be someone else's already, so nothing may be committed or checkpointed for them.
+   */
+  readonly lost: boolean
+}
+
+/** Callbacks a source drives. */
 export interface SourceHandlers {
-  /** Called with each fetched batch; the next batch of the same partition waits for the returned promise. */
-  onBatch(batch: InputBatch): Promise<void>
-  /** Partitions newly assigned to this instance (restore their state before their first batch). */
-  onAssigned(partitions: readonly TopicPartition[]): Promise<void>
-  /** Partitions about to be taken away (flush and commit what they produced). */
-  onRevoked(partitions: readonly TopicPartition[]): Promise<void>
+  /**
+   * Records of one poll, one batch per partition, each in offset order. The source may call again before the
+   * returned promise resolves (it bounds what is in flight); calls must be processed in the order they are made.
+   * Resolves once the records are processed.
+   */
+  onBatches(batches: readonly InputBatch[]): Promise<void>
+  /**
+   * Partitions newly assigned to this instance: restore their state before their first batch. May return where
+   * to start reading some of them (e.g. a restored checkpoint's offsets); the others start at the committed offset.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing (`async () => {}`) is fine
+  onAssigned(partitions: readonly TopicPartition[]): Promise<readonly TopicPartitionOffset[] | undefined | void>
+  /** Partitions about to be taken away: flush and commit what they produced (unless `info.lost`). */
+  onRevoked(partitions: readonly TopicPartition[], info?: RevokeInfo): Promise<void>
 }
 
 /** Where raw records come from: a Kafka consumer group, or memory in tests. */
@@ -51,7 +70,12 @@ export interface SourceConnector {
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>
   pause(partitions: readonly TopicPartition[]): void
   resume(partitions: readonly TopicPartition[]): void
-  /** Stops fetching, leaves the group. Pending onBatch calls finish first. */
+  /**
+   * What the source knows of a partition's unread records at `now` (CONTRACTS §2): a silent partition goes idle
+   * only while `caughtUp`. Undefined for a partition it does not own.
+   */
+  readEvidence(tp: TopicPartition, now: number): ReadEvidenceStatus | undefined
+  /** Stops fetching, leaves the group. Pending `onBatches` calls finish first. */
   stop(): Promise<void>
 }
 

@@ -38,7 +38,7 @@ async function setup(thresholdMs = 1000) {
   const gate = gatedSink()
   const bp = new Backpressure({ source, partitions: () => source.partitions(), thresholdMs })
   await source.start({
-    onBatch: (b) => bp.track(gate.sink.write(b.records.map((r) => String(r.value)))),
+    onBatches: (bs) => bp.track(gate.sink.write(bs.flatMap((b) => b.records.map((r) => String(r.value))))),
     onAssigned: async () => {},
     onRevoked: async () => {},
   })

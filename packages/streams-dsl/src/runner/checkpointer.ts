@@ -62,6 +62,8 @@ export class Checkpointer {
    */
   async checkpoint(): Promise<CheckpointResult> {
     const started = performance.now()
+    // 1. everything the processed records produced must be durable before the state that produced it is
+    await this.#engine.flush()
     // No copy of the accumulators: the store serialises them before this resolves, and the caller awaits it
     // before the engine's next operation (the runner's queue does).
     const s = takeSnapshot(this.#engine, false)

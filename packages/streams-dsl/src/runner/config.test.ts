@@ -9,8 +9,9 @@ describe('loadConfig', () => {
       applicationId: 'ctr',
       port: 8001,
       logLevel: 'info',
-      batchSize: 0,
-      concurrency: 3,
+      pollRecords: 1000,
+      maxInFlightBytes: 8 * 1024 * 1024,
+      prefetchKiB: 16_384,
       commitIntervalMs: 1000,
       tickIntervalMs: 200,
     })

@@ -31,10 +31,12 @@ export const runnerEnvSchema = z.object({
     .optional(),
   JOB_PORT: int(0, 65535).default(8001),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Most records per batch handed to the engine; 0 = everything fetched for the partition (fastest). */
-  BATCH_SIZE: int(0, 1_000_000).default(0),
-  /** Partitions processed concurrently by the consumer. */
-  PARTITION_CONCURRENCY: int(1, 64).default(3),
+  /** Records taken from the Kafka client per poll. */
+  POLL_RECORDS: int(1, 100_000).default(1000),
+  /** Payload bytes polled and not yet processed; past it the source stops polling (bounded memory). */
+  MAX_IN_FLIGHT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** The Kafka client's prefetch for all partitions together, KiB (`queued.max.messages.kbytes`). */
+  PREFETCH_KIB: int(1024, 2 * 1024 * 1024).default(16_384),
   COMMIT_INTERVAL_MS: int(50, 600_000).default(1000),
   TICK_INTERVAL_MS: int(10, 60_000).default(200),
 })
@@ -48,8 +50,12 @@ export type RunnerConfig = {
   /** Port of `/metrics` and `/status`; 0 picks a free one. */
   readonly port: number
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  readonly batchSize: number
-  readonly concurrency: number
+  /** Records taken from the Kafka client per poll (`POLL_RECORDS`). */
+  readonly pollRecords: number
+  /** Payload bytes polled and not yet processed (`MAX_IN_FLIGHT_BYTES`). */
+  readonly maxInFlightBytes: number
+  /** The Kafka client's prefetch, KiB (`PREFETCH_KIB`). */
+  readonly prefetchKiB: number
   readonly commitIntervalMs: number
   readonly tickIntervalMs: number
 }
@@ -72,8 +78,9 @@ export function loadConfig(
     applicationId: e.APPLICATION_ID ?? defaults.applicationId,
     port: e.JOB_PORT,
     logLevel: e.LOG_LEVEL,
-    batchSize: e.BATCH_SIZE,
-    concurrency: e.PARTITION_CONCURRENCY,
+    pollRecords: e.POLL_RECORDS,
+    maxInFlightBytes: e.MAX_IN_FLIGHT_BYTES,
+    prefetchKiB: e.PREFETCH_KIB,
     commitIntervalMs: e.COMMIT_INTERVAL_MS,
     tickIntervalMs: e.TICK_INTERVAL_MS,
   }

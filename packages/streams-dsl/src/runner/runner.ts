@@ -7,7 +7,7 @@ import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-l
 import { KafkaSource } from '../connectors/kafka/kafka-source.js'
 import { setDefaultRedisUrl } from '../connectors/redis/connection.js'
 import { sinkHealthOf } from '../connectors/sink-health.js'
-import type { DeadLetter, InputBatch, Sink, TopicPartition } from '../connectors/types.js'
+import type { DeadLetter, InputBatch, Sink, TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
 import type { Topology } from '../graph/topology.js'
 import type { Clock, Engine } from '../runtime/types.js'
 import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
@@ -41,9 +41,10 @@ export type RunnerOptions = {
 }
 
 type Work =
-  | { readonly kind: 'batch'; readonly batch: InputBatch }
+  | { readonly kind: 'batches'; readonly batches: readonly InputBatch[] }
   | { readonly kind: 'tick' | 'commit' }
-  | { readonly kind: 'assign' | 'revoke'; readonly partitions: readonly TopicPartition[] }
+  | { readonly kind: 'assign'; readonly partitions: readonly TopicPartition[] }
+  | { readonly kind: 'revoke'; readonly partitions: readonly TopicPartition[]; readonly lost: boolean }
 type Job = { readonly work: Work; readonly done?: { resolve(): void; reject(e: unknown): void } }
 
 /** Lifecycle of a runner. */
@@ -156,7 +157,7 @@ export class Runner {
         deadLetters: this.#dlq,
         wrapSink: (s) => this.#metrics.wrapSink(s),
         ...(this.options.clock && { clock: this.options.clock }),
-        backlog: (tp) => this.#backlogged(tp),
+        caughtUp: (tp, now) => this.#source?.caughtUp(tp, now) ?? false,
       },
     })
     this.#engine = this.#setup.engine
@@ -198,8 +199,9 @@ export class Runner {
       topics: this.#setup.topics,
       groupId: c.applicationId,
       brokers: c.kafkaBrokers,
-      maxBatchSize: c.batchSize,
-      concurrency: c.concurrency,
+      pollRecords: c.pollRecords,
+      maxInFlightBytes: c.maxInFlightBytes,
+      prefetchKiB: c.prefetchKiB,
       logger: this.logger,
       ...(this.#setup.assignmentStrategy && { assignmentStrategy: this.#setup.assignmentStrategy }),
       rdkafka: {
@@ -220,17 +222,18 @@ export class Runner {
     }
     this.#startedAt = Date.now()
     await this.#source.start({
-      onBatch: (batch) => this.#enqueue({ kind: 'batch', batch }),
-      onAssigned: (partitions) => {
+      onBatches: (batches) => this.#enqueue({ kind: 'batches', batches }),
+      onAssigned: async (partitions) => {
         const assigned = this.#enqueue({ kind: 'assign', partitions })
         // The client applies the assignment once this resolves, unpaused: pause them too if the input is paused.
         assigned.then(
           () => setTimeout(() => this.#backpressure?.assigned(partitions), 0),
           () => {},
         )
-        return assigned
+        await assigned
+        return undefined
       },
-      onRevoked: (partitions) => this.#enqueue({ kind: 'revoke', partitions }),
+      onRevoked: (partitions, info) => this.#enqueue({ kind: 'revoke', partitions, lost: info?.lost ?? false }),
     })
     this.#state = 'running'
     this.logger.info(
@@ -253,11 +256,13 @@ export class Runner {
     try {
       const engine = this.#engine!
       switch (work.kind) {
-        case 'batch': {
+        case 'batches': {
           if (this.#failure) throw this.#failure
-          this.#metrics.batchSize.observe(work.batch.records.length)
+          let n = 0
+          for (const b of work.batches) n += b.records.length
+          this.#metrics.batchSize.observe(n)
           const end = this.#metrics.batchSeconds.startTimer()
-          await this.#track(engine.process(work.batch))
+          await this.#track(engine.processAll(work.batches))
           end()
           break
         }
@@ -276,8 +281,14 @@ export class Runner {
           break
         case 'revoke':
           // Commit what these partitions produced while we still own them. At shutdown that is all we do:
-          // revoking would let the watermark jump past the partitions we drop and fire windows early.
-          await this.#commit()
+          // revoking would let the watermark jump past the partitions we drop and fire windows early. A lost
+          // assignment is someone else's already: nothing is checkpointed or committed for it.
+          if (work.lost)
+            this.logger.warn(
+              { partitions: work.partitions.length },
+              'assignment lost: dropping its tasks without a commit',
+            )
+          else await this.#commit()
           if (!this.#stopping) await engine.revoke(work.partitions)
           break
       }
@@ -288,15 +299,6 @@ export class Runner {
     }
   }
 
-  /**
-   * A partition with records waiting to be read is not idle (CONTRACTS.md §2's idleness is about traffic, not
-   * about a consumer that is behind or a partition waiting for its turn). More than one record: a transaction's
-   * commit marker takes an offset no batch delivers.
-   */
-  #backlogged(tp: { topic: string; partition: number }): boolean {
-    return (this.#source?.backlog(tp) ?? 0) > 1
-  }
-
   /** Pauses the input while `work` (writes to the sinks) is pending past the threshold. */
   #track<T>(work: Promise<T>): Promise<T> {
     return this.#backpressure ? this.#backpressure.track(work) : work
@@ -304,8 +306,12 @@ export class Runner {
 
   async #commit(): Promise<void> {
     if (this.#failure || !this.#engine || !this.#source) return
-    let offsets = this.#engine.committable()
-    if (this.#checkpointer) {
+    let offsets: TopicPartitionOffset[]
+    if (!this.#checkpointer) {
+      // what the offsets cover must be in the sinks before they are committed
+      await this.#engine.flush()
+      offsets = this.#engine.committable()
+    } else {
       // Checkpoint first, then commit exactly what the checkpoint covers (never past it).
       try {
         offsets = (await this.#checkpointer.checkpoint()).offsets

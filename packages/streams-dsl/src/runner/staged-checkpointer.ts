@@ -37,7 +37,7 @@ export class StagedCheckpointer {
     const started = performance.now()
     for (const e of this.#tasks.keys()) if (![...this.engine.downstream.values()].includes(e)) this.#tasks.delete(e)
     // the source offsets an upstream checkpoint covers may be committed only once what they routed is durable
-    await this.engine.flushRouted()
+    await this.engine.flush()
     const results = [await this.#upstream.checkpoint()]
     for (const e of this.engine.downstream.values()) results.push(await this.#of(e).checkpoint())
     const offsets: TopicPartitionOffset[] = results.flatMap((r) => r.offsets)

@@ -111,7 +111,9 @@ describe('MemorySource', () => {
     await src.start({
       onAssigned: async (ps) => void seen.push(`assigned ${ps.map((p) => `${p.topic}-${p.partition}`).join(',')}`),
       onRevoked: async (ps) => void seen.push(`revoked ${ps.length}`),
-      onBatch: async (b) => void seen.push(`${b.partition}:${b.records.map((r) => r.offset).join(',')}`),
+      onBatches: async (bs) => {
+        for (const b of bs) seen.push(`${b.partition}:${b.records.map((r) => r.offset).join(',')}`)
+      },
     })
     await src.push('in', 1, [{ value: Buffer.from('x') }, { value: Buffer.from('y') }])
     src.pause([{ topic: 'in', partition: 0 }])

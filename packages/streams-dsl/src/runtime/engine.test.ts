@@ -220,8 +220,13 @@ describe('engine', () => {
     })
     const engine = createEngine(a.build())
     const rec = { topic: 'in', partition: 0, offset: 0, key: null, value: Buffer.from('{"n":1}'), timestamp: 0 }
-    await expect(engine.process({ topic: 'in', partition: 0, records: [rec] })).rejects.toThrow('redis down')
+    // the batch is processed and its output handed to the sink's writer; the failed write shows at the flush
+    await engine.process({ topic: 'in', partition: 0, records: [rec] })
+    await expect(engine.flush()).rejects.toThrow('redis down')
     await expect(engine.tick()).rejects.toThrow('engine stopped after a failed write: redis down')
+    await expect(engine.process({ topic: 'in', partition: 0, records: [{ ...rec, offset: 1 }] })).rejects.toThrow(
+      'engine stopped after a failed write: redis down',
+    )
     expect(engine.committable()).toEqual([])
   })
 })

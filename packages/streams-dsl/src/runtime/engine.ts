@@ -14,13 +14,14 @@ import { committableOffsets } from './offsets.js'
 import { buildPlan, type Plan, type PlanDeps } from './plan.js'
 import {
   isMarker,
-  markerOrigins,
   ORIGIN_TOPIC,
   originalRecord,
   originOf,
   partitionForKey,
+  readMarker,
   repartitionRecord,
 } from './repartition.js'
+import { type SinkWriter, SinkWriters } from './sink-writer.js'
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
 import { describeTime, parseEventTime } from './time.js'
@@ -69,15 +70,19 @@ export class EngineCore implements Engine {
   private readonly dlq: DeadLetter[] = []
   private chain: Promise<unknown> = Promise.resolve()
   private offsets: TopicPartitionOffset[] = []
-  private failed: Error | undefined
+  /** Ordered, coalescing writers of every sink this engine writes to (shared by the tasks of a staged engine). */
+  readonly writers: SinkWriters
+  private readonly sinkWriters: SinkWriter<unknown>[]
+  private readonly dlqWriter: SinkWriter<DeadLetter> | undefined
+  private readonly routedWriter: SinkWriter<RepartitionRecord> | undefined
 
   constructor(
     readonly topology: Topology,
     readonly options: EngineOptions,
   ) {
     this.clock = options.clock ?? systemClock
-    const backlog = options.backlog
-    this.tracker = new WatermarkTracker(topology.watermarks, backlog ? (p) => backlog(p) : undefined)
+    const caughtUp = options.caughtUp
+    this.tracker = new WatermarkTracker(topology.watermarks, caughtUp ? (p, now) => caughtUp(p, now) : undefined)
     const wiring = options.repartition
     this.plan = buildPlan(topology, {
       ...repartitionDeps(wiring, (t, index) => (key) => this.route(t, index, key)),
@@ -101,6 +106,10 @@ export class EngineCore implements Engine {
     })
     const wrap = options.wrapSink
     if (wrap) for (const s of this.plan.sinks) s.sink = wrap(s.sink)
+    this.writers = options.writers ?? new SinkWriters()
+    this.sinkWriters = this.plan.sinks.map((s) => this.writers.of(s.sink))
+    this.dlqWriter = options.deadLetters && this.writers.of(options.deadLetters)
+    this.routedWriter = wiring?.role === 'upstream' ? this.writers.of(wiring.sink) : undefined
     if (wiring?.role === 'downstream') {
       const now = this.clock.now()
       for (const tp of wiring.origins) this.originOf(tp.topic, tp.partition, now)
@@ -111,7 +120,8 @@ export class EngineCore implements Engine {
 
   private serial(op: () => Promise<void> | void): Promise<void> {
     const run = this.chain.then(async () => {
-      if (this.failed) throw new Error(`engine stopped after a failed write: ${this.failed.message}`)
+      const failed = this.writers.failure
+      if (failed) throw new Error(`engine stopped after a failed write: ${failed.message}`)
       await op()
       this.offsets = committableOffsets(this.plan.windows, this.inputs)
       this.options.onMetrics?.(this.status())
@@ -120,24 +130,39 @@ export class EngineCore implements Engine {
     return run
   }
 
+  /**
+   * Processes one partition's batch; resolves once its outputs are handed to the sinks' writers (and, when
+   * those hold too much, once they have room). {@link flush} makes them durable.
+   */
   process(batch: InputBatch): Promise<void> {
     return this.serial(() => {
-      const wiring = this.options.repartition
-      if (wiring?.role === 'downstream' && batch.topic === wiring.topic.topic) {
-        const now = this.clock.now()
-        this.runRepartitioned(this.partitionOf(batch, now, true), batch.records, now)
-        this.ctx.record = null
-        return this.flush()
-      }
-      const source = this.plan.sources.get(batch.topic)
-      if (!source) throw new Error(`topic "${batch.topic}" is not a source of topology "${this.topology.name}"`)
-      const now = this.clock.now()
-      const p = this.partitionOf(batch, now, true)
-      if (this.tracker.refresh(now)) this.advance()
-      this.runBatch(source.node, source.push, p, batch.records, now)
-      this.ctx.record = null
-      return this.flush()
+      this.processOne(batch)
+      return this.handOff()
     })
+  }
+
+  /** Processes the batches of one poll in order, then hands their outputs over once. */
+  processAll(batches: readonly InputBatch[]): Promise<void> {
+    return this.serial(() => {
+      for (let i = 0; i < batches.length; i++) this.processOne(batches[i] as InputBatch)
+      return this.handOff()
+    })
+  }
+
+  private processOne(batch: InputBatch): void {
+    const wiring = this.options.repartition
+    const now = this.clock.now()
+    if (wiring?.role === 'downstream' && batch.topic === wiring.topic.topic) {
+      this.runRepartitioned(this.partitionOf(batch, now, true), batch.records, now)
+      this.ctx.record = null
+      return
+    }
+    const source = this.plan.sources.get(batch.topic)
+    if (!source) throw new Error(`topic "${batch.topic}" is not a source of topology "${this.topology.name}"`)
+    const p = this.partitionOf(batch, now, true)
+    if (this.tracker.refresh(now)) this.advance()
+    this.runBatch(source.node, source.push, p, batch.records, now)
+    this.ctx.record = null
   }
 
   /** The per-record loop: plain code, no allocation on the happy path. */
@@ -208,11 +233,12 @@ export class EngineCore implements Engine {
       input.nextOffset = rec.offset + 1
       if (isMarker(rec)) {
         let advanced = false
-        for (const m of markerOrigins(rec)) {
+        const marker = readMarker(rec)
+        for (const m of marker.origins) {
           if (!this.plan.sources.has(m.topic)) continue
           const o = this.originOf(m.topic, m.partition, now)
           const max = m.maxEventTime ?? Number.NEGATIVE_INFINITY
-          if (tracker.mark(o, max, m.idle, m.lastEventWallTime, now)) advanced = true
+          if (tracker.mark(o, max, m.idle, m.lastEventWallTime, marker.at, now)) advanced = true
         }
         if (advanced) this.advance()
         continue
@@ -226,7 +252,8 @@ export class EngineCore implements Engine {
       o.nextOffset = origin.offset + 1
       this.counters.eventsIn++
       // W(origin) as it was just before this record upstream (usually known already: no work then)
-      if ((origin.before > o.maxEventTime || o.idle) && tracker.mark(o, origin.before, false, null, now)) this.advance()
+      if ((origin.before > o.maxEventTime || o.idle) && tracker.mark(o, origin.before, false, null, null, now))
+        this.advance()
       let value: unknown
       let ts = rec.timestamp
       try {
@@ -267,7 +294,7 @@ export class EngineCore implements Engine {
   tick(): Promise<void> {
     return this.serial(() => {
       if (this.tracker.refresh(this.clock.now())) this.advance()
-      return this.flush()
+      return this.handOff()
     })
   }
 
@@ -299,11 +326,13 @@ export class EngineCore implements Engine {
         for (const op of this.plan.windows) op.dropTask(task)
       }
       if (advanced) this.advance()
-      return this.flush()
+      return this.handOff()
     })
   }
 
   committable(): TopicPartitionOffset[] {
+    // outputs were lost from memory with a failed write: nothing after the last commit is safe
+    if (this.writers.failure) return []
     return this.offsets.map((o) => ({ ...o }))
   }
 
@@ -321,9 +350,16 @@ export class EngineCore implements Engine {
     return engineStatus(this)
   }
 
+  /** Resolves once every output of the operations so far is durable; rejects if a write failed. */
+  flush(): Promise<void> {
+    return this.serial(() => this.writers.flush())
+  }
+
+  /** Writes what is pending and flushes the sinks; never fires a window early. */
   close(): Promise<void> {
     return this.serial(async () => {
-      await this.flush()
+      await this.handOff()
+      await this.writers.flush()
       await Promise.all(this.plan.sinks.map((s) => s.sink.flush?.()))
       await this.options.deadLetters?.flush?.()
     })
@@ -387,6 +423,7 @@ export class EngineCore implements Engine {
         idle: false,
         replayUntil: -1,
         origin: false,
+        vouchedAt: null,
       }
       this.partitions.set(id, p)
       this.slots.push(p)
@@ -422,30 +459,31 @@ export class EngineCore implements Engine {
     else if (this.options.deadLetters) this.dlq.push(d)
   }
 
-  /** Writes what the batch produced: sink order does not matter, all must be durable before we resolve. */
-  private async flush(): Promise<void> {
-    const writes: Promise<void>[] = []
-    for (const s of this.plan.sinks) {
+  /**
+   * Hands what the operation produced to the sinks' writers (in order: each sink gets its records in the order
+   * they were produced). Returns a promise only when a writer holds too much and must be waited for.
+   */
+  private handOff(): Promise<void> | undefined {
+    const waits: Promise<void>[] = []
+    const take = (w: Promise<void> | undefined) => {
+      if (w) waits.push(w)
+    }
+    const sinks = this.plan.sinks
+    for (let i = 0; i < sinks.length; i++) {
+      const s = sinks[i] as (typeof sinks)[number]
       if (s.buffer.length === 0) continue
       const out = s.buffer
       s.buffer = []
-      writes.push(s.sink.write(out))
+      take((this.sinkWriters[i] as SinkWriter<unknown>).push(out))
     }
-    if (this.dlq.length > 0 && this.options.deadLetters) writes.push(this.options.deadLetters.write(this.dlq.splice(0)))
+    if (this.dlq.length > 0 && this.dlqWriter) take(this.dlqWriter.push(this.dlq.splice(0)))
     if (this.routed.length > 0) {
-      const wiring = this.options.repartition
       const out = this.routed
       this.routed = []
       this.routedRecord = null
-      if (wiring?.role === 'upstream') writes.push(wiring.sink.write(out))
+      if (this.routedWriter) take(this.routedWriter.push(out))
     }
-    try {
-      await Promise.all(writes)
-    } catch (e) {
-      // outputs are lost from memory now: the engine must be rebuilt from the last snapshot / committed offsets
-      this.failed = e as Error
-      throw e
-    }
+    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
   }
 }
 

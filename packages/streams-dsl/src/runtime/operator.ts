@@ -49,6 +49,7 @@ export function runTopology(
           out.push({ kind: 'watermark', watermark: W })
         }
         if ('kind' in item && item.kind === 'checkpoint') {
+          await engine.flush()
           out.push({ kind: 'checkpoint', id: item.id, offsets: engine.committable(), snapshot: engine.snapshot() })
         }
         return out

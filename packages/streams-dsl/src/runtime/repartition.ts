@@ -49,12 +49,20 @@ export function repartitionRecord(rec: RawRecord, topic: string, partition: numb
   return { topic, partition, key: rec.key, value: rec.value, timestamp: rec.timestamp, headers }
 }
 
-/** A marker for every partition of `topic`. */
-export function markerRecords(topic: string, partitions: number, origins: readonly OriginState[]): RepartitionRecord[] {
-  const value = Buffer.from(JSON.stringify({ origins }))
+/**
+ * A marker for every partition of `topic`: the watermark state of the origin partitions one upstream instance
+ * owns, as of `at` (its wall clock; a downstream task's all-idle advance runs on these times).
+ */
+export function markerRecords(
+  topic: string,
+  partitions: number,
+  origins: readonly OriginState[],
+  at: number,
+): RepartitionRecord[] {
+  const value = Buffer.from(JSON.stringify({ at, origins }))
   const out: RepartitionRecord[] = []
   for (let p = 0; p < partitions; p++)
-    out.push({ topic, partition: p, key: null, value, timestamp: Date.now(), headers: { [MARKER]: '1' } })
+    out.push({ topic, partition: p, key: null, value, timestamp: at, headers: { [MARKER]: '1' } })
   return out
 }
 
@@ -77,10 +85,13 @@ export function originOf(rec: RawRecord): Origin {
 export const isMarker = (rec: RawRecord): boolean =>
   rec.headers?.[MARKER] !== undefined && rec.headers[ORIGIN_TOPIC] === undefined
 
-/** The origin states of a marker record. */
-export function markerOrigins(rec: RawRecord): OriginState[] {
-  const parsed = JSON.parse(rec.value?.toString('utf8') ?? '{}') as { origins?: OriginState[] }
-  return parsed.origins ?? []
+/** What a marker record reports: its upstream time and the origin states. */
+export type Marker = { readonly at: number | null; readonly origins: readonly OriginState[] }
+
+/** The content of a marker record. */
+export function readMarker(rec: RawRecord): Marker {
+  const parsed = JSON.parse(rec.value?.toString('utf8') ?? '{}') as { at?: number; origins?: OriginState[] }
+  return { at: typeof parsed.at === 'number' ? parsed.at : null, origins: parsed.origins ?? [] }
 }
 
 /** The original record behind a repartitioned one (for dead letters): its topic, partition, offset and headers. */

@@ -3,6 +3,7 @@ import type { Topology } from '../graph/topology.js'
 import type { EngineCounters } from './context.js'
 import { createEngine, type EngineCore } from './engine.js'
 import { markerRecords, type OriginState } from './repartition.js'
+import { SinkWriters } from './sink-writer.js'
 import type {
   Engine,
   EngineOptions,
@@ -23,6 +24,12 @@ export type StagedEngineOptions = Omit<EngineOptions, 'repartition' | 'tasks'> &
   readonly origins: readonly TopicPartition[]
   /** Tasks of the upstream side (default: one per source partition; `'partition'` for co-partitioned windows). */
   readonly upstreamTasks?: TaskGrouping
+  /**
+   * While a source partition owned here is idle, markers are sent at least this often (default 1000 ms): a
+   * downstream task's all-idle advance runs on the markers' times, so it stops when they stop (the upstream
+   * instance stopped or cut off), never on its own clock.
+   */
+  readonly markerHeartbeatMs?: number
 }
 
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
@@ -49,8 +56,11 @@ export class StagedEngine implements Engine {
   /** Downstream engines by `topic:partition` of their repartition partition. */
   readonly downstream = new Map<string, EngineCore>()
   readonly #topics: ReadonlyMap<string, RepartitionTopic>
+  /** One writer per sink for every engine here: routed records and markers share one, in order. */
+  readonly writers = new SinkWriters()
   #lastMarkers = ''
   #lastIdle = ''
+  #markersSentAt = Number.NEGATIVE_INFINITY
 
   constructor(
     readonly topology: Topology,
@@ -70,7 +80,8 @@ export class StagedEngine implements Engine {
       ...(o.clock && { clock: o.clock }),
       ...(o.deadLetters && { deadLetters: o.deadLetters }),
       ...(o.wrapSink && { wrapSink: o.wrapSink }),
-      ...(o.backlog && { backlog: o.backlog }),
+      ...(o.caughtUp && { caughtUp: o.caughtUp }),
+      writers: this.writers,
     }
   }
 
@@ -97,12 +108,23 @@ export class StagedEngine implements Engine {
   }
 
   async process(batch: InputBatch): Promise<void> {
-    if (this.isRepartition(batch.topic)) return this.downstreamOf(batch).process(batch)
-    // A partition that went idle since the last tick lowers no W but may raise it: tell the tasks before this
-    // batch's records reach them, as a single engine would refresh idleness before judging them.
-    await this.upstream.tick()
-    await this.sendMarkers('idle')
-    await this.upstream.process(batch)
+    return this.processAll([batch])
+  }
+
+  /**
+   * A poll's batches: the source partitions' go upstream (after a tick and, if idleness changed, markers: a
+   * partition that went idle since the last tick lowers no W but may raise it, so the tasks hear of it before
+   * this poll's records reach them, as a single engine refreshes idleness before judging them); the repartition
+   * partitions' go to their tasks.
+   */
+  async processAll(batches: readonly InputBatch[]): Promise<void> {
+    const sources = batches.filter((b) => !this.isRepartition(b.topic))
+    if (sources.length > 0) {
+      await this.upstream.tick()
+      await this.sendMarkers('idle')
+      await this.upstream.processAll(sources)
+    }
+    for (const b of batches) if (this.isRepartition(b.topic)) await this.downstreamOf(b).process(b)
   }
 
   /** Ticks the upstream side, sends markers when its partitions' watermark state changed, ticks every task. */
@@ -114,16 +136,20 @@ export class StagedEngine implements Engine {
 
   /**
    * Sends every repartition partition the watermark state of the source partitions this instance owns: when
-   * any of it changed (`'changed'`, on ticks), only when an idle flag changed (`'idle'`), or always.
+   * any of it changed, or a partition is idle and the last markers are older than the heartbeat (`'changed'`, on
+   * ticks); only when an idle flag changed (`'idle'`); or always. Through the same writer as the routed records,
+   * so a marker follows the data it covers.
    */
   async sendMarkers(when: 'changed' | 'idle' | 'always' = 'changed'): Promise<void> {
     const owned = this.upstream.inputs
     if (owned.length === 0) return
-    // checked before every upstream batch: cheap when nothing changed
+    // checked before every upstream poll: cheap when nothing changed
     const idle = owned.map((p) => `${p.topic}:${p.partition}:${p.idle ? 1 : 0}`).join(',')
     if (when === 'idle' && idle === this.#lastIdle) return
+    const now = this.upstream.clock.now()
     const signature = `${idle}|${owned.map((p) => p.maxEventTime).join(',')}`
-    if (when === 'changed' && signature === this.#lastMarkers) return
+    const heartbeat = owned.some((p) => p.idle) && now - this.#markersSentAt >= (this.options.markerHeartbeatMs ?? 1000)
+    if (when === 'changed' && signature === this.#lastMarkers && !heartbeat) return
     const origins: OriginState[] = owned.map((p) => ({
       topic: p.topic,
       partition: p.partition,
@@ -132,10 +158,11 @@ export class StagedEngine implements Engine {
       lastEventWallTime: p.lastEventWallTime,
     }))
     const out: RepartitionRecord[] = []
-    for (const t of this.options.topics) out.push(...markerRecords(t.topic, t.partitions, origins))
-    await this.options.sink.write(out)
+    for (const t of this.options.topics) out.push(...markerRecords(t.topic, t.partitions, origins, now))
+    await this.writers.of(this.options.sink).push(out)
     this.#lastMarkers = signature
     this.#lastIdle = idle
+    this.#markersSentAt = now
   }
 
   async assign(partitions: readonly TopicPartition[]): Promise<void> {
@@ -240,14 +267,14 @@ export class StagedEngine implements Engine {
     return c
   }
 
-  /** Waits until every routed record and marker written so far is acknowledged (before committing sources). */
-  async flushRouted(): Promise<void> {
-    await this.options.sink.flush?.()
+  /** Resolves once every output of every engine here (results, dead letters, routed records, markers) is durable. */
+  async flush(): Promise<void> {
+    await this.upstream.flush()
+    for (const e of this.downstream.values()) await e.flush()
   }
 
   async close(): Promise<void> {
     await this.upstream.close()
-    await this.flushRouted()
     for (const e of this.downstream.values()) await e.close()
   }
 }

@@ -7,6 +7,7 @@ import type {
   TopicPartitionOffset,
 } from '../connectors/types.js'
 import type { EngineCounters } from './context.js'
+import type { SinkWriters } from './sink-writer.js'
 
 /** Wall clock of the engine (processing time); a manual one makes tests deterministic. */
 export type Clock = { now(): number }
@@ -32,11 +33,15 @@ export type EngineOptions = {
   /** Called after every process/tick with the status counters (for metrics). */
   onMetrics?: (status: EngineStatus) => void
   /**
-   * True while records of a partition are known to be waiting to be read (the consumer is behind): such a
-   * partition does not go idle, so a job catching up on a backlog, or whose partitions wait their turn, does not
-   * let W run past data it has not read yet. Default: never.
+   * True while the source has evidence that a partition holds nothing unread (CONTRACTS §2: a broker answer
+   * received after its last delivery, recent, shows its log end at or below the position). A silent partition
+   * goes idle only while this holds, and stops being idle when it no longer does; so a partition the job cannot
+   * read (broker unreachable, fetches failing, paused, not fetched yet, the job stopped) never lets W move past
+   * it. Default: always true — with no source to ask (a test), silence counts as idleness.
    */
-  backlog?: (tp: TopicPartition) => boolean
+  caughtUp?: (tp: TopicPartition, now: number) => boolean
+  /** Shared writers of the sinks (set by the staged engine, so its tasks share one writer per sink). Internal. */
+  writers?: SinkWriters
   /** Set by the staged engine: this engine's side of one or more repartition topics. Internal. */
   repartition?: RepartitionWiring
 }
@@ -141,15 +146,26 @@ export type EngineSnapshot = {
  * await source.commit(engine.committable())
  */
 export interface Engine {
-  /** Decodes, judges each record against the watermark as it stands, aggregates, fires; resolves once every output it caused is written. */
+  /**
+   * Decodes, judges each record against the watermark as it stands, aggregates, fires. Resolves once the outputs
+   * it caused are handed to the sinks' writers (which write them in order, while the engine goes on); `flush()`
+   * makes them durable.
+   */
   process(batch: InputBatch): Promise<void>
+  /** {@link Engine.process} for the batches of one poll, in order. */
+  processAll(batches: readonly InputBatch[]): Promise<void>
+  /** Resolves once every output of the operations so far is durable; rejects if a write failed. */
+  flush(): Promise<void>
   /** Re-evaluates idleness and the all-idle advance; fires and purges windows. Call every ~200 ms. */
   tick(): Promise<void>
   /** Partitions that now count towards the watermark (their idle clock starts now). */
   assign(partitions: readonly TopicPartition[]): Promise<void>
   /** Partitions that no longer count; their tasks' state is dropped when no partition of the task is left. */
   revoke(partitions: readonly TopicPartition[]): Promise<void>
-  /** Per partition, the next offset such that everything before it is durable (in sinks, or in purged state). */
+  /**
+   * Per partition, the next offset such that everything before it is in the sinks or in purged state, as of the
+   * last operation: durable once `flush()` has resolved.
+   */
   committable(): TopicPartitionOffset[]
   /** State, watermarks and offsets; take it between operations (await them first). */
   snapshot(): EngineSnapshot

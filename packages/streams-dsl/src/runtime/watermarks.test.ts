@@ -15,6 +15,7 @@ const partition = (now: number): PartitionState => ({
   idle: false,
   replayUntil: -1,
   origin: false,
+  vouchedAt: null,
 })
 
 describe('watermark tracker', () => {
@@ -91,25 +92,51 @@ describe('watermark tracker', () => {
     expect(w.watermark).toBe(Number.NEGATIVE_INFINITY)
   })
 
-  it('a partition with records waiting to be read does not go idle, however long it waits for its turn', () => {
-    const waiting = new Set<number>()
-    const w = new WatermarkTracker(settings, (p) => waiting.has(p.partition))
-    const fast = partition(0)
-    const starved = partition(0)
+  it('a silent partition goes idle only while the source has evidence that nothing is unread (CONTRACTS §2)', () => {
+    const caughtUp = new Set<number>()
+    const w = new WatermarkTracker(settings, (p) => caughtUp.has(p.slot))
+    const fast = { ...partition(0), slot: 0 }
+    const silent = { ...partition(1), slot: 1 }
     w.add(fast)
-    w.add(starved)
-    w.observe(starved, 10_000, 0)
-    waiting.add(starved.partition)
+    w.add(silent)
+    w.observe(silent, 10_000, 0)
+    caughtUp.add(fast.slot)
     w.observe(fast, 60_000, 1_000)
     w.observe(fast, 60_000, 25_000)
-    // 30 s without a batch of `starved`, but the consumer knows it is behind: W stays at its W(p)
+    // 30 s without an event from `silent`, but no evidence (broker unreachable, paused, behind): W holds
     expect(w.refresh(30_000)).toBe(false)
-    expect(starved.idle).toBe(false)
+    expect(silent.idle).toBe(false)
     expect(w.watermark).toBe(10_000 - 3001)
-    // caught up and silent: idle, and W moves on to the fast partition's
-    waiting.delete(starved.partition)
+    // evidence that it is caught up: idle, and W moves on to the fast partition's
+    caughtUp.add(silent.slot)
     expect(w.refresh(30_001)).toBe(true)
-    expect(starved.idle).toBe(true)
+    expect(silent.idle).toBe(true)
     expect(w.watermark).toBe(60_000 - 3001)
+    // the evidence lapses (the broker stopped answering): no longer idle; W never goes back, but holds
+    caughtUp.delete(silent.slot)
+    expect(w.refresh(30_002)).toBe(false)
+    expect(silent.idle).toBe(false)
+    w.observe(fast, 90_000, 30_003)
+    expect(w.watermark).toBe(60_000 - 3001)
+  })
+
+  it('when every partition is idle, W follows the wall clock only while all of them are caught up', () => {
+    const caughtUp = new Set<number>([0, 1])
+    const w = new WatermarkTracker(settings, (p) => caughtUp.has(p.slot))
+    const a = { ...partition(0), slot: 0 }
+    const b = { ...partition(1), slot: 1 }
+    w.add(a)
+    w.add(b)
+    w.observe(a, 50_000, 0)
+    w.observe(b, 50_000, 0)
+    expect(w.refresh(20_000)).toBe(true)
+    expect(w.watermark).toBe(50_000 + 20_000 - 3001)
+    // one partition's broker goes away: the wall-clock advance stops at once
+    caughtUp.delete(1)
+    expect(w.refresh(40_000)).toBe(false)
+    expect(w.watermark).toBe(50_000 + 20_000 - 3001)
+    caughtUp.add(1)
+    expect(w.refresh(41_000)).toBe(true)
+    expect(w.watermark).toBe(50_000 + 41_000 - 3001)
   })
 })

@@ -20,6 +20,11 @@ export type PartitionState = {
   /** Records below this offset were seen before a restart: they rebuild state but are not new arrivals. */
   replayUntil: number
   /**
+   * For an origin partition (below): the upstream instance's wall-clock time of the newest marker that reported
+   * it; the all-idle advance of a downstream task runs on these times, not on its own clock. Null before one.
+   */
+  vouchedAt: number | null
+  /**
    * True for the view of a partition upstream of a repartition topic: its watermark state arrives with the
    * repartitioned records and markers, its idleness is decided upstream, and `nextOffset` is the position up to
    * which its records were seen here (duplicates below it are dropped); it is never committed.
@@ -44,8 +49,8 @@ export class WatermarkTracker {
 
   constructor(
     readonly settings: WatermarkSettings,
-    /** True while the source knows records of a partition are waiting to be read: such a partition is not idle. */
-    private readonly backlogged: (p: PartitionState) => boolean = () => false,
+    /** True while the source has evidence that nothing of a partition is unread (see `EngineOptions.caughtUp`). */
+    private readonly caughtUp: (p: PartitionState, now: number) => boolean = () => true,
   ) {
     this.lag = settings.maxOutOfOrderness + 1
   }
@@ -93,23 +98,34 @@ export class WatermarkTracker {
     return this.recompute(now)
   }
 
-  /** Re-evaluates idleness at `now` and the all-idle wall-clock advance; returns true when W advanced. */
+  /**
+   * Re-evaluates idleness at `now` and the all-idle advance; returns true when W advanced. A partition silent
+   * for the idle timeout is idle exactly while the source has evidence that it holds nothing unread.
+   */
   refresh(now: number): boolean {
     const timeout = this.settings.idleTimeout
-    for (const p of this.partitions)
-      if (!p.idle && !p.origin && now - p.lastActivity >= timeout && !this.backlogged(p)) p.idle = true
+    for (const p of this.partitions) if (!p.origin && now - p.lastActivity >= timeout) p.idle = this.caughtUp(p, now)
     return this.recompute(now)
   }
 
   /**
    * Applies what the upstream stage reports of an origin partition: its max event time so far (never lowered),
-   * whether it is idle, and the wall-clock time of its last valid event. Returns true when W advanced.
+   * whether it is idle, the wall-clock time of its last valid event, and `at`, the upstream's wall-clock time of
+   * the report (null: a data record, which vouches for nothing but activity). Returns true when W advanced.
    */
-  mark(p: PartitionState, maxEventTime: number, idle: boolean, lastEventWallTime: number | null, now: number): boolean {
+  mark(
+    p: PartitionState,
+    maxEventTime: number,
+    idle: boolean,
+    lastEventWallTime: number | null,
+    at: number | null,
+    now: number,
+  ): boolean {
     if (maxEventTime > p.maxEventTime) p.maxEventTime = maxEventTime
     if (maxEventTime > this.maxEventTime) this.maxEventTime = maxEventTime
     if (!idle) p.lastActivity = now
     p.idle = idle
+    if (at !== null && (p.vouchedAt === null || at > p.vouchedAt)) p.vouchedAt = at
     if (lastEventWallTime !== null) {
       if (p.lastEventWallTime === null || lastEventWallTime > p.lastEventWallTime)
         p.lastEventWallTime = lastEventWallTime
@@ -129,11 +145,17 @@ export class WatermarkTracker {
   private recompute(now: number): boolean {
     if (this.partitions.length === 0) return false
     let min = Number.POSITIVE_INFINITY
-    for (const p of this.partitions) if (!p.idle && p.maxEventTime - this.lag < min) min = p.maxEventTime - this.lag
+    // the clock of the all-idle advance: ours, or for origins the upstream time of their newest report
+    let clock = now
+    for (const p of this.partitions) {
+      if (!p.idle) {
+        if (p.maxEventTime - this.lag < min) min = p.maxEventTime - this.lag
+      } else if (p.origin) clock = Math.min(clock, p.vouchedAt ?? Number.NEGATIVE_INFINITY)
+    }
     if (min === Number.POSITIVE_INFINITY) {
       // every partition is idle: event time follows the wall clock from the last valid event
-      if (this.lastEventWallTime === null) return false
-      min = this.maxEventTime + (now - this.lastEventWallTime) - this.lag
+      if (this.lastEventWallTime === null || clock === Number.NEGATIVE_INFINITY) return false
+      min = this.maxEventTime + (clock - this.lastEventWallTime) - this.lag
     }
     if (min > this.watermark) {
       this.watermark = min

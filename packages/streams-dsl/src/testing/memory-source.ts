@@ -1,3 +1,4 @@
+import type { ReadEvidenceStatus } from '../connectors/read-evidence.js'
 import type {
   RawRecord,
   SourceConnector,
@@ -8,8 +9,9 @@ import type {
 
 /**
  * An in-memory {@link SourceConnector}: topics with a fixed partition count; `push` appends records and
- * delivers what is not delivered yet as one batch (once started and unless paused), in order, awaiting each
- * batch. Commits are recorded.
+ * delivers what is not delivered yet as one batch (once started, unless paused or cut off by an outage), in
+ * order, awaiting each batch. Commits are recorded. Its idleness evidence is exact: a partition is caught up
+ * when it is readable (not paused, no outage) and everything in it was delivered.
  *
  * @example
  * const src = new MemorySource({ clicks: 2 }); await src.start(handlers); await src.push('clicks', 0, [{ value: Buffer.from('{}') }])
@@ -20,6 +22,8 @@ export class MemorySource implements SourceConnector {
   readonly committed = new Map<string, number>()
   private readonly logs = new Map<string, RawRecord[]>()
   private readonly paused = new Set<string>()
+  /** Partitions that cannot be read (a simulated broker outage or failing fetches). */
+  private readonly unreachable = new Set<string>()
   /** Next offset to deliver per `topic:partition`. */
   private readonly delivered = new Map<string, number>()
   private handlers: SourceHandlers | undefined
@@ -73,11 +77,51 @@ export class MemorySource implements SourceConnector {
     const handlers = this.handlers
     const log = this.logs.get(id) ?? []
     const from = this.delivered.get(id) ?? 0
-    if (!handlers || this.paused.has(id) || from >= log.length) return this.delivery
+    if (!handlers || this.paused.has(id) || this.unreachable.has(id) || from >= log.length) return this.delivery
     this.delivered.set(id, log.length)
     const records = log.slice(from)
-    this.delivery = this.delivery.then(() => handlers.onBatch({ topic, partition, records }))
+    this.delivery = this.delivery.then(() => handlers.onBatches([{ topic, partition, records }]))
     return this.delivery
+  }
+
+  /** Cuts partitions off (default: all), as a broker outage would: nothing is delivered, nothing is caught up. */
+  outage(partitions: readonly TopicPartition[] = this.partitions()): void {
+    for (const p of partitions) this.unreachable.add(`${p.topic}:${p.partition}`)
+  }
+
+  /** Ends an outage; what was pushed meanwhile follows as one batch per partition. */
+  recover(partitions: readonly TopicPartition[] = this.partitions()): Promise<void> {
+    for (const p of partitions) {
+      this.unreachable.delete(`${p.topic}:${p.partition}`)
+      void this.deliver(p.topic, p.partition)
+    }
+    return this.delivery
+  }
+
+  readEvidence(tp: TopicPartition, now: number): ReadEvidenceStatus | undefined {
+    const id = `${tp.topic}:${tp.partition}`
+    const log = this.logs.get(id)
+    if (!log || !this.handlers) return undefined
+    const position = this.delivered.get(id) ?? 0
+    const paused = this.paused.has(id)
+    const cut = this.unreachable.has(id)
+    const unread = log.length - position
+    const caughtUp = !paused && !cut && unread === 0
+    const reason = paused
+      ? 'paused'
+      : cut
+        ? 'unreachable (outage)'
+        : unread > 0
+          ? `${unread} record(s) unread`
+          : 'everything delivered'
+    return {
+      position,
+      logEnd: cut ? null : log.length,
+      logEndCheckedAt: cut ? null : now,
+      paused,
+      caughtUp,
+      reason,
+    }
   }
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
@@ -98,7 +142,7 @@ export class MemorySource implements SourceConnector {
 
   async stop(): Promise<void> {
     await this.delivery
-    if (this.handlers) await this.handlers.onRevoked(this.partitions())
+    if (this.handlers) await this.handlers.onRevoked(this.partitions(), { lost: false })
     this.handlers = undefined
   }
 }

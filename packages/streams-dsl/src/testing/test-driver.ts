@@ -49,6 +49,8 @@ export class TestDriver {
   private readonly outputs = new Map<string, unknown[]>()
   private readonly dead: DeadLetter[] = []
   private readonly logs = new Map<string, RawRecord[]>()
+  /** Partitions cut off by {@link outage}, with what was piped to them meanwhile (delivered on recovery). */
+  private readonly cut = new Map<string, RawRecord[]>()
 
   constructor(
     readonly topology: Topology,
@@ -86,6 +88,8 @@ export class TestDriver {
     const common: EngineOptions = {
       clock: this.clock,
       deadLetters: dlq,
+      // everything piped is delivered at once, so a partition is caught up unless an outage cuts it off
+      caughtUp: (tp) => !this.cut.has(`${tp.topic}:${tp.partition}`),
       wrapSink: (sink) => ({
         name: sink.name,
         write: async (records) => {
@@ -148,12 +152,53 @@ export class TestDriver {
       timestamp: options.timestamp ?? this.clock.now(),
     }))
     log.push(...records)
-    await this.engine.process({ topic, partition, records })
+    const held = this.cut.get(`${topic}:${partition}`)
+    if (held) {
+      held.push(...records)
+      return
+    }
+    await this.deliverBatch({ topic, partition, records })
+  }
+
+  private async deliverBatch(batch: { topic: string; partition: number; records: RawRecord[] }): Promise<void> {
+    await this.engine.process(batch)
     if (this.engine instanceof StagedEngine) {
       // as if every partition's markers were sent after each batch: the tasks see what a single engine sees
       await this.engine.sendMarkers()
       await this.deliver()
     }
+    await this.engine.flush()
+  }
+
+  /**
+   * Cuts partitions off (default: every partition piped to or assigned so far), as a broker outage, failing
+   * fetches or a paused consumer would: what is piped to them waits, and they are never idle meanwhile.
+   */
+  outage(partitions?: readonly TopicPartition[]): void {
+    for (const tp of partitions ?? this.knownPartitions()) {
+      const id = `${tp.topic}:${tp.partition}`
+      if (!this.cut.has(id)) this.cut.set(id, [])
+    }
+  }
+
+  /** Ends an outage (default: all): what was piped meanwhile is delivered, one batch per partition. */
+  async recover(partitions?: readonly TopicPartition[]): Promise<void> {
+    const ids = partitions ? partitions.map((tp) => `${tp.topic}:${tp.partition}`) : [...this.cut.keys()]
+    for (const id of ids) {
+      const held = this.cut.get(id)
+      if (!held) continue
+      this.cut.delete(id)
+      const first = held[0]
+      if (first) await this.deliverBatch({ topic: first.topic, partition: first.partition, records: held })
+    }
+  }
+
+  private knownPartitions(): TopicPartition[] {
+    const ids = new Set([...this.logs.keys(), ...this.partitionList().map((tp) => `${tp.topic}:${tp.partition}`)])
+    return [...ids].map((id) => {
+      const i = id.lastIndexOf(':')
+      return { topic: id.slice(0, i), partition: Number(id.slice(i + 1)) }
+    })
   }
 
   private log(topic: string, partition: number): RawRecord[] {
@@ -167,11 +212,16 @@ export class TestDriver {
   async advanceWallClock(d: Duration): Promise<void> {
     this.clock.advance(toMillis(d))
     const e = this.engine
-    if (!(e instanceof StagedEngine)) return e.tick()
+    if (!(e instanceof StagedEngine)) {
+      await e.tick()
+      return e.flush()
+    }
     await e.upstream.tick()
-    await e.sendMarkers()
+    // a heartbeat: the tasks' all-idle advance runs on the markers' times
+    await e.sendMarkers('always')
     await this.deliver()
     for (const task of e.downstream.values()) await task.tick()
+    await e.flush()
   }
 
   /** Everything written to a sink so far, by sink name or sink object. */
@@ -241,5 +291,6 @@ export class TestDriver {
       const records = log.slice(c.offset)
       if (records.length) await this.engine.process({ topic: c.topic, partition: c.partition, records })
     }
+    await this.engine.flush()
   }
 }

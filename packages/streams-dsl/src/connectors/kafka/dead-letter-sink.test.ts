@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RawRecord } from '../types.js'
 import { deadLetterMessage, deadLetterTopic } from './dead-letter-sink.js'
-import { toRawRecords } from './kafka-source.js'
+import { headerRecord } from './kafka-source.js'
 
 const record: RawRecord = {
   topic: 'impressions',
@@ -44,34 +44,17 @@ describe('deadLetterMessage', () => {
   })
 })
 
-describe('toRawRecords', () => {
-  it('converts string offsets and timestamps to numbers and flattens repeated headers', () => {
-    const out = toRawRecords({
-      topic: 't',
-      partition: 2,
-      messages: [
-        { key: null, value: Buffer.from('a'), timestamp: '17', attributes: 0, offset: '41', size: 1 },
-        {
-          key: Buffer.from('k'),
-          value: Buffer.from('b'),
-          timestamp: '18',
-          attributes: 0,
-          offset: '42',
-          headers: { h: [Buffer.from('1'), Buffer.from('2')], g: 'x' },
-        },
-      ],
-    })
-    expect(out).toEqual([
-      { topic: 't', partition: 2, offset: 41, key: null, value: Buffer.from('a'), timestamp: 17 },
-      {
-        topic: 't',
-        partition: 2,
-        offset: 42,
-        key: Buffer.from('k'),
-        value: Buffer.from('b'),
-        timestamp: 18,
-        headers: { h: Buffer.from('2'), g: 'x' },
-      },
-    ])
+describe('headerRecord', () => {
+  it("turns the client's list of one-key header objects into one record, the last value of a key winning", () => {
+    const out = headerRecord([{ h: Buffer.from('1') }, { g: 'x' }, { h: Buffer.from('2') }, { __proto__: 'p' }])
+    expect({ ...out }).toEqual({ h: Buffer.from('2'), g: 'x' })
+    expect(Object.keys(out)).toEqual(['h', 'g'])
+  })
+
+  it('keeps a header named __proto__ as a header', () => {
+    const raw = [JSON.parse('{"__proto__": "p"}') as Record<string, string>]
+    const out = headerRecord(raw)
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toBe('p')
+    expect(Object.keys(out)).toEqual(['__proto__'])
   })
 })

@@ -29,5 +29,5 @@ export {
   kafkaSink,
   type ProducerMessage,
 } from './kafka-sink.js'
-export { KafkaSource, type KafkaSourceOptions, type PartitionPosition, toRawRecords } from './kafka-source.js'
+export { KafkaSource, type KafkaSourceOptions, type PartitionPosition } from './kafka-source.js'
 export { kafkaRepartitionSink } from './repartition-sink.js'

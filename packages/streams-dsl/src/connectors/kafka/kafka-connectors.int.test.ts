@@ -82,12 +82,14 @@ describe('Kafka connectors', () => {
     const seen = new Map<number, number[]>()
     const assigned: TopicPartition[] = []
     const source = new KafkaSource({ topics: [topic], groupId, brokers: kafkaBrokers(), logger: quiet })
-    const onBatch = async (b: InputBatch) => {
-      expect(b.records.every((r) => r.topic === topic && r.partition === b.partition)).toBe(true)
-      seen.set(b.partition, [...(seen.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
+    const onBatches = async (bs: readonly InputBatch[]) => {
+      for (const b of bs) {
+        expect(b.records.every((r) => r.topic === topic && r.partition === b.partition)).toBe(true)
+        seen.set(b.partition, [...(seen.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
+      }
     }
     await source.start({
-      onBatch,
+      onBatches,
       onAssigned: async (tps) => {
         assigned.push(...tps)
       },
@@ -112,7 +114,16 @@ describe('Kafka connectors', () => {
       expect(seen.get(0)).toEqual([...Array(11).keys()])
 
       await source.commit([{ topic, partition: 0, offset: 5 }])
-      expect(source.partitions().find((p) => p.partition === 0)).toMatchObject({ committed: 5, position: 11, lag: 0 })
+      // the log end of a quiet partition is asked of the brokers within a few seconds (idleness evidence)
+      await waitFor(() => source.partitions().find((p) => p.partition === 0)?.lag === 0 || null, {
+        message: 'the log end of partition 0',
+      })
+      expect(source.partitions().find((p) => p.partition === 0)).toMatchObject({
+        committed: 5,
+        position: 11,
+        lag: 0,
+        evidence: { caughtUp: true, logEnd: 11 },
+      })
     } finally {
       await source.stop()
     }
@@ -121,8 +132,9 @@ describe('Kafka connectors', () => {
     const again = new Map<number, number[]>()
     const second = new KafkaSource({ topics: [topic], groupId, brokers: kafkaBrokers(), logger: quiet })
     await second.start({
-      onBatch: async (b) => {
-        again.set(b.partition, [...(again.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
+      onBatches: async (bs) => {
+        for (const b of bs)
+          again.set(b.partition, [...(again.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
       },
       onAssigned: async () => {},
       onRevoked: async () => {},
@@ -145,9 +157,11 @@ describe('Kafka connectors', () => {
       const position = new Map<number, number>()
       return source
         .start({
-          onBatch: async (b) => {
-            for (const r of b.records) seen.push({ who, partition: r.partition, offset: r.offset })
-            position.set(b.partition, b.records[b.records.length - 1]!.offset + 1)
+          onBatches: async (bs) => {
+            for (const b of bs) {
+              for (const r of b.records) seen.push({ who, partition: r.partition, offset: r.offset })
+              position.set(b.partition, b.records[b.records.length - 1]!.offset + 1)
+            }
           },
           onAssigned: async () => {},
           // What a runner does: commit what the revoked partitions produced before giving them up.

@@ -1,4 +1,5 @@
-import { KafkaJS } from '@confluentinc/kafka-javascript'
+import rdkafka from '@confluentinc/kafka-javascript'
+import { ReadEvidence, type ReadEvidenceStatus } from '../read-evidence.js'
 import type {
   InputBatch,
   RawRecord,
@@ -7,8 +8,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../types.js'
-import { describePartitions } from './admin.js'
-import { type Brokers, type ConnectorLogger, clientConfig, connectorLogger } from './client.js'
+import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger } from './client.js'
 
 /** Options of {@link KafkaSource}. */
 export type KafkaSourceOptions = {
@@ -17,16 +17,25 @@ export type KafkaSourceOptions = {
   readonly groupId: string
   readonly brokers?: Brokers
   readonly clientId?: string
+  /** Records taken from the client per poll (default 1000: larger polls measured slower on this client). */
+  readonly pollRecords?: number
   /**
-   * Most records handed to `onBatch` at once (`js.consumer.max.batch.size`). Default 0 = no limit: each call gets
-   * everything fetched for the partition, which measured 4-10x faster than capped batches (the client's default
-   * is 32; 2000 and 20000 were both far slower; see bench/kafka-passthrough.bench.ts).
+   * Payload bytes handed to the handlers and not yet processed (default 8 MiB). Past it the source stops polling
+   * for more data (the client's prefetch then fills up and its fetchers stop); after `stallMs` of that, the
+   * partitions are paused so the consumer can keep polling (group membership, `max.poll.interval.ms`).
    */
-  readonly maxBatchSize?: number
-  /** Partitions processed at the same time (`partitionsConsumedConcurrently`, default 3); order within one is kept. */
-  readonly concurrency?: number
+  readonly maxInFlightBytes?: number
+  /** librdkafka's prefetch bound for all partitions together, KiB (`queued.max.messages.kbytes`, default 16384). */
+  readonly prefetchKiB?: number
   /** `partition.assignment.strategy` (default `cooperative-sticky`: a rebalance only moves the partitions that move). */
   readonly assignmentStrategy?: 'cooperative-sticky' | 'roundrobin' | 'range'
+  /**
+   * How often the log end of quiet partitions is asked of the brokers (default 1000 ms): the evidence a silent
+   * partition needs to go idle. An answer older than three intervals no longer counts.
+   */
+  readonly probeIntervalMs?: number
+  /** A partition is quiet, and probed, once nothing was delivered from it for this long (default 1000 ms). */
+  readonly probeQuietMs?: number
   /** Extra librdkafka consumer properties; they win over the defaults. */
   readonly rdkafka?: Readonly<Record<string, string | number | boolean>>
   readonly logger?: ConnectorLogger
@@ -34,346 +43,522 @@ export type KafkaSourceOptions = {
 
 /** Where one assigned partition stands. */
 export type PartitionPosition = TopicPartition & {
-  /** Next offset to hand to `onBatch` (last delivered + 1), null before the first batch. */
+  /** Next offset to hand out (last delivered + 1, or where the end was reached), null before that is known. */
   readonly position: number | null
   /** Last offset committed by this instance, null if none yet. */
   readonly committed: number | null
-  /** Log end offset as of the last fetch, null before the first batch. */
+  /** Log end offset as of the last broker answer, null before one. */
   readonly highWatermark: number | null
   /** Records behind the log end: `highWatermark - position`. */
   readonly lag: number | null
+  /** What the source knows of the partition's unread records (the idleness evidence, CONTRACTS §2). */
+  readonly evidence?: ReadEvidenceStatus
 }
 
-type State = { position: number | null; committed: number | null; highWatermark: number | null }
+/** The librdkafka-style consumer calls this source makes that the package's typings lack. */
+type Consumer = rdkafka.KafkaConsumer & {
+  incrementalAssign(assignments: (TopicPartition | TopicPartitionOffset)[]): void
+  incrementalUnassign(assignments: TopicPartition[]): void
+  assignmentLost(): boolean
+  rebalanceProtocol(): 'NONE' | 'EAGER' | 'COOPERATIVE'
+  commitCb(offsets: TopicPartitionOffset[], cb: (err: Error | null) => void): void
+  setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void
+}
 
-const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
-const ERR = KafkaJS.ErrorCodes as unknown as Record<string, number>
+type ClientMessage = RawRecord & { size: number; headers?: unknown }
+
+/** One owned partition. */
+type Part = {
+  readonly topic: string
+  readonly partition: number
+  /** Next offset expected from the client; records below it are dropped (a duplicate after a seek). */
+  next: number | null
+  committed: number | null
+  /** Why the client does not fetch it: 1 = the runner paused it (backpressure), 2 = too much in flight here. */
+  pausedBy: number
+  revoking: boolean
+  readonly evidence: ReadEvidence
+  /** Records of the current poll (filled and cleared while dispatching). */
+  out: RawRecord[] | undefined
+}
+
+const ASSIGN = -175 // ERR__ASSIGN_PARTITIONS
+const REVOKE = -174 // ERR__REVOKE_PARTITIONS
+const BY_RUNNER = 1
+const BY_SOURCE = 2
+/** What a record costs in memory besides its payload (objects, buffers): counted against `maxInFlightBytes`. */
+const RECORD_OVERHEAD = 200
 
 /**
- * A {@link SourceConnector} on a Kafka consumer group (@confluentinc/kafka-javascript, KafkaJS-style API).
+ * A {@link SourceConnector} on a Kafka consumer group, on the librdkafka-style `KafkaConsumer` of
+ * @confluentinc/kafka-javascript (`consume(n)` in a loop: a tenth of the memory of its KafkaJS-style API and
+ * faster, measured by `pnpm bench kafka-source`).
  *
- * - Batches: one partition per `onBatch` call, in offset order; the next batch of a partition waits for the
- *   previous one's promise, so a slow sink holds the partition (backpressure) while librdkafka's bounded
- *   prefetch queue stops fetching.
- * - Offsets are never auto-committed: only {@link KafkaSource.commit} commits, with positions the runner
- *   knows to be durable. Batches are resolved by hand so a pause never re-delivers a processed batch.
- * - Rebalance: on revoke, in-flight batches of those partitions finish, then `onRevoked` is awaited (flush and
- *   commit) before the partitions are given up; on assign, `onAssigned` is awaited before the first batch.
- *
- * Throughput settings (defaults, overridable through `rdkafka`): `js.consumer.max.batch.size` unlimited,
- * `fetch.wait.max.ms` 100 (bounds latency on quiet partitions), `max.partition.fetch.bytes` 4 MiB and
- * `queued.min.messages` 100000 (large prefetch while catching up).
+ * - Polls: each poll's records go to `onBatches` at once, one batch per partition in offset order; the next poll
+ *   does not wait for them to be processed, but what is in flight is bounded by bytes (`maxInFlightBytes`), and
+ *   the client's prefetch by `prefetchKiB`, so memory does not grow with the backlog.
+ * - Offsets are never auto-committed: only {@link KafkaSource.commit} commits, with positions the runner knows to
+ *   be durable.
+ * - Rebalances (cooperative by default) are awaited: on revoke, what is in flight is processed, then `onRevoked`
+ *   (flush and commit, or nothing when the assignment was lost) before the partitions are given up; on assign,
+ *   `onAssigned` (restore) before they are fetched, from the offsets it returns where it returns some.
+ * - Pause/resume loses nothing: records the client handed out are in flight already, and it fetches a resumed
+ *   partition from the offset after the last one it handed out.
+ * - Idleness evidence (CONTRACTS §2): every partition keeps a {@link ReadEvidence}: deliveries, end-of-partition
+ *   events, and the log end of quiet partitions asked of the brokers every `probeIntervalMs`.
+ *   {@link KafkaSource.readEvidence} says whether a partition is known to hold nothing unread right now.
  *
  * @example
  * const source = new KafkaSource({ topics: ['impressions', 'clicks'], groupId: 'ctr' })
- * await source.start({ onBatch: async (b) => engine.process(b), onAssigned: async () => {}, onRevoked: async () => {} })
+ * await source.start({ onBatches: (bs) => engine.processAll(bs), onAssigned: async () => undefined, onRevoked: async () => {} })
  */
 export class KafkaSource implements SourceConnector {
   readonly topics: readonly string[]
   readonly #options: KafkaSourceOptions
   readonly #logger: ConnectorLogger
-  readonly #state = new Map<string, State>()
-  readonly #inflight = new Map<string, Promise<unknown>>()
-  /** Partitions paused through {@link KafkaSource.pause}. */
-  readonly #paused = new Set<string>()
-  /** Per partition, the offset after the last record handed out since it was assigned. */
-  readonly #next = new Map<string, number>()
-  /** Records waiting at assignment (committed offset to log end), until the first batch tells; with its time. */
-  readonly #initialBacklog = new Map<string, { records: number; at: number }>()
-  /** Lets go of the worker holding a partition's batch (see `#eachBatch`). */
-  readonly #releasers = new Map<string, () => void>()
-  #consumer: KafkaJS.Consumer | undefined
+  /** Owned partitions by topic, then partition number. */
+  readonly #parts = new Map<string, Part[]>()
+  readonly #inflight = new Set<Promise<void>>()
+  #inflightBytes = 0
+  #consumer: Consumer | undefined
   #handlers: SourceHandlers | undefined
-  /** No more batches are handed out (stopping, or a handler failed). */
+  #rebalance: Promise<void> | undefined
+  #loop: Promise<void> | undefined
+  #probeTimer: ReturnType<typeof setInterval> | undefined
+  #probing = false
+  /** No more polls (stopping, or a handler failed). */
   #halted = false
   #stopCalled = false
-  /** Holds the client's workers while halted (no fetch, no busy re-delivery) until the group is left. */
-  #release!: () => void
-  readonly #released = new Promise<void>((resolve) => {
-    this.#release = resolve
-  })
   #handedOver = false
+  #throttled = false
+  readonly #maxInFlight: number
+  readonly #probeInterval: number
+  readonly #maxAge: number
+  readonly #quiet: number
+  /** Log lines already written, by message, with when (the client repeats failing connections). */
+  readonly #logged = new Map<string, number>()
 
   constructor(options: KafkaSourceOptions) {
     this.topics = [...options.topics]
     this.#options = options
     this.#logger = options.logger ?? connectorLogger()
+    this.#maxInFlight = options.maxInFlightBytes ?? 8 * 1024 * 1024
+    this.#probeInterval = options.probeIntervalMs ?? 1000
+    this.#maxAge = 3 * this.#probeInterval
+    this.#quiet = options.probeQuietMs ?? 1000
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
     if (this.#consumer) throw new Error('KafkaSource already started')
     this.#handlers = handlers
     const o = this.#options
-    const consumer = new KafkaJS.Kafka({}).consumer({
-      ...clientConfig(o.brokers, o.clientId ?? `${o.groupId}-source`, this.#logger),
-      'group.id': o.groupId,
-      'enable.auto.commit': false,
-      'auto.offset.reset': 'earliest',
-      'partition.assignment.strategy': o.assignmentStrategy ?? 'cooperative-sticky',
-      'js.consumer.max.batch.size': o.maxBatchSize ? o.maxBatchSize : -1,
-      'fetch.wait.max.ms': 100,
-      'max.partition.fetch.bytes': 4 * 1024 * 1024,
-      'queued.min.messages': 100_000,
-      rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.#rebalance(err, assignment),
-      ...o.rdkafka,
-    } as unknown as KafkaJS.ConsumerConstructorConfig)
-    this.#consumer = consumer
-    await consumer.connect()
-    await consumer.subscribe({ topics: [...this.topics] })
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: o.concurrency ?? 3,
-      eachBatch: (payload) => this.#eachBatch(payload),
+    const consumer = new rdkafka.KafkaConsumer(
+      {
+        'bootstrap.servers': bootstrapServers(o.brokers),
+        'client.id': o.clientId ?? `${o.groupId}-source`,
+        'group.id': o.groupId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'enable.partition.eof': true,
+        'partition.assignment.strategy': o.assignmentStrategy ?? 'cooperative-sticky',
+        'fetch.wait.max.ms': 100,
+        'fetch.max.bytes': Math.max(1024 * 1024, (o.prefetchKiB ?? 16_384) * 1024),
+        'queued.max.messages.kbytes': o.prefetchKiB ?? 16_384,
+        'queued.min.messages': 10_000,
+        'socket.keepalive.enable': true,
+        event_cb: true,
+        log_level: 4,
+        rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.#onRebalance(err.code, assignment),
+        ...o.rdkafka,
+      } as rdkafka.ConsumerGlobalConfig,
+      { 'auto.offset.reset': 'earliest' },
+    ) as Consumer
+    consumer.on('event.log', (l: { severity: number; fac: string; message: string }) => {
+      if (l.severity <= 4) this.#warnOnce(`kafka: ${l.fac}: ${l.message}`)
     })
+    consumer.on('event.error', (e) => this.#clientError(e))
+    consumer.on('partition.eof', (e: TopicPartitionOffset) =>
+      this.#part(e.topic, e.partition)?.evidence.reachedEnd(e.offset),
+    )
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())),
+    )
+    this.#consumer = consumer
+    consumer.setDefaultConsumeTimeout(100)
+    consumer.setDefaultIsTimeoutOnlyForFirstMessage(true)
+    consumer.subscribe([...this.topics])
+    this.#probeTimer = setInterval(() => this.#probe(), this.#probeInterval)
+    this.#loop = this.#poll()
   }
 
-  async #eachBatch({ batch, resolveOffset }: KafkaJS.EachBatchPayload): Promise<void> {
-    // A batch we do not process is still resolved: that only records a position inside this client
-    // (auto-commit is off, commits are explicit, so it is never committed and the next owner reads it again).
-    // Left unresolved, the client would queue a seek that may run after disconnect began and reject unhandled.
-    const skip = () => {
-      const lastMessage = batch.messages[batch.messages.length - 1]
-      if (lastMessage) resolveOffset(lastMessage.offset)
+  /** The poll loop: one `consume` at a time, never during a rebalance callback. */
+  async #poll(): Promise<void> {
+    const consumer = this.#consumer as Consumer
+    const n = this.#options.pollRecords ?? 1000
+    while (!this.#halted) {
+      if (this.#rebalance) {
+        await this.#rebalance
+        continue
+      }
+      if (this.#inflightBytes > this.#maxInFlight) {
+        await this.#relief()
+        if (this.#halted) break
+      }
+      const messages = await new Promise<ClientMessage[]>((resolve) =>
+        consumer.consume(n, (err, ms) => {
+          if (err) {
+            this.#clientError(err)
+            resolve([])
+          } else resolve(ms as unknown as ClientMessage[])
+        }),
+      )
+      // a rebalance callback that came during the poll runs first: it decides what is still ours
+      if (this.#rebalance) await this.#rebalance
+      if (messages.length > 0 && !this.#halted) this.#dispatch(messages)
     }
-    if (this.#halted || !this.#handlers) {
-      // Hold this worker (no fetch, no busy loop) until we leave the group.
-      await this.#released
-      return skip()
+  }
+
+  /** Hands one poll's records to the handlers, grouped by partition, in offset order. */
+  #dispatch(messages: ClientMessage[]): void {
+    const touched: Part[] = []
+    let bytes = 0
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as ClientMessage
+      const p = this.#part(m.topic, m.partition)
+      if (p === undefined || p.revoking) continue
+      if (p.next !== null && m.offset < p.next) continue
+      p.next = m.offset + 1
+      if (m.headers !== undefined) (m as { headers?: unknown }).headers = headerRecord(m.headers)
+      bytes += m.size + RECORD_OVERHEAD
+      if (p.out === undefined) {
+        p.out = []
+        touched.push(p)
+      }
+      p.out.push(m)
     }
-    const k = key(batch.topic, batch.partition)
-    const records = toRawRecords(batch)
-    const last = records[records.length - 1]
-    if (last) this.#next.set(k, last.offset + 1)
-    const done = this.#handlers.onBatch({ topic: batch.topic, partition: batch.partition, records } as InputBatch).then(
+    if (touched.length === 0) return
+    const now = Date.now()
+    const batches: InputBatch[] = new Array(touched.length)
+    for (let i = 0; i < touched.length; i++) {
+      const p = touched[i] as Part
+      const records = p.out as RawRecord[]
+      p.out = undefined
+      p.evidence.delivered((records[records.length - 1] as RawRecord).offset, now)
+      batches[i] = { topic: p.topic, partition: p.partition, records }
+    }
+    this.#inflightBytes += bytes
+    const done = (this.#handlers as SourceHandlers).onBatches(batches).then(
       () => {
-        if (!last) return
-        const s = this.#partition(batch.topic, batch.partition)
-        s.position = last.offset + 1
-        const hw = Number(batch.highWatermark)
-        if (hw >= 0) s.highWatermark = hw
+        this.#inflightBytes -= bytes
+        this.#inflight.delete(done)
+        if (this.#throttled && this.#inflightBytes <= this.#maxInFlight / 2) this.#throttle(false)
       },
       () => {
-        // The handler failed (a sink error the runner reports and stops on): deliver nothing more.
+        // the handler failed (a sink error the runner reports and stops on): poll nothing more
         this.#halted = true
+        this.#inflightBytes -= bytes
+        this.#inflight.delete(done)
       },
     )
-    // Batches of one partition are handled in order, so the newest promise covers the ones before it.
-    this.#inflight.set(k, done)
-    void done.finally(() => {
-      if (this.#inflight.get(k) === done) this.#inflight.delete(k)
-    })
-    // Paused (backpressure: the sinks fall behind), the batch keeps going in the handler but this worker is let
-    // go, so the client can apply the pause and keep polling (heartbeats, max.poll.interval.ms) meanwhile.
-    const released = new Promise<'released'>((resolve) => {
-      if (this.#paused.has(k)) resolve('released')
-      else this.#releasers.set(k, () => resolve('released'))
-    })
-    const outcome = await Promise.race([done.then(() => 'done' as const), released])
-    this.#releasers.delete(k)
-    if (this.#halted && outcome === 'done') return skip()
-    if (!last) return
-    // Resolve by hand: with auto-resolve, a pause() during the batch would make the client re-deliver it. A batch
-    // let go while still in the handler is resolved too: that only sets the client's fetch position; commits are
-    // explicit and cover only what the handler made durable.
-    resolveOffset(String(last.offset))
+    this.#inflight.add(done)
   }
 
-  // Called by the client during a fetch; it awaits the returned promise before applying the change.
-  async #rebalance(err: { code: number }, assignment: TopicPartition[]): Promise<undefined> {
-    const tps = assignment.map((a) => ({ topic: a.topic, partition: a.partition }))
-    const handlers = this.#handlers
-    if (!handlers || tps.length === 0) return undefined
-    try {
-      if (err.code === ERR.ERR__ASSIGN_PARTITIONS) {
-        for (const tp of tps) this.#state.set(key(tp.topic, tp.partition), blank())
-        this.#logger.info({ partitions: tps.map(label) }, `assigned ${tps.length} partition(s)`)
-        await handlers.onAssigned(tps)
-        this.#measureBacklog(tps)
-      } else if (err.code === ERR.ERR__REVOKE_PARTITIONS) {
-        this.#logger.info({ partitions: tps.map(label) }, `revoking ${tps.length} partition(s)`)
-        await Promise.allSettled(tps.map((tp) => this.#inflight.get(key(tp.topic, tp.partition))))
-        if (!this.#handedOver) await handlers.onRevoked(tps)
-        for (const tp of tps) {
-          this.#state.delete(key(tp.topic, tp.partition))
-          this.#paused.delete(key(tp.topic, tp.partition))
-          this.#next.delete(key(tp.topic, tp.partition))
-          this.#initialBacklog.delete(key(tp.topic, tp.partition))
-        }
-      }
-    } catch (e) {
-      this.#logger.error({ err: e }, `rebalance handler failed: ${e instanceof Error ? e.message : String(e)}`)
+  /**
+   * Too much in flight: waits for some of it to be processed. Past `stallMs` the partitions are paused, so the
+   * loop can poll again (the group needs polls) without taking more records.
+   */
+  async #relief(): Promise<void> {
+    const stallMs = 500
+    const timer = new Promise<'stalled' | 'done'>((r) => setTimeout(() => r('stalled'), stallMs))
+    const outcome = await Promise.race([timer, ...[...this.#inflight].map((p) => p.then(() => 'done' as const))])
+    if (outcome === 'stalled' && this.#inflightBytes > this.#maxInFlight && !this.#throttled) this.#throttle(true)
+  }
+
+  /** Pauses (or resumes) every owned partition because of what is in flight here. */
+  #throttle(on: boolean): void {
+    this.#throttled = on
+    const now = Date.now()
+    const changed: TopicPartition[] = []
+    for (const p of this.#owned()) {
+      const before = p.pausedBy
+      p.pausedBy = on ? before | BY_SOURCE : before & ~BY_SOURCE
+      if ((before === 0) !== (p.pausedBy === 0)) changed.push(p)
+      if (p.pausedBy !== 0) p.evidence.pause()
+      else if (before !== 0) p.evidence.resume(now)
     }
-    return undefined
+    this.#clientPause(on, changed)
+  }
+
+  #clientPause(pause: boolean, tps: readonly TopicPartition[]): void {
+    const consumer = this.#consumer
+    if (!consumer || this.#stopCalled || tps.length === 0) return
+    const list = tps.map((p) => ({ topic: p.topic, partition: p.partition }))
+    try {
+      if (pause) consumer.pause(list)
+      else consumer.resume(list)
+    } catch (e) {
+      this.#logger.warn({ err: (e as Error).message }, `${pause ? 'pause' : 'resume'} failed: ${(e as Error).message}`)
+    }
+  }
+
+  // Called by the client during a poll; the loop polls again only once the returned work is done.
+  #onRebalance(code: number, assignment: TopicPartition[]): void {
+    const consumer = this.#consumer
+    const tps = assignment.map((a) => ({ topic: a.topic, partition: a.partition }))
+    const cooperative = consumer?.rebalanceProtocol() === 'COOPERATIVE'
+    const lost = code === REVOKE && (consumer?.assignmentLost() ?? false)
+    const work = async () => {
+      if (!consumer) return
+      if (code === ASSIGN) {
+        const now = Date.now()
+        for (const tp of tps) this.#add(tp, now)
+        this.#logger.info({ partitions: tps.map(label) }, `assigned ${tps.length} partition(s)`)
+        let starts: Awaited<ReturnType<SourceHandlers['onAssigned']>>
+        try {
+          if (!this.#handedOver) starts = await this.#handlers?.onAssigned(tps)
+        } catch (e) {
+          this.#logger.error({ err: (e as Error).message }, `assignment handler failed: ${(e as Error).message}`)
+        }
+        const at = new Map((starts ?? []).map((s) => [`${s.topic}\u0000${s.partition}`, s.offset]))
+        const list = tps.map((tp) => {
+          const offset = at.get(`${tp.topic}\u0000${tp.partition}`)
+          if (offset === undefined) return tp
+          const p = this.#part(tp.topic, tp.partition)
+          p?.evidence.startsAt(offset)
+          if (p) p.next = offset
+          return { ...tp, offset }
+        })
+        if (cooperative) consumer.incrementalAssign(list)
+        else consumer.assign(list)
+        // assigned while too much is in flight: they start paused too
+        if (this.#throttled) {
+          for (const tp of tps) this.#part(tp.topic, tp.partition)?.evidence.pause()
+          this.#clientPause(true, tps)
+        }
+      } else if (code === REVOKE) {
+        this.#logger.info(
+          { partitions: tps.map(label), lost },
+          `${lost ? 'lost' : 'revoking'} ${tps.length} partition(s)`,
+        )
+        for (const tp of tps) {
+          const p = this.#part(tp.topic, tp.partition)
+          if (p) p.revoking = true
+        }
+        await Promise.allSettled([...this.#inflight])
+        try {
+          if (!this.#handedOver) await this.#handlers?.onRevoked(tps, { lost })
+        } catch (e) {
+          this.#logger.error({ err: (e as Error).message }, `revocation handler failed: ${(e as Error).message}`)
+        }
+        for (const tp of tps) this.#remove(tp)
+        if (cooperative) consumer.incrementalUnassign(tps)
+        else consumer.unassign()
+      } else {
+        this.#logger.warn({ code }, `rebalance error ${code}: giving up the assignment`)
+        for (const p of this.#owned()) this.#remove(p)
+        consumer.unassign()
+      }
+    }
+    const previous = this.#rebalance ?? Promise.resolve()
+    const run: Promise<void> = previous
+      .then(work)
+      .catch((e: unknown) => {
+        this.#logger.error({ err: (e as Error).message }, `rebalance failed: ${(e as Error).message}`)
+      })
+      .finally(() => {
+        if (this.#rebalance === run) this.#rebalance = undefined
+      })
+    this.#rebalance = run
   }
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     const consumer = this.#consumer
     if (!consumer) return
     const todo = offsets.filter((o) => {
-      const s = this.#state.get(key(o.topic, o.partition))
-      return s !== undefined && (s.committed === null || o.offset > s.committed)
+      const p = this.#part(o.topic, o.partition)
+      return p !== undefined && (p.committed === null || o.offset > p.committed)
     })
     if (todo.length === 0) return
-    await consumer.commitOffsets(
-      todo.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
-    )
+    const list = todo.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
+    await new Promise<void>((resolve, reject) => consumer.commitCb(list, (err) => (err ? reject(err) : resolve())))
     for (const o of todo) {
-      const s = this.#state.get(key(o.topic, o.partition))
-      if (s) s.committed = o.offset
+      const p = this.#part(o.topic, o.partition)
+      if (p) p.committed = o.offset
     }
   }
 
-  /**
-   * Stops fetching these partitions (the client applies it asynchronously, once its workers are free). A batch of
-   * theirs still in `onBatch` keeps going, but its worker is let go so the client keeps polling meanwhile.
-   * A no-op once `stop` was called: a pause queued while the client disconnects would be rejected unhandled.
-   */
+  /** Stops fetching these partitions (backpressure); what was handed out already is processed as usual. */
   pause(partitions: readonly TopicPartition[]): void {
-    if (!this.#consumer || this.#stopCalled) return
-    // The client drops what it prefetched for a paused partition and seeks back only to an offset that was
-    // resolved: a partition whose first batch is still in the handler, or that handed out nothing yet, lost its
-    // prefetched records (seen with @confluentinc/kafka-javascript 1.10.1). So we seek each paused partition to
-    // the offset after the last record handed out ourselves. A partition that handed out nothing has no known
-    // offset: it is left running; its first batch then holds a worker until the handler is done, which
-    // throttles it as well, and the next pause includes it.
-    partitions = partitions.filter((tp) => this.#next.has(key(tp.topic, tp.partition)))
-    if (partitions.length === 0) return
-    this.#consumer.pause(groupByTopic(partitions))
-    for (const tp of partitions) {
-      const next = this.#next.get(key(tp.topic, tp.partition)) as number
-      this.#consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(next) })
-    }
-    for (const tp of partitions) {
-      const k = key(tp.topic, tp.partition)
-      this.#paused.add(k)
-      this.#releasers.get(k)?.()
-    }
+    this.#runnerPause(true, partitions)
   }
 
-  /** Fetches these partitions again (a no-op once `stop` was called). */
+  /** Fetches these partitions again, from the offset after the last record handed out. */
   resume(partitions: readonly TopicPartition[]): void {
-    if (!this.#consumer || this.#stopCalled || partitions.length === 0) return
-    for (const tp of partitions) this.#paused.delete(key(tp.topic, tp.partition))
-    this.#consumer.resume(groupByTopic(partitions))
+    this.#runnerPause(false, partitions)
   }
 
-  /**
-   * Records known to wait in a partition: log end (as of the last batch) minus position; before the first batch,
-   * log end minus the committed offset as measured at assignment (trusted for 2 minutes); null when unknown.
-   */
-  backlog(tp: TopicPartition): number | null {
-    const k = key(tp.topic, tp.partition)
-    const s = this.#state.get(k)
-    if (!s) return null
-    if (s.position !== null && s.highWatermark !== null) return s.highWatermark - s.position
-    const initial = this.#initialBacklog.get(k)
-    return initial && Date.now() - initial.at < 120_000 ? initial.records : null
+  #runnerPause(on: boolean, partitions: readonly TopicPartition[]): void {
+    if (!this.#consumer || this.#stopCalled) return
+    const now = Date.now()
+    const changed: Part[] = []
+    for (const tp of partitions) {
+      const p = this.#part(tp.topic, tp.partition)
+      if (!p) continue
+      const before = p.pausedBy
+      p.pausedBy = on ? before | BY_RUNNER : before & ~BY_RUNNER
+      if ((before === 0) !== (p.pausedBy === 0)) changed.push(p)
+      if (p.pausedBy !== 0) p.evidence.pause()
+      else if (before !== 0) p.evidence.resume(now)
+    }
+    this.#clientPause(on, changed)
   }
 
-  /** Measures, in the background, how many records wait in newly assigned partitions (a hint for idleness). */
-  #measureBacklog(tps: readonly TopicPartition[]): void {
+  /** The idleness evidence of an owned partition at `now` (undefined if not owned). */
+  readEvidence(tp: TopicPartition, now: number): ReadEvidenceStatus | undefined {
+    return this.#part(tp.topic, tp.partition)?.evidence.status(now, this.#maxAge)
+  }
+
+  /** True when an owned partition is known to hold nothing unread at `now` (cheaper than {@link readEvidence}). */
+  caughtUp(tp: TopicPartition, now: number): boolean {
+    return this.#part(tp.topic, tp.partition)?.evidence.caughtUp(now, this.#maxAge) ?? false
+  }
+
+  /** Asks the brokers for the log end of every quiet partition in one request (one at a time). */
+  #probe(): void {
     const consumer = this.#consumer
-    if (!consumer || tps.length === 0) return
-    const at = Date.now()
-    void (async () => {
-      const committed = new Map(
-        (
-          await consumer.committed(
-            tps.map((tp) => ({ topic: tp.topic, partition: tp.partition })),
-            5_000,
-          )
-        ).map((c) => [key(c.topic, c.partition), Number(c.offset)]),
-      )
-      for (const topic of new Set(tps.map((tp) => tp.topic))) {
-        for (const o of await describePartitions(topic, this.#options.brokers)) {
-          const k = key(topic, o.partition)
-          if (!this.#state.has(k)) continue
-          const c = committed.get(k)
-          const start = c !== undefined && c >= 0 ? Math.max(c, o.low) : o.low
-          this.#initialBacklog.set(k, { records: o.high - start, at })
+    if (!consumer || this.#probing || this.#halted) return
+    const now = Date.now()
+    const due = this.#owned().filter((p) => !p.revoking && p.evidence.wantsProbe(now, this.#quiet, this.#maxAge))
+    if (due.length === 0) return
+    this.#probing = true
+    const sentAt = now
+    consumer.offsetsForTimes(
+      due.map((p) => ({ topic: p.topic, partition: p.partition, offset: -1 })),
+      2 * this.#probeInterval,
+      (err, offsets) => {
+        this.#probing = false
+        if (err) {
+          for (const p of due) p.evidence.probeFailed(err.message)
+          return
         }
-      }
-    })().catch(() => {}) // only a hint: without it such a partition goes idle after the idle timeout as usual
+        for (const o of offsets ?? []) {
+          const p = this.#part(o.topic, o.partition)
+          if (!p) continue
+          const error = (o as { error?: { message?: string } }).error
+          if (error || o.offset < 0) p.evidence.probeFailed(error?.message ?? `no log end offset (${o.offset})`)
+          else p.evidence.probed(o.offset, sentAt)
+        }
+      },
+    )
   }
 
-  /** The partitions this instance owns, with position, committed offset, log end and lag. */
+  /** The partitions this instance owns, with position, committed offset, log end, lag and idleness evidence. */
   partitions(): PartitionPosition[] {
-    return [...this.#state.entries()].map(([k, s]) => {
-      const [topic, p] = k.split('\u0000') as [string, string]
-      const lag = s.highWatermark !== null && s.position !== null ? Math.max(0, s.highWatermark - s.position) : null
-      return { topic, partition: Number(p), ...s, lag }
+    const now = Date.now()
+    return this.#owned().map((p) => {
+      const e = p.evidence.status(now, this.#maxAge)
+      const position = e.position
+      const lag = e.logEnd !== null && position !== null ? Math.max(0, e.logEnd - position) : null
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        position,
+        committed: p.committed,
+        highWatermark: e.logEnd,
+        lag,
+        evidence: e,
+      }
     })
   }
 
   /**
-   * Stops handing out batches, lets in-flight ones finish, hands every owned partition over through `onRevoked`
+   * Stops polling, lets what is in flight be processed, hands every owned partition over through `onRevoked`
    * (flush and commit, while still a group member), then leaves the group.
    */
   async stop(): Promise<void> {
     const consumer = this.#consumer
     if (!consumer || this.#stopCalled) return
     this.#stopCalled = true
-    // No client-level pause here: it runs later as a pending operation of the client's loop and throws
-    // (unhandled) if that is after the consumer started closing. Halting holds the workers instead.
     this.#halted = true
-    const owned = this.partitions().map(({ topic, partition }) => ({ topic, partition }))
-    await Promise.allSettled([...this.#inflight.values()])
+    clearInterval(this.#probeTimer)
+    await this.#loop
+    await Promise.allSettled([...this.#inflight])
+    await this.#rebalance
+    const owned = this.#owned().map((p) => ({ topic: p.topic, partition: p.partition }))
     try {
-      if (owned.length && this.#handlers) await this.#handlers.onRevoked(owned)
+      if (owned.length && this.#handlers) await this.#handlers.onRevoked(owned, { lost: false })
     } finally {
       this.#handedOver = true
-      this.#release()
-      await consumer.disconnect()
-      this.#state.clear()
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 15_000) // a cluster that is down: leave without the LeaveGroup answer
+        consumer.disconnect(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      this.#parts.clear()
     }
   }
 
-  #partition(topic: string, partition: number): State {
-    const k = key(topic, partition)
-    let s = this.#state.get(k)
-    if (!s) {
-      s = blank()
-      this.#state.set(k, s)
+  #clientError(e: { message: string }): void {
+    // A fetch or connection failure: evidence from before it no longer counts (CONTRACTS §2: a partition the
+    // job cannot read is never idle). The client retries by itself; the message is logged once per 30 s.
+    const now = Date.now()
+    for (const p of this.#owned()) {
+      p.evidence.since = now
+      p.evidence.probeFailed(e.message)
     }
-    return s
+    this.#warnOnce(`kafka: ${e.message}`)
+  }
+
+  #warnOnce(message: string): void {
+    const now = Date.now()
+    const last = this.#logged.get(message)
+    if (last !== undefined && now - last < 30_000) return
+    if (this.#logged.size > 1000) this.#logged.clear()
+    this.#logged.set(message, now)
+    this.#logger.warn({}, message)
+  }
+
+  #part(topic: string, partition: number): Part | undefined {
+    return this.#parts.get(topic)?.[partition]
+  }
+
+  #add(tp: TopicPartition, now: number): void {
+    let list = this.#parts.get(tp.topic)
+    if (!list) {
+      list = []
+      this.#parts.set(tp.topic, list)
+    }
+    list[tp.partition] = {
+      topic: tp.topic,
+      partition: tp.partition,
+      next: null,
+      committed: null,
+      pausedBy: this.#throttled ? BY_SOURCE : 0,
+      revoking: false,
+      evidence: new ReadEvidence(now),
+      out: undefined,
+    }
+  }
+
+  #remove(tp: TopicPartition): void {
+    const list = this.#parts.get(tp.topic)
+    if (list) delete list[tp.partition]
+  }
+
+  #owned(): Part[] {
+    const out: Part[] = []
+    for (const list of this.#parts.values()) for (const p of list) if (p !== undefined) out.push(p)
+    return out
   }
 }
 
-const blank = (): State => ({ position: null, committed: null, highWatermark: null })
 const label = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`
 
-function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const by = new Map<string, number[]>()
-  for (const tp of partitions) {
-    const list = by.get(tp.topic)
-    if (list) list.push(tp.partition)
-    else by.set(tp.topic, [tp.partition])
-  }
-  return [...by].map(([topic, ps]) => ({ topic, partitions: ps }))
-}
-
-/** Converts the client's messages (string offsets and timestamps, multi-valued headers) to {@link RawRecord}s. */
-export function toRawRecords(batch: Pick<KafkaJS.Batch, 'topic' | 'partition' | 'messages'>): RawRecord[] {
-  const { topic, partition, messages } = batch
-  const out: RawRecord[] = new Array(messages.length)
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]!
-    const record: {
-      -readonly [K in keyof RawRecord]: RawRecord[K]
-    } = {
-      topic,
-      partition,
-      offset: Number(m.offset),
-      key: m.key,
-      value: m.value,
-      timestamp: Number(m.timestamp) || 0,
-    }
-    if (m.headers) {
-      const headers: Record<string, Buffer | string | undefined> = {}
-      for (const [k, v] of Object.entries(m.headers)) headers[k] = Array.isArray(v) ? v[v.length - 1] : v
-      record.headers = headers
-    }
-    out[i] = record
-  }
+/** The client's headers (a list of one-key objects, a key may repeat) as one record; the last value wins. */
+export function headerRecord(headers: unknown): Record<string, Buffer | string | undefined> {
+  const out: Record<string, Buffer | string | undefined> = Object.create(null)
+  for (const h of headers as Record<string, Buffer | string>[]) for (const k in h) out[k] = h[k]
   return out
 }

@@ -1,0 +1,135 @@
+import type { Sink } from '../connectors/types.js'
+
+type Waiter = { resolve(): void; reject(e: Error): void; until: number }
+
+/**
+ * Writes one sink's records in the order they were handed over, with one `write` in flight at a time: what
+ * arrives while a write is in flight is coalesced into the next one. So the engine goes on processing while its
+ * outputs are written (as Kafka Streams' producer does), a slow sink gets larger writes rather than more of
+ * them, and a sink sees every record once, in order, never two overlapping writes (the latest/previous script
+ * relies on that: a late firing must land after the result it replaces).
+ *
+ * Memory is bounded: {@link SinkWriter.push} returns a promise to wait on once more than `maxPending` records
+ * wait, which holds the engine and, through the source's in-flight bound, the input. A failed write fails the
+ * writer: every later push and flush rejects with its error (outputs were lost from memory; the engine must be
+ * rebuilt from its last checkpoint).
+ *
+ * @example
+ * const w = new SinkWriter(redisSink, 50_000)
+ * await w.push(results) // returns at once unless 50k records wait
+ * await w.flush()       // everything pushed so far is durable
+ */
+export class SinkWriter<T> {
+  #pending: T[] = []
+  #inflight: Promise<void> | undefined
+  #failure: Error | undefined
+  #waiters: Waiter[] = []
+
+  constructor(
+    readonly sink: Sink<T>,
+    readonly maxPending = 50_000,
+  ) {}
+
+  /** The error of the write that failed, if one did. */
+  get failure(): Error | undefined {
+    return this.#failure
+  }
+
+  /** Records handed over and not yet durable. */
+  get pending(): number {
+    return this.#pending.length + (this.#inflight ? 1 : 0)
+  }
+
+  /**
+   * Hands records over (the array is taken, not copied). Returns undefined, or a promise that resolves once at
+   * most `maxPending` records wait. Throws once a write has failed.
+   */
+  push(records: T[]): Promise<void> | undefined {
+    if (this.#failure) throw this.#failure
+    if (records.length === 0) return undefined
+    if (this.#pending.length === 0) this.#pending = records
+    else for (let i = 0; i < records.length; i++) this.#pending.push(records[i] as T)
+    if (!this.#inflight) this.#next()
+    return this.#pending.length > this.maxPending ? this.#wait(this.maxPending) : undefined
+  }
+
+  /** Resolves once everything pushed so far is durable; rejects if a write failed. */
+  flush(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure)
+    if (!this.#inflight && this.#pending.length === 0) return Promise.resolve()
+    return this.#wait(-1)
+  }
+
+  #next(): void {
+    const batch = this.#pending
+    this.#pending = []
+    let write: Promise<void>
+    try {
+      write = this.sink.write(batch)
+    } catch (e) {
+      write = Promise.reject(e)
+    }
+    this.#inflight = write.then(
+      () => {
+        this.#inflight = undefined
+        if (this.#pending.length > 0) this.#next()
+        this.#wake()
+      },
+      (e: unknown) => {
+        this.#inflight = undefined
+        this.#failure = e instanceof Error ? e : new Error(String(e))
+        this.#pending = []
+        this.#wake()
+      },
+    )
+  }
+
+  /** Waits until at most `until` records wait (-1: nothing pending and nothing in flight). */
+  #wait(until: number): Promise<void> {
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject, until }))
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return
+    const failure = this.#failure
+    const idle = !this.#inflight && this.#pending.length === 0
+    const keep: Waiter[] = []
+    for (const w of this.#waiters) {
+      if (failure) w.reject(failure)
+      else if (w.until < 0 ? idle : this.#pending.length <= w.until) w.resolve()
+      else keep.push(w)
+    }
+    this.#waiters = keep
+  }
+}
+
+/**
+ * One {@link SinkWriter} per sink, shared by every engine of a process that writes to it (the tasks of a staged
+ * engine), so each sink has one ordered stream of writes.
+ */
+export class SinkWriters {
+  readonly #by = new Map<Sink<unknown>, SinkWriter<unknown>>()
+
+  constructor(readonly maxPending = 50_000) {}
+
+  /** The writer of a sink, created on first use. */
+  of<T>(sink: Sink<T>): SinkWriter<T> {
+    let w = this.#by.get(sink as Sink<unknown>)
+    if (!w) {
+      w = new SinkWriter(sink as Sink<unknown>, this.maxPending)
+      this.#by.set(sink as Sink<unknown>, w)
+    }
+    return w as SinkWriter<T>
+  }
+
+  /** The first failed write's error, if any. */
+  get failure(): Error | undefined {
+    for (const w of this.#by.values()) if (w.failure) return w.failure
+    return undefined
+  }
+
+  /** Resolves once everything pushed to any writer so far is durable. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#by.values()].map((w) => w.flush()))
+  }
+}
