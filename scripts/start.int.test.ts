@@ -103,13 +103,17 @@ describe('scripts/start.ts (npm start)', () => {
     const redis = await freshRedis()
     const p = await startPipeline(redis.url)
     await waitFor(() => p.output().includes('[start] ready:'), { timeoutMs: 90_000, message: 'the pipeline ready' })
-    const children = childrenOf(p.child.pid as number)
-    const names = children.map((pid) => processRecord(pid)?.argv.at(-1) ?? '')
-    expect(names.sort()).toEqual(
-      ['examples/producers/src/main.ts', 'packages/ctr-topology/src/main.ts', 'packages/serving/src/main.ts'].map((e) =>
-        join(repoRoot, e),
-      ),
+    const entries = [
+      'examples/producers/src/main.ts',
+      'packages/ctr-topology/src/main.ts',
+      'packages/serving/src/main.ts',
+    ]
+    const entryOf = (pid: number) => processRecord(pid)?.argv.at(-1) ?? ''
+    // (start.ts may have other children, e.g. tsx's esbuild service)
+    const children = childrenOf(p.child.pid as number).filter((pid) =>
+      entries.some((e) => entryOf(pid) === join(repoRoot, e)),
     )
+    expect(children.map(entryOf).sort()).toEqual(entries.map((e) => join(repoRoot, e)))
     p.child.kill('SIGKILL')
     try {
       await waitFor(() => children.every((pid) => processRecord(pid) === null), {
