@@ -2,6 +2,7 @@
  * The redis-server npm start runs when none answers, with a private server on a free port (never the shared
  * Redis): it does not outlive a supervisor killed outright, and a port held by something else is one line.
  */
+import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { alive, cleanUp, freshRunDir, pidOf, startFixture, until } from './fixtures/run-fixture.js'
@@ -22,7 +23,10 @@ const freePort = async () => {
   return port
 }
 
-afterEach(() => cleanUp(runDir))
+afterEach(async () => {
+  await cleanUp(runDir)
+  mkdirSync(runDir, { recursive: true }) // read once at import: keep it for the next test
+})
 
 describe('the redis-server started by npm start', () => {
   it('stops when the supervisor is SIGKILLed (the kernel sends it SIGTERM), and had a pid file', async () => {
