@@ -223,9 +223,10 @@ const argv = process.argv.slice(2)
 const direct = argv[0] === '--'
 const [cmd, ...args] = direct ? argv.slice(1) : argv
 if (cmd) {
-  // Ctrl-C reaches the whole foreground process group; let the child shut down
-  // cleanly and report its own exit status instead of dying first.
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => {})
+  // Ctrl-C, and the hang-up when the terminal closes, reach the whole foreground
+  // process group; let the child shut down cleanly and report its own exit status
+  // instead of dying first.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => {})
   const r = direct
     ? spawnSync(cmd === 'node' ? process.execPath : cmd, args, { stdio: 'inherit', cwd: root })
     : spawnSync(pnpm, ['run', '--silent', cmd, ...args], { stdio: 'inherit', cwd: root })

@@ -3,13 +3,14 @@
  * on unique topics, ports and run directory, so it runs beside anything else.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freshRedis, kafkaBrokers, uniqueTopic, waitFor } from '@ctr/testing'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from './lib/paths.js'
+import { processRecord } from './lib/process-record.js'
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -18,6 +19,21 @@ const freePort = () =>
       s.close(() => resolve(port))
     })
   })
+
+/** The pids whose parent is `pid` (from /proc: independent of any pid file). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
 
 /** Starts scripts/start.ts with its own topics, ports and run directory; collects its output. */
 async function startPipeline(redisUrl: string, extraEnv: Record<string, string> = {}) {
@@ -81,6 +97,36 @@ describe('scripts/start.ts (npm start)', () => {
     const log = (name: string) => readFileSync(join(p.runDir, 'logs', `${name}.log`), 'utf8')
     expect(log('producers')).toContain('[producers] stopped:')
     expect(log('job')).toContain('stopped cleanly; offsets committed')
+  }, 150_000)
+
+  it('SIGKILL of npm start: job, API and producers stop by themselves, cleanly (the job commits its offsets)', async () => {
+    const redis = await freshRedis()
+    const p = await startPipeline(redis.url)
+    await waitFor(() => p.output().includes('[start] ready:'), { timeoutMs: 90_000, message: 'the pipeline ready' })
+    const entries = [
+      'examples/producers/src/main.ts',
+      'packages/ctr-topology/src/main.ts',
+      'packages/serving/src/main.ts',
+    ]
+    const entryOf = (pid: number) => processRecord(pid)?.argv.at(-1) ?? ''
+    // (start.ts may have other children, e.g. tsx's esbuild service)
+    const children = childrenOf(p.child.pid as number).filter((pid) =>
+      entries.some((e) => entryOf(pid) === join(repoRoot, e)),
+    )
+    expect(children.map(entryOf).sort()).toEqual(entries.map((e) => join(repoRoot, e)))
+    p.child.kill('SIGKILL')
+    try {
+      await waitFor(() => children.every((pid) => processRecord(pid) === null), {
+        timeoutMs: 20_000,
+        message: 'job, API and producers gone after the supervisor was killed',
+      })
+    } finally {
+      for (const pid of children) if (processRecord(pid)) process.kill(pid, 'SIGKILL') // ours: started by this test
+    }
+    const log = (name: string) => readFileSync(join(p.runDir, 'logs', `${name}.log`), 'utf8')
+    for (const name of ['job', 'api', 'producers']) expect(log(name)).toContain('[supervisor-watch] the supervisor')
+    expect(log('job')).toContain('stopped cleanly; offsets committed')
+    expect(log('producers')).toContain('[producers] stopped:')
   }, 150_000)
 
   it('names a service that dies at start, shows its log, stops the rest and exits 1', async () => {

@@ -1,24 +1,30 @@
 /**
  * `npm start` (after bootstrap) / `pnpm pipeline`: the whole CTR pipeline in the foreground.
  *
+ * 0. What an earlier run left: another `npm start` still running is refused; its orphaned children
+ *    (pid files in .run/pipeline/, exact command line) are stopped (scripts/lib/leftovers.ts).
  * 1. Kafka: the one at KAFKA_BROKERS when it answers, else the local cluster (scripts/lib/kafka-cluster.ts).
  * 2. Redis: the one at REDIS_URL, else a `redis-server` started here (stopped at the end).
  * 3. Topics: scripts/topics-create.ts (idempotent).
  * 4. The job, the API and the producers as children (logs in .run/logs/), each waited for until ready.
  * 5. The URLs, then one live status line from the job's /status every 2 s.
- * Ctrl-C / SIGTERM stops producers, job and API in that order; Kafka keeps running (`pnpm kafka:down`).
- * A child that dies early is named with the tail of its log, the rest is stopped, exit code 1.
+ * Ctrl-C / SIGTERM / SIGHUP (the terminal closed) / a crash of this process stops producers, job and API in
+ * that order; if this process is killed outright they stop by themselves (scripts/lib/supervisor-watch.ts).
+ * Kafka keeps running (`pnpm kafka:down`). A child that dies early is named with the tail of its log, the
+ * rest is stopped, exit code 1.
  */
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { runningPid, serviceArgv } from './lib/background.js'
+import { runDir, runningPid, serviceArgv } from './lib/background.js'
+import { ForegroundRun } from './lib/foreground.js'
 import { brokerIds, brokerList } from './lib/kafka-admin.js'
 import { clusterNodes, startCluster } from './lib/kafka-cluster.js'
 import { portFree } from './lib/kafka-process.js'
 import { repoRoot } from './lib/paths.js'
+import { busyPortMessage } from './lib/port-holder.js'
 import { ensureRedis, type LocalRedis } from './lib/redis-local.js'
 import { formatStatusLine, type JobFigures, jobFigures } from './lib/status-line.js'
-import { type ChildDeath, type Supervised, Supervisor } from './lib/supervisor.js'
+import type { Supervised } from './lib/supervisor.js'
 import { runMain, UserError } from './lib/user-error.js'
 
 const say = (line: string) => console.log(`[start] ${line}`)
@@ -27,7 +33,18 @@ const apiPort = Number(process.env.PORT ?? 8000)
 const jobPort = Number(process.env.JOB_PORT ?? 8001)
 const api = `http://127.0.0.1:${apiPort}`
 const job = `http://127.0.0.1:${jobPort}`
-const STOP_ORDER = ['producers', 'job', 'api']
+const STOP_ORDER = ['producers', 'job', 'api', 'redis']
+/** The pid files of a run: the supervisor's own and each child's (what the next start checks). */
+const pidDir = join(runDir, 'pipeline')
+
+function graceMs(): number {
+  const raw = process.env.STOP_GRACE_MS ?? '15000'
+  const ms = Number(raw)
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new UserError(`STOP_GRACE_MS="${raw}" is not a positive number of milliseconds (default 15000)`)
+  }
+  return ms
+}
 
 /** The broker list to use: KAFKA_BROKERS when it answers, else the local cluster (started if needed). */
 async function ensureKafka(): Promise<string> {
@@ -83,73 +100,56 @@ async function checkPortsAndBackground(): Promise<void> {
     [apiPort, 'API', 'PORT'],
     [jobPort, 'job status', 'JOB_PORT'],
   ] as const) {
-    if (!(await portFree(port))) {
-      throw new UserError(`port ${port} (${what}) is in use by another program; stop it or set ${envVar}`)
-    }
+    if (!(await portFree(port))) throw new UserError(busyPortMessage(port, what, envVar))
   }
 }
 
 const httpOk = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(1500) })).ok
 
-async function main(): Promise<number> {
-  await checkPortsAndBackground()
-  let localRedis: LocalRedis | null = null
-  let shuttingDown: Promise<number> | undefined
-  let statusTimer: NodeJS.Timeout | undefined
-  const clearLine = () => tty && process.stdout.write('\r\x1b[K')
-  const supervisor = new Supervisor((death) => void shutdown(1, death))
-  process.on('exit', () => {
-    supervisor.killAll()
-    localRedis?.child.kill('SIGKILL')
-  })
+/** What the run holds besides its children, released when it ends. */
+const held: { redis: LocalRedis | null; statusTimer?: NodeJS.Timeout } = { redis: null }
 
-  async function shutdown(code: number, death?: ChildDeath): Promise<number> {
-    shuttingDown ??= (async () => {
-      if (statusTimer) clearInterval(statusTimer)
+async function main(): Promise<number> {
+  const clearLine = () => tty && process.stdout.write('\r\x1b[K')
+  const run = await ForegroundRun.begin({
+    name: 'start',
+    command: 'npm start',
+    pidDir,
+    stopOrder: STOP_ORDER,
+    graceMs: graceMs(),
+    beforeStop: () => {
+      clearInterval(held.statusTimer)
       clearLine()
-      if (death) {
-        console.error(`[start] ${death.title} stopped unexpectedly (${death.how}); last lines of ${death.log}:`)
-        console.error(death.tail.replace(/^/gm, '    '))
-      }
-      if (supervisor.size > 0) say('stopping producers, job and API ...')
-      const killed = await supervisor.stopAll(STOP_ORDER)
-      if (killed.length > 0) say(`had to kill: ${killed.join(', ')}`)
-      const redis = localRedis as LocalRedis | null
-      if (redis) {
-        redis.child.kill('SIGTERM')
-        say(`stopped the redis-server started for this run (port ${redis.port})`)
+    },
+    afterStop: () => {
+      if (held.redis) {
+        held.redis.stop()
+        say(`stopped the redis-server started for this run (port ${held.redis.port})`)
       }
       say('stopped. Kafka is still running (topics and data kept); stop it with: pnpm kafka:down')
-      return code
-    })()
-    const c = await shuttingDown
-    process.exit(c)
+    },
+  })
+  process.on('exit', () => held.redis?.stop())
+  try {
+    return await pipeline(run)
+  } catch (e) {
+    // A one-line error once the run owns something (a Redis, a child): report it and end the run in order.
+    if (!(e instanceof UserError)) throw e
+    console.error(e.message)
+    return run.end(1)
   }
-  // One Ctrl-C can arrive twice (from the terminal's process group and relayed by a wrapper): only a
-  // signal more than 2 s after the first one means "stop waiting".
-  let firstSignal = 0
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      clearLine()
-      if (firstSignal > 0 && Date.now() - firstSignal < 2000) return
-      if (firstSignal > 0) {
-        say(`${sig} again: killing everything without waiting`)
-        supervisor.killAll()
-        process.exit(130)
-      }
-      firstSignal = Date.now()
-      say(`${sig} received`)
-      void shutdown(0)
-    })
-  }
+}
+
+/** Steps 1-5 of the header; runs until a signal or a child's death ends `run`. */
+async function pipeline(run: ForegroundRun): Promise<number> {
+  await checkPortsAndBackground()
 
   // Signals are handled from here on: a Ctrl-C while Kafka starts stops cleanly too.
   const brokers = await ensureKafka()
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  localRedis = await ensureRedis(redisUrl, (l) => say(`Redis: ${l}`))
-  if (!localRedis) say(`Redis: using ${redisUrl}`)
+  held.redis = await ensureRedis(redisUrl, (l) => say(`Redis: ${l}`), { pidFile: join(pidDir, 'redis.pid') })
+  if (!held.redis) say(`Redis: using ${redisUrl}`)
   createTopics(brokers)
-  if (shuttingDown) return shuttingDown
 
   const env = { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl }
   const services: Supervised[] = [
@@ -186,14 +186,8 @@ async function main(): Promise<number> {
     },
   ]
   for (const s of services) {
-    if (shuttingDown) return shuttingDown
-    say(`starting ${s.title} (log .run/logs/${s.name}.log)`)
-    try {
-      await supervisor.start(s)
-    } catch (e) {
-      if (shuttingDown) return shuttingDown
-      return shutdown(1, e as ChildDeath)
-    }
+    if (!run.ending) say(`starting ${s.title} (log .run/logs/${s.name}.log)`)
+    await run.start(s) // returns only once the service is ready; never when the run ends meanwhile
   }
 
   say('ready:')
@@ -211,12 +205,12 @@ async function main(): Promise<number> {
 
   let before: { figures: JobFigures; at: number } | null = null
   let lastPrinted = 0
-  statusTimer = setInterval(async () => {
+  held.statusTimer = setInterval(async () => {
     const at = Date.now()
     const figures = await fetch(`${job}/status`, { signal: AbortSignal.timeout(1500) })
       .then((r) => r.json())
       .then(jobFigures, () => null)
-    if (shuttingDown) return
+    if (run.ending) return
     if (!figures) {
       if (tty) process.stdout.write('\r\x1b[K[status] job status not available')
       return

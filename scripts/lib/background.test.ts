@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,6 +36,32 @@ describe('background services', () => {
     expect(bg.runningPid(sleeper)).toBeNull()
     expect(await bg.stopService(sleeper)).toBe('stale-pid-file')
     expect(existsSync(bg.pidFile('sleeper'))).toBe(false)
+  })
+
+  it('does not take a process whose command line merely contains the entry for the service, nor stop it', async () => {
+    // e.g. an editor open on the entry file, at the pid an older version's pid file (the pid alone) names
+    const impostor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', sleeper.entry], { stdio: 'ignore' })
+    try {
+      await new Promise((r) => setTimeout(r, 300))
+      writeFileSync(bg.pidFile('sleeper'), `${impostor.pid}\n`)
+      expect(bg.runningPid(sleeper)).toBeNull()
+      expect(await bg.stopService(sleeper, 1000)).toBe('stale-pid-file')
+      expect(impostor.exitCode === null && impostor.signalCode === null).toBe(true)
+    } finally {
+      impostor.kill('SIGKILL')
+    }
+  })
+
+  it('still finds a service from an older pid file (the pid alone) when its command line is exactly the service', async () => {
+    const { command, args } = bg.serviceArgv(sleeper)
+    const older = spawn(command, args, { stdio: 'ignore' })
+    try {
+      await new Promise((r) => setTimeout(r, 300))
+      writeFileSync(bg.pidFile('sleeper'), `${older.pid}\n`)
+      expect(bg.runningPid(sleeper)).toBe(older.pid)
+    } finally {
+      older.kill('SIGKILL')
+    }
   })
 
   it('reports a service that dies at start with the end of its log', async () => {

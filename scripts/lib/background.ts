@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { repoRoot } from './paths.js'
+import { inspectPidFile, removePidFile, stopProcess, writePidFile } from './process-record.js'
 
 /** Where background services keep their pid files (gitignored). */
 export const runDir: string = process.env.CTR_RUN_DIR ?? join(repoRoot, '.run')
@@ -21,9 +22,13 @@ export type Service = {
 
 const tsxLoader = (): string => createRequire(join(repoRoot, 'package.json')).resolve('tsx')
 
-/** The command line that runs a service: `node --import <tsx> <entry> ...args`. */
-export function serviceArgv(s: Service): { command: string; args: string[] } {
-  return { command: process.execPath, args: ['--import', tsxLoader(), join(repoRoot, s.entry), ...(s.args ?? [])] }
+/**
+ * The command line that runs a service: `node --import <tsx> [--import <preload>...] <entry> ...args`
+ * (the supervisor preloads supervisor-watch.ts).
+ */
+export function serviceArgv(s: Service, preload: readonly string[] = []): { command: string; args: string[] } {
+  const imports = [tsxLoader(), ...preload].flatMap((p) => ['--import', p])
+  return { command: process.execPath, args: [...imports, join(repoRoot, s.entry), ...(s.args ?? [])] }
 }
 
 /** The pid file of a background service: `.run/<name>.pid`. */
@@ -31,31 +36,15 @@ export const pidFile = (name: string): string => join(runDir, `${name}.pid`)
 /** The log of a service: `.run/logs/<name>.log`. */
 export const logFile = (name: string): string => join(logsDir, `${name}.log`)
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) // a zombie has exited
-  } catch {
-    return true
-  }
-}
-
-/** The pid of the running service, or null (no pid file, process gone, or the pid now belongs to another program). */
+/**
+ * The pid of the running service, or null (no pid file, process gone, or the pid now belongs to another
+ * program). The process must have exactly the command line and start time recorded in the pid file; a pid
+ * file of an older version (the pid alone) matches only a process with exactly the service's command line.
+ */
 export function runningPid(s: Service): number | null {
-  const file = pidFile(s.name)
-  if (!existsSync(file)) return null
-  const pid = Number(readFileSync(file, 'utf8').trim())
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null
-  try {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(s.entry)) return null
-  } catch {
-    // no /proc: trust the pid file
-  }
-  return pid
+  const { command, args } = serviceArgv(s)
+  const found = inspectPidFile(pidFile(s.name), [command, ...args])
+  return found.state === 'running' ? found.record.pid : null
 }
 
 /**
@@ -127,7 +116,7 @@ export async function startService(
   })
   const pid = child.pid
   if (pid === undefined) return { state: 'died', code: null, tail: `could not spawn ${command}` }
-  writeFileSync(pidFile(s.name), `${pid}\n`)
+  writePidFile(pidFile(s.name), pid)
   child.unref()
   const newLog = () => (existsSync(log) ? readFileSync(log).subarray(from).toString('utf8') : '')
   const lastLines = (n = 10) => newLog().trimEnd().split('\n').slice(-n).map(readableLine).join('\n')
@@ -135,7 +124,7 @@ export async function startService(
   for (;;) {
     await new Promise((r) => setTimeout(r, 250))
     if (exit !== undefined) {
-      rmSync(pidFile(s.name), { force: true })
+      removePidFile(pidFile(s.name), pid)
       return { state: 'died', code: exit, tail: lastLines() }
     }
     if (!opts.ready || (await opts.ready(newLog()).catch(() => false))) return { state: 'started', pid }
@@ -151,20 +140,14 @@ export type StopOutcome = 'stopped' | 'killed' | 'not-running' | 'stale-pid-file
  * Removes the pid file. Safe to call when nothing runs.
  */
 export async function stopService(s: Service, graceMs = 20_000): Promise<StopOutcome> {
-  const pid = runningPid(s)
-  if (pid === null) {
-    if (!existsSync(pidFile(s.name))) return 'not-running'
+  const { command, args } = serviceArgv(s)
+  const found = inspectPidFile(pidFile(s.name), [command, ...args])
+  if (found.state === 'absent') return 'not-running'
+  if (found.state === 'stale') {
     rmSync(pidFile(s.name), { force: true })
     return 'stale-pid-file'
   }
-  process.kill(pid, 'SIGTERM')
-  const deadline = Date.now() + graceMs
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-  let outcome: StopOutcome = 'stopped'
-  if (alive(pid)) {
-    process.kill(pid, 'SIGKILL')
-    outcome = 'killed'
-  }
-  rmSync(pidFile(s.name), { force: true })
-  return outcome
+  const result = await stopProcess(found.record, graceMs)
+  removePidFile(pidFile(s.name), found.record.pid)
+  return result === 'killed' ? 'killed' : 'stopped'
 }

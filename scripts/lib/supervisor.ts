@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
-import { relative } from 'node:path'
+import type { Socket } from 'node:net'
+import { join, relative } from 'node:path'
 import { logFile, logsDir, type Service, serviceArgv, tail } from './background.js'
 import { repoRoot } from './paths.js'
+import { removePidFile, writePidFile } from './process-record.js'
 
 /** A service the supervisor runs in the foreground, with a readiness check. */
 export type Supervised = Service & {
@@ -13,7 +15,29 @@ export type Supervised = Service & {
   readonly readyTimeoutMs?: number
 }
 
-type Running = { spec: Supervised; child: ChildProcess; exited: Promise<void>; stopping: boolean }
+/** How a {@link Supervisor} runs its children. */
+export type SupervisorOptions = {
+  /** Called with the first unexpected exit of a child. */
+  readonly onDeath: (death: ChildDeath) => void
+  /** Where each child's pid file goes (`<pidDir>/<name>.pid`), for the next start to find what a dead run left. */
+  readonly pidDir: string
+  /** How long a child has to stop after SIGTERM, from {@link Supervisor.stopAll} or when it finds the supervisor gone. */
+  readonly graceMs: number
+}
+
+type Running = {
+  spec: Supervised
+  child: ChildProcess
+  /** Our end of the pipe the child watches (supervisor-watch.ts). */
+  watch: Socket | null
+  exited: Promise<void>
+  stopping: boolean
+}
+
+/** The preload that ends a child when its supervisor is gone. */
+const watchModule = join(repoRoot, 'scripts', 'lib', 'supervisor-watch.ts')
+/** The file descriptor of the watch pipe in the child. */
+const WATCH_FD = 3
 
 /** A child that exited when it should not have: which, how, and the end of its log. */
 export type ChildDeath = {
@@ -24,19 +48,21 @@ export type ChildDeath = {
 }
 
 /**
- * Runs services as children, each in its own process group (so a Ctrl-C at the terminal reaches only
- * the supervisor, which then stops them in the order it chooses), their output in `.run/logs/<name>.log`.
- * Reports the first unexpected exit through `onDeath`.
+ * Runs services as children, each in its own process group (so a Ctrl-C or a hang-up at the terminal reaches
+ * only the supervisor, which then stops them in the order it chooses), their output in `.run/logs/<name>.log`,
+ * their pid files in `pidDir`. Each child watches a pipe from the supervisor (supervisor-watch.ts) and stops
+ * cleanly by itself when the supervisor is gone, even after a SIGKILL. Reports the first unexpected exit
+ * through `onDeath`.
  *
  * @example
- * const sup = new Supervisor((d) => console.error(`${d.title} died`))
+ * const sup = new Supervisor({ onDeath: (d) => console.error(`${d.title} died`), pidDir: '.run/pipeline', graceMs: 15_000 })
  * await sup.start({ name: 'job', title: 'the job', entry: 'packages/ctr-topology/src/main.ts' })
  * await sup.stopAll(['job'])
  */
 export class Supervisor {
   readonly #running = new Map<string, Running>()
 
-  constructor(private readonly onDeath: (death: ChildDeath) => void) {}
+  constructor(private readonly options: SupervisorOptions) {}
 
   /** How many services are running (or stopping). */
   get size(): number {
@@ -50,22 +76,38 @@ export class Supervisor {
     // One log per run: the file starts empty, so it and its tail are about this run only.
     const from = 0
     const fd = openSync(log, 'w')
-    const { command, args } = serviceArgv(spec)
+    const { command, args } = serviceArgv(spec, [watchModule])
     const child = spawn(command, args, {
       cwd: repoRoot,
-      env: { ...process.env, ...spec.env },
+      env: {
+        ...process.env,
+        ...spec.env,
+        CTR_SUPERVISOR_FD: String(WATCH_FD),
+        CTR_STOP_GRACE_MS: String(this.options.graceMs),
+      },
       detached: true,
-      stdio: ['ignore', fd, fd],
+      stdio: ['ignore', fd, fd, 'pipe'],
     })
     closeSync(fd)
+    const watch = (child.stdio[WATCH_FD] as Socket | null | undefined) ?? null
+    watch?.on('error', () => {}) // the child is gone: its exit is reported below
+    watch?.unref()
+    const pidFile = join(this.options.pidDir, `${spec.name}.pid`)
+    if (child.pid !== undefined) {
+      mkdirSync(this.options.pidDir, { recursive: true })
+      writePidFile(pidFile, child.pid)
+    }
     let how: string | undefined
-    const exited = new Promise<void>((resolve) =>
-      child.once('exit', (code, signal) => {
-        how = signal ? `killed by ${signal}` : `exit code ${code}`
+    const exited = new Promise<void>((resolve) => {
+      const done = (what: string) => {
+        how ??= what
+        if (child.pid !== undefined) removePidFile(pidFile, child.pid)
         resolve()
-      }),
-    )
-    const entry: Running = { spec, child, exited, stopping: false }
+      }
+      child.once('exit', (code, signal) => done(signal ? `killed by ${signal}` : `exit code ${code}`))
+      child.once('error', (err) => done(`could not start: ${err.message}`))
+    })
+    const entry: Running = { spec, child, watch, exited, stopping: false }
     this.#running.set(spec.name, entry)
     const death = (): ChildDeath => ({
       title: spec.title,
@@ -74,7 +116,7 @@ export class Supervisor {
       tail: tail(log, 10, from),
     })
     void exited.then(() => {
-      if (!entry.stopping) this.onDeath(death())
+      if (!entry.stopping) this.options.onDeath(death())
     })
     const newLog = () => (existsSync(log) ? readFileSync(log).subarray(from).toString('utf8') : '')
     const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000)
@@ -92,19 +134,33 @@ export class Supervisor {
     }
   }
 
-  /** Stops the named services one after the other (SIGTERM, SIGKILL after `graceMs`); returns those it had to kill. */
-  async stopAll(order: readonly string[], graceMs = 15_000): Promise<string[]> {
+  /** The titles of the running services in the order {@link stopAll} stops them. */
+  titles(order: readonly string[]): string[] {
+    return this.#inOrder(order).map((n) => this.#running.get(n)?.spec.title ?? n)
+  }
+
+  #inOrder(order: readonly string[]): string[] {
+    const names = [...this.#running.keys()]
+    return [...order.filter((n) => names.includes(n)), ...names.filter((n) => !order.includes(n))]
+  }
+
+  /**
+   * Stops the services one after the other, those named in `order` first, then any others (SIGTERM, SIGKILL
+   * after the grace period); returns the titles of those it had to kill.
+   */
+  async stopAll(order: readonly string[]): Promise<string[]> {
     const killed: string[] = []
-    for (const name of order) {
+    for (const name of this.#inOrder(order)) {
       const r = this.#running.get(name)
       if (!r) continue
       r.stopping = true
       if (r.child.exitCode === null && r.child.signalCode === null) {
+        r.watch?.write('stop\n') // so the child does not take our own exit for a second request (supervisor-watch.ts)
         r.child.kill('SIGTERM')
         const timer = setTimeout(() => {
           killed.push(r.spec.title)
           r.child.kill('SIGKILL')
-        }, graceMs)
+        }, this.options.graceMs)
         await r.exited
         clearTimeout(timer)
       }
@@ -113,7 +169,7 @@ export class Supervisor {
     return killed
   }
 
-  /** Last resort at exit: SIGKILL every child still running (synchronous, for `process.on('exit')`). */
+  /** SIGKILLs every child still running, at once (a second Ctrl-C: "stop waiting"). */
   killAll(): void {
     for (const r of this.#running.values()) {
       r.stopping = true
