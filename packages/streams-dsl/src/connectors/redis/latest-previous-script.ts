@@ -13,6 +13,10 @@
  *   otherwise          -> ignored                     (older than both; kept in history)
  * Writing the same JSON again changes nothing, so replays are harmless.
  * Returns 1 when latest or previous changed, else 0.
+ *
+ * Under `maxmemory` (Redis 7.0, script without a shebang): the reads run, the first command that may grow memory
+ * (HSET, ZADD) is refused with `OOM` if nothing was written yet, which aborts the script before any write; once a
+ * command wrote, the rest runs. So a script is applied whole or not at all (the sink test checks it).
  */
 export const LATEST_PREVIOUS_LUA = `
 local field = ARGV[1]
