@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       concurrency: 3,
       commitIntervalMs: 1000,
       tickIntervalMs: 200,
+      shutdownGraceMs: 10_000,
     })
   })
 

@@ -37,6 +37,8 @@ export const runnerEnvSchema = z.object({
   PARTITION_CONCURRENCY: int(1, 64).default(3),
   COMMIT_INTERVAL_MS: int(50, 600_000).default(1000),
   TICK_INTERVAL_MS: int(10, 60_000).default(200),
+  /** How long a stop waits for pending writes (e.g. a Redis outage) before giving them up; 0 = not at all. */
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
 })
 
 /** Validated runner settings. */
@@ -52,6 +54,8 @@ export type RunnerConfig = {
   readonly concurrency: number
   readonly commitIntervalMs: number
   readonly tickIntervalMs: number
+  /** How long `stop()` waits for pending writes before it gives them up and exits 75 (output not flushed). */
+  readonly shutdownGraceMs: number
 }
 
 /**
@@ -76,5 +80,6 @@ export function loadConfig(
     concurrency: e.PARTITION_CONCURRENCY,
     commitIntervalMs: e.COMMIT_INTERVAL_MS,
     tickIntervalMs: e.TICK_INTERVAL_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   }
 }
