@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
+import { createTopics, kafkaBrokers, produce, testKafka, uniqueTopic, waitFor } from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSinkRedis } from '../connectors/redis/connection.js'
@@ -140,6 +140,15 @@ describe('stopping while Redis is down', () => {
       )
       expect(stderr).not.toMatch(/\n\s+at /)
       expect(a.stdout()).not.toContain('stopped cleanly')
+      // It left the consumer group (rather than being dropped after the session timeout).
+      const admin = testKafka().admin()
+      await admin.connect()
+      try {
+        const { groups } = await admin.describeGroups([env.APPLICATION_ID])
+        expect(groups[0]?.members).toEqual([])
+      } finally {
+        await admin.disconnect()
+      }
 
       // Redis back (with what it had), a new instance with the same application id: exact results.
       await redis.start()
