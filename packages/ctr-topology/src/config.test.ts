@@ -10,6 +10,7 @@ describe('loadJobConfig', () => {
       clicksTopic: 'clicks',
       idleTimeoutMs: 10_000,
       historyWindows: 120,
+      historyTtlSeconds: 0,
     })
     expect(c.runner).toMatchObject({
       kafkaBrokers: '127.0.0.1:9092',
@@ -29,9 +30,10 @@ describe('loadJobConfig', () => {
       JOB_PORT: '0',
       IDLE_TIMEOUT_MS: '500',
       HISTORY_WINDOWS: '0',
+      HISTORY_TTL_SECONDS: '86400',
     })
     expect(c).toMatchObject({ applicationId: 'ctr-e2e', impressionsTopic: 'imp', clicksTopic: 'clk' })
-    expect(c).toMatchObject({ idleTimeoutMs: 500, historyWindows: 0 })
+    expect(c).toMatchObject({ idleTimeoutMs: 500, historyWindows: 0, historyTtlSeconds: 86_400 })
     expect(c.runner).toMatchObject({ kafkaBrokers: 'k1:9092,k2:9093', redisUrl: 'redis://r:6380/4', port: 0 })
     expect(c.runner.applicationId).toBe('ctr-e2e')
   })
@@ -42,6 +44,7 @@ describe('loadJobConfig', () => {
     [{ APPLICATION_ID: 'ctr job' }, /APPLICATION_ID="ctr job"/],
     [{ JOB_PORT: '70000' }, /JOB_PORT="70000"/],
     [{ IDLE_TIMEOUT_MS: 'soon' }, /IDLE_TIMEOUT_MS="soon"/],
+    [{ HISTORY_TTL_SECONDS: '-1' }, /HISTORY_TTL_SECONDS="-1" must be 0 or more/],
     [{ CLICKS_TOPIC: 'impressions' }, /both "impressions"/],
   ])('rejects %j with one line', (env, message) => {
     let err: unknown

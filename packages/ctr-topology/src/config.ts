@@ -11,6 +11,8 @@ export type JobConfig = {
   readonly idleTimeoutMs: number
   /** Results per product kept in the `ctr:history:<product_id>` sorted sets. */
   readonly historyWindows: number
+  /** A product's history key expires this long after its last result (0 = never). */
+  readonly historyTtlSeconds: number
   /**
    * `auto` (default): the input is repartitioned by product_id through the internal topic
    * `<APPLICATION_ID>-by-product-repartition`, so any number of instances count exactly whatever the input's keys
@@ -29,6 +31,10 @@ export const JOB_ENV = {
   CLICKS_TOPIC: { default: 'clicks', help: 'input topic' },
   IDLE_TIMEOUT_MS: { default: '10000', help: 'a partition silent this long stops holding the watermark back' },
   HISTORY_WINDOWS: { default: '120', help: 'results kept per product in ctr:history:<product_id>' },
+  HISTORY_TTL_SECONDS: {
+    default: '0',
+    help: 'ctr:history:<product_id> expires this long after the product last had a result; 0 = never',
+  },
   TASKS: {
     default: 'auto',
     help: 'auto: repartition by product_id (any keys, any instances); partition: input keyed by product_id; single: one instance',
@@ -44,6 +50,7 @@ const schema = z.object({
   CLICKS_TOPIC: topicName,
   IDLE_TIMEOUT_MS: z.coerce.number().int('must be whole milliseconds').min(1, 'must be at least 1 ms'),
   HISTORY_WINDOWS: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more'),
+  HISTORY_TTL_SECONDS: z.coerce.number().int('must be whole seconds').min(0, 'must be 0 or more'),
   TASKS: z.enum(['auto', 'single', 'partition'], { error: 'must be "auto", "single" or "partition"' }),
 })
 
@@ -82,6 +89,7 @@ export function loadJobConfig(env: Readonly<Record<string, string | undefined>>)
     clicksTopic: c.CLICKS_TOPIC,
     idleTimeoutMs: c.IDLE_TIMEOUT_MS,
     historyWindows: c.HISTORY_WINDOWS,
+    historyTtlSeconds: c.HISTORY_TTL_SECONDS,
     tasks: c.TASKS,
     runner: loadConfig(env, { applicationId: c.APPLICATION_ID }),
   }

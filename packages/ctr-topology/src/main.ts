@@ -26,7 +26,7 @@ try {
 const results = redisLatestPrevious({
   latest: 'ctr:latest',
   previous: 'ctr:previous',
-  history: { prefix: 'ctr:history:', max: config.historyWindows },
+  history: { prefix: 'ctr:history:', max: config.historyWindows, ttlSeconds: config.historyTtlSeconds },
   publish: 'ctr:updates',
 })
 

@@ -5,6 +5,8 @@ export type SinkHealthState = {
   readonly since: number | null
   /** The error that started the current outage. */
   readonly error?: string
+  /** Its class, short (for metric labels): a Redis error code such as `OOM` or `LOADING`, or `connection`. */
+  readonly reason?: string
 }
 
 /**
@@ -14,12 +16,13 @@ export type SinkHealthState = {
  * @example
  * const health = new SinkHealth()
  * const off = health.subscribe((s) => console.log(s.state))
- * health.down(new Error('ECONNREFUSED')) // logs 'unavailable'
+ * health.down(new Error('connect ECONNREFUSED'), 'connection') // logs 'unavailable'
  * health.up() // logs 'ok'
  */
 export class SinkHealth {
   #failing = 0
   #state: SinkHealthState = { state: 'ok', since: null }
+  readonly #outages = new Map<string, number>()
   readonly #listeners = new Set<(s: SinkHealthState) => void>()
 
   constructor(readonly now: () => number = Date.now) {}
@@ -28,12 +31,24 @@ export class SinkHealth {
     return this.#state
   }
 
-  /** A write started failing (it keeps retrying). */
-  down(err?: unknown): void {
+  /** Outages so far by reason (`unknown` when none was given), e.g. `{ OOM: 1, connection: 2 }`. */
+  get outages(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.#outages)
+  }
+
+  /** A write started failing (it keeps retrying); `reason` classifies `err` (e.g. `OOM`). */
+  down(err?: unknown, reason?: string): void {
     this.#failing++
     if (this.#failing === 1) {
       const error = err === undefined ? undefined : err instanceof Error ? err.message : String(err)
-      this.#set({ state: 'unavailable', since: this.now(), ...(error !== undefined && { error }) })
+      const r = reason ?? 'unknown'
+      this.#outages.set(r, (this.#outages.get(r) ?? 0) + 1)
+      this.#set({
+        state: 'unavailable',
+        since: this.now(),
+        ...(error !== undefined && { error }),
+        ...(reason !== undefined && { reason }),
+      })
     }
   }
 

@@ -98,16 +98,25 @@ describe('Backpressure', () => {
     const { pause, resume, bp } = await setup()
     const health = new SinkHealth(() => 42)
     bp.watch('redis', health)
-    health.down(new Error('connect ECONNREFUSED'))
+    health.down(new Error('connect ECONNREFUSED'), 'connection')
     expect(pause).toHaveBeenCalledTimes(1)
-    expect(bp.sinks()).toEqual([{ name: 'redis', state: 'unavailable', since: 42, error: 'connect ECONNREFUSED' }])
+    expect(bp.sinks()).toEqual([
+      {
+        name: 'redis',
+        state: 'unavailable',
+        since: 42,
+        error: 'connect ECONNREFUSED',
+        reason: 'connection',
+        outages: { connection: 1 },
+      },
+    ])
     // A second write failing at the same time is the same outage.
     health.down(new Error('connect ECONNREFUSED'))
     health.up()
     expect(resume).not.toHaveBeenCalled()
     health.up()
     expect(resume).toHaveBeenCalledTimes(1)
-    expect(bp.sinks()).toEqual([{ name: 'redis', state: 'ok', since: 42 }])
+    expect(bp.sinks()).toEqual([{ name: 'redis', state: 'ok', since: 42, outages: { connection: 1 } }])
     expect(bp.paused).toBe(false)
   })
 

@@ -1,8 +1,8 @@
 import type { SinkHealth, SinkHealthState } from '../connectors/sink-health.js'
 import type { SourceConnector, TopicPartition } from '../connectors/types.js'
 
-/** One sink in `/status`: whether it can write, and since when. */
-export type SinkStatus = { readonly name: string } & SinkHealthState
+/** One sink in `/status`: whether it can write, since when, why not, and its outages so far by reason. */
+export type SinkStatus = { readonly name: string; readonly outages: Readonly<Record<string, number>> } & SinkHealthState
 
 /** Options of {@link Backpressure}. */
 export type BackpressureOptions = {
@@ -52,7 +52,7 @@ export class Backpressure {
 
   /** Every watched sink's state. */
   sinks(): SinkStatus[] {
-    return [...this.#sinks].map(([name, h]) => ({ name, ...h.current }))
+    return [...this.#sinks].map(([name, h]) => ({ name, ...h.current, outages: h.outages }))
   }
 
   /** Resolves and rejects as `work` does; pauses the source while it is pending past the threshold. */

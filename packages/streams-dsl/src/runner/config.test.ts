@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       prefetchKiB: 16_384,
       commitIntervalMs: 1000,
       tickIntervalMs: 200,
+      shutdownGraceMs: 10_000,
     })
   })
 

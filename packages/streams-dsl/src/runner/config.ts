@@ -39,6 +39,8 @@ export const runnerEnvSchema = z.object({
   PREFETCH_KIB: int(1024, 2 * 1024 * 1024).default(16_384),
   COMMIT_INTERVAL_MS: int(50, 600_000).default(1000),
   TICK_INTERVAL_MS: int(10, 60_000).default(200),
+  /** How long a stop waits for pending writes (e.g. a Redis outage) before giving them up; 0 = not at all. */
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
 })
 
 /** Validated runner settings. */
@@ -58,6 +60,8 @@ export type RunnerConfig = {
   readonly prefetchKiB: number
   readonly commitIntervalMs: number
   readonly tickIntervalMs: number
+  /** How long `stop()` waits for pending writes before it gives them up and exits 75 (output not flushed). */
+  readonly shutdownGraceMs: number
 }
 
 /**
@@ -83,5 +87,6 @@ export function loadConfig(
     prefetchKiB: e.PREFETCH_KIB,
     commitIntervalMs: e.COMMIT_INTERVAL_MS,
     tickIntervalMs: e.TICK_INTERVAL_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   }
 }

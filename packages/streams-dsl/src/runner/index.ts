@@ -6,4 +6,5 @@ export { createRunnerMetrics, type MetricsSources, type RunnerMetrics } from './
 export { checkKafka, checkRedis, RedisUnavailableError } from './preflight.js'
 export { run } from './run.js'
 export { createRunner, Runner, type RunnerOptions, type RunnerState } from './runner.js'
+export { EXIT_OUTPUT_NOT_FLUSHED, OutputNotFlushedError } from './shutdown.js'
 export type { RunnerPartitionStatus, RunnerStatus } from './status.js'

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { EngineStatus } from '../runtime/types.js'
+import type { SinkStatus } from './backpressure.js'
 import { createRunnerMetrics } from './metrics.js'
 import { runnerStatus } from './status.js'
 
@@ -56,6 +57,33 @@ describe('runner metrics', () => {
     text = await m.registry.metrics()
     expect(text).toContain('streams_source_paused 1')
     expect(text).toContain('streams_source_pauses_total 2')
+  })
+
+  it('exposes each watched sink: available as a 0/1 gauge, outages by reason as a counter', async () => {
+    let sinks: SinkStatus[] = [{ name: 'redis', state: 'ok', since: null, outages: {} }]
+    const bp = { paused: false, pauses: 0, sinks: () => sinks }
+    const m = createRunnerMetrics({ engine: () => undefined, partitions: () => [], backpressure: () => bp })
+    let text = await m.registry.metrics()
+    expect(text).toContain('streams_sink_available{sink="redis"} 1')
+    expect(text).not.toContain('streams_sink_outages_total{')
+    sinks = [
+      {
+        name: 'redis',
+        state: 'unavailable',
+        since: 5,
+        error: 'OOM command not allowed',
+        reason: 'OOM',
+        outages: { OOM: 1 },
+      },
+    ]
+    text = await m.registry.metrics()
+    expect(text).toContain('streams_sink_available{sink="redis"} 0')
+    expect(text).toContain('streams_sink_outages_total{sink="redis",reason="OOM"} 1')
+    sinks = [{ name: 'redis', state: 'ok', since: 9, outages: { OOM: 1, connection: 2 } }]
+    text = await m.registry.metrics()
+    expect(text).toContain('streams_sink_available{sink="redis"} 1')
+    expect(text).toContain('streams_sink_outages_total{sink="redis",reason="OOM"} 1')
+    expect(text).toContain('streams_sink_outages_total{sink="redis",reason="connection"} 2')
   })
 
   it('counts dead letters by reason and times sink writes and emit latency', async () => {

@@ -2,14 +2,17 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { DeadLetter, Sink } from '../connectors/types.js'
 import type { EngineStatus } from '../runtime/types.js'
+import type { SinkStatus } from './backpressure.js'
 
 /** What the metrics read at scrape time. */
 export type MetricsSources = {
   readonly engine: () => EngineStatus | undefined
   readonly partitions: () => readonly PartitionPosition[]
   readonly now?: () => number
-  /** Whether the input is paused by backpressure, and how often it was. */
-  readonly backpressure?: () => { readonly paused: boolean; readonly pauses: number } | undefined
+  /** Whether the input is paused by backpressure, how often it was, and the watched sinks' availability. */
+  readonly backpressure?: () =>
+    | { readonly paused: boolean; readonly pauses: number; sinks?(): readonly SinkStatus[] }
+    | undefined
 }
 
 /** The runner's Prometheus metrics, in a registry of its own (several runners may share a process in tests). */
@@ -133,6 +136,32 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
       const n = sources.backpressure?.()?.pauses ?? 0
       if (n > lastPauses) this.inc(n - lastPauses)
       lastPauses = n
+    },
+  })
+  new Gauge({
+    name: 'streams_sink_available',
+    help: '1 while a sink that reports its availability (the Redis sinks) can write, 0 during an outage',
+    labelNames: ['sink'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const s of sources.backpressure?.()?.sinks?.() ?? []) this.set({ sink: s.name }, s.state === 'ok' ? 1 : 0)
+    },
+  })
+  const lastOutages = new Map<string, number>()
+  new Counter({
+    name: 'streams_sink_outages_total',
+    help: 'Outages of a sink (writes waiting and retrying), by reason: a Redis error code such as OOM, or connection',
+    labelNames: ['sink', 'reason'],
+    registers: [registry],
+    collect() {
+      for (const s of sources.backpressure?.()?.sinks?.() ?? [])
+        for (const [reason, n] of Object.entries(s.outages)) {
+          const id = `${s.name}\u0000${reason}`
+          const before = lastOutages.get(id) ?? 0
+          if (n > before) this.inc({ sink: s.name, reason }, n - before)
+          lastOutages.set(id, n)
+        }
     },
   })
   const batchSize = new Histogram({

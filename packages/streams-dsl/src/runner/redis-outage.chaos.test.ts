@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -16,56 +14,17 @@ import {
   WINDOW_MS,
 } from './fixtures/counting-topology.js'
 import { expectStoredResults } from './fixtures/expect-results.js'
+import { httpStatus, metric } from './fixtures/job-http.js'
+import { type PrivateRedis, privateRedis } from './fixtures/private-redis.js'
 import { createRunner } from './runner.js'
-import type { RunnerStatus } from './status.js'
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-
-/** A private, memory-only redis-server that this test may kill. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  )
-  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-  probe.on('error', () => {})
-  await waitFor(async () => (await probe.connect().then(() => probe.ping())) === 'PONG', {
-    message: `redis-server on port ${port}`,
-    timeoutMs: 10_000,
-  })
-  probe.disconnect()
-  return child
-}
-
-const httpStatus = async (port: number): Promise<RunnerStatus> =>
-  (await fetch(`http://127.0.0.1:${port}/status`)).json() as Promise<RunnerStatus>
-
-/** One unlabelled sample of a metric from `/metrics` (default labels ignored). */
-async function metric(port: number, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1))
-}
-
-const children: ChildProcess[] = []
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL')
-})
+let redis: PrivateRedis | undefined
+afterAll(() => redis?.kill())
 
 describe('Redis stopped mid-stream', () => {
   it('holds the input while Redis is down, logs it once, and ends with exact results', async () => {
-    const port = await freePort()
-    const url = `redis://127.0.0.1:${port}`
-    children.push(await startRedis(port))
+    redis = await privateRedis()
+    const { url } = redis
     const input = uniqueTopic('events')
     await createTopics([{ topic: input, partitions: 3 }])
     const lines: { level: string; msg: string }[] = []
@@ -98,7 +57,7 @@ describe('Redis stopped mid-stream', () => {
       await waitFor(async () => (await storedResults(reader)).latest['p-0'], { message: 'first results' })
 
       // Kill Redis, then keep the stream going: the windows that fire now cannot be written.
-      children[0]!.kill('SIGKILL')
+      await redis.kill()
       await waitFor(() => lines.length > 0 || sinkRedis.status !== 'ready', { message: 'the sink sees the outage' })
       const lastTs = Math.max(...first.map((e) => e.timestamp!))
       const base2 = Math.floor((lastTs + (Date.now() - t1) + 2 * WINDOW_MS) / WINDOW_MS) * WINDOW_MS
@@ -120,7 +79,7 @@ describe('Redis stopped mid-stream', () => {
       expect(runner.status().partitions.map((p) => p.committed)).toEqual(committedDuringOutage)
       expect(runner.status().state).toBe('running')
 
-      children.push(await startRedis(port))
+      await redis.start()
       const expected = expectedResults([...first, ...second])
       await expectStoredResults(reader, expected, 'exact results after Redis came back')
       // Resumed once the writes went through, after exactly one pause for this outage.
@@ -146,7 +105,7 @@ describe('Redis stopped mid-stream', () => {
       // One line when it started failing, one when it recovered (per sink write that waited: just one here).
       expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1)
       expect(lines.filter((l) => l.level === 'info')).toHaveLength(1)
-      expect(lines[1]!.msg).toContain('reachable again')
+      expect(lines[1]!.msg).toContain('accepts writes again')
     } finally {
       await runner.stop()
       reader.disconnect()

@@ -64,6 +64,30 @@ describe('run() as a process', () => {
     }
   })
 
+  it('exits 1 with one line saying what to fix when Redis refuses the writes for good (WRONGTYPE)', async () => {
+    const input = uniqueTopic('events')
+    await createTopics([{ topic: input, partitions: 1 }])
+    const redis = await freshRedis()
+    await redis.set('ctr:latest', 'not a hash')
+    const all = events(pastWindowStart(), 3, 2, 10)
+    await produce(
+      input,
+      all.map((e) => ({ key: e.product_id, value: e })),
+    )
+    const { code, stderr } = await startJob({
+      KAFKA_BROKERS: kafkaBrokers(),
+      REDIS_URL: redis.url,
+      APPLICATION_ID: uniqueTopic('app'),
+      INPUT: input,
+    }).exit
+    expect(code).toBe(1)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toMatch(
+      /^redis-latest-previous\(ctr:latest,ctr:previous\) -> redis:\/\/127\.0\.0\.1:\d+\/\d+: Redis refused the write \(WRONGTYPE .*\); a key this sink writes holds another Redis type: delete or rename that key, or configure other key names\n$/,
+    )
+    expect(await redis.get('ctr:latest')).toBe('not a hash')
+  })
+
   it('stops cleanly on SIGTERM (exit 0) and a restart completes the results exactly', async () => {
     const input = uniqueTopic('events')
     await createTopics([{ topic: input, partitions: 2 }])

@@ -17,6 +17,7 @@ import { type EngineSetup, setupEngine, type TaskCheckpointer, type TaskMode } f
 import { type StatusServer, startStatusServer } from './http-server.js'
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js'
 import { checkKafka, checkRedis, safeUrl } from './preflight.js'
+import { EXIT_OUTPUT_NOT_FLUSHED, OutputNotFlushedError } from './shutdown.js'
 import { type RunnerStatus, runnerStatus } from './status.js'
 
 /** Options of {@link createRunner}; everything but the topology is optional. */
@@ -345,6 +346,8 @@ export class Runner {
   /**
    * Graceful stop: no more fetching, in-flight batches finish, sinks are flushed, offsets committed, the group
    * is left. No window fires early. Idempotent; resolves when done (`finished` gives the exit code).
+   * If writes are still pending after `shutdownGraceMs` (a sink waiting out an outage), they are given up,
+   * nothing more is committed and the exit code is 75 (`EXIT_OUTPUT_NOT_FLUSHED`): a restart re-reads the rest.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop()
@@ -358,7 +361,9 @@ export class Runner {
       return
     }
     this.#state = 'stopping'
-    this.logger.info('stopping: finishing in-flight batches, flushing sinks, committing offsets, leaving the group')
+    this.logger.info(
+      `stopping: finishing in-flight batches, flushing sinks, committing offsets, leaving the group (pending writes are given up after ${this.config.shutdownGraceMs / 1000} s)`,
+    )
     this.#subscriptions[1]?.unsubscribe()
     // No pause or resume from here on: the client rejects them once it disconnects.
     this.#backpressure?.stop()
@@ -371,9 +376,12 @@ export class Runner {
         this.logger.warn({ err: (e as Error).message }, `${what} failed during shutdown: ${(e as Error).message}`)
       }
     }
+    // Only the steps that wait for the sinks are bounded: the clients' own closing has timeouts of its own.
+    const grace = setTimeout(() => this.#abandonOutput(), this.config.shutdownGraceMs)
     // Hands every partition over through onRevoked (a final commit) while still a member, then leaves.
     await attempt('leaving the consumer group', () => this.#source?.stop())
     if (!this.#failure) await attempt('flushing the sinks', () => this.#engine?.close())
+    clearTimeout(grace)
     this.#jobs.complete()
     for (const s of this.#subscriptions) s.unsubscribe()
     for (const node of this.topology.nodes)
@@ -383,9 +391,36 @@ export class Runner {
     await attempt('closing the repartition producer', () => this.#setup?.close())
     await attempt('closing the status server', () => this.#server?.close())
     this.#state = this.#failure ? 'failed' : 'stopped'
-    const code = this.#failure ? 1 : 0
+    const code = this.#failure instanceof OutputNotFlushedError ? EXIT_OUTPUT_NOT_FLUSHED : this.#failure ? 1 : 0
     if (!this.#failure) this.logger.info({ uptimeSeconds: this.#uptime() }, 'stopped cleanly; offsets committed')
     this.#finish(code)
+  }
+
+  /**
+   * The stop's grace period expired with writes pending: from now on nothing is committed (the engine's state may
+   * hold results that were never written, so no checkpoint either), and the sinks are closed, which makes their
+   * retrying writes reject; the batches waiting on them fail, the source hands its partitions back and leaves
+   * the group. The offsets committed before stay: everything below them is durable, the rest is read again by
+   * the next start with the same application id.
+   */
+  #abandonOutput(): void {
+    if (!this.#failure) {
+      const down = (this.#backpressure?.sinks() ?? []).filter((s) => s.state === 'unavailable')
+      const pending = down.length
+        ? down.map((s) => `${s.name} unavailable: ${s.error ?? 'no reason given'}`).join('; ')
+        : 'writes still pending'
+      this.#failure = new OutputNotFlushedError(
+        `output not flushed: stop gave up after the ${this.config.shutdownGraceMs / 1000} s grace period (SHUTDOWN_GRACE_MS) with ${pending}; offsets are committed only up to the last durable output, so the next start re-reads the rest`,
+      )
+      this.logger.error({ err: this.#failure.message }, this.#failure.message)
+    }
+    for (const node of this.topology.nodes) {
+      if (node.kind !== 'sink') continue
+      // Closed again, awaited, further down the stop; here only the pending writes matter.
+      Promise.resolve()
+        .then(() => node.sink.close?.())
+        .catch(() => {})
+    }
   }
 
   #uptime = () => (this.#startedAt ? Math.round((Date.now() - this.#startedAt) / 1000) : 0)

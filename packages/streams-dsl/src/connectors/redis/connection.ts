@@ -39,6 +39,9 @@ export function createSinkRedis(url: string = defaultRedisUrl()): Redis {
     lazyConnect: false,
     // Reconnect forever, quickly at first, at most every second: the sink decides how long to wait.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
+    // A READONLY reply means the address now leads to a replica (a failover behind a DNS name): reconnect, so the
+    // retry reaches the new primary. 1 = reconnect without re-sending (the sink's retry loop re-sends).
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
   })
   // Without a listener ioredis prints every connection error; the sink's retry loop reports outages instead.
   redis.on('error', () => {})

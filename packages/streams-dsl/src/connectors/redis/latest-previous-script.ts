@@ -3,7 +3,8 @@
  *
  * KEYS[1] latest hash, KEYS[2] previous hash, KEYS[3] history sorted set of this product ('' = none)
  * ARGV[1] product id (hash field), ARGV[2] window_start, ARGV[3] result JSON,
- * ARGV[4] history cap N, ARGV[5] channel to PUBLISH the JSON on when latest/previous changed ('' = none)
+ * ARGV[4] history cap N, ARGV[5] channel to PUBLISH the JSON on when latest/previous changed ('' = none),
+ * ARGV[6] seconds the history key lives after its last write (0 = forever)
  *
  * Rule, with L and P the window starts stored in latest and previous:
  *   ws == L            -> latest replaced in place
@@ -11,8 +12,12 @@
  *   no L, or ws > L    -> previous := latest, latest := new
  *   no P, or ws > P    -> previous := new            (between previous and latest)
  *   otherwise          -> ignored                     (older than both; kept in history)
- * Writing the same JSON again changes nothing, so replays are harmless.
+ * Writing the same JSON again changes nothing (the history TTL is only renewed), so replays are harmless.
  * Returns 1 when latest or previous changed, else 0.
+ *
+ * Under `maxmemory` (Redis 7.0, script without a shebang): the reads run, the first command that may grow memory
+ * (HSET, ZADD) is refused with `OOM` if nothing was written yet, which aborts the script before any write; once a
+ * command wrote, the rest runs. So a script is applied whole or not at all (the sink test checks it).
  */
 export const LATEST_PREVIOUS_LUA = `
 local field = ARGV[1]
@@ -53,6 +58,8 @@ if KEYS[3] ~= '' then
     local cap = tonumber(ARGV[4])
     if cap and cap > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(cap + 1)) end
   end
+  local ttl = tonumber(ARGV[6])
+  if ttl and ttl > 0 then redis.call('EXPIRE', KEYS[3], ttl) end
 end
 
 if changed == 1 and ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], json) end

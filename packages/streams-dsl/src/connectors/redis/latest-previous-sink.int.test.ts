@@ -102,6 +102,22 @@ describe('redisLatestPrevious', () => {
     expect(await reader.zrangebyscore('t:history:p', 0, 0)).toEqual([JSON.stringify(result('p', 0, 9))])
   })
 
+  it('expires a history key ttlSeconds after its last write when asked, never by default', async () => {
+    await redisLatestPrevious<Result>({ ...options, redis }).write([result('p', 10_000)])
+    expect(await reader.ttl('t:history:p')).toBe(-1)
+    const sink = redisLatestPrevious<Result>({ ...options, history: { ...options.history, ttlSeconds: 3600 }, redis })
+    await sink.write([result('q', 10_000)])
+    expect(await reader.ttl('t:history:q')).toBeGreaterThan(3590)
+    // Every write renews it, a replay of the same result too; latest/previous never expire.
+    await reader.expire('t:history:q', 100)
+    await sink.write([result('q', 10_000)])
+    expect(await reader.ttl('t:history:q')).toBeGreaterThan(3590)
+    expect(await reader.ttl('t:latest')).toBe(-1)
+    expect(() => redisLatestPrevious({ history: { prefix: 'h:', max: 1, ttlSeconds: 1.5 } })).toThrow(
+      'history.ttlSeconds must be a whole number of seconds >= 0, got 1.5',
+    )
+  })
+
   it('publishes the JSON only when latest or previous changed', async () => {
     const sub = new Redis(reader.url)
     const seen: string[] = []

@@ -15,8 +15,12 @@ export type RedisLatestPreviousOptions<T> = {
   readonly latest?: string
   /** Hash of the window before it (default `ctr:previous`). */
   readonly previous?: string
-  /** Optional capped history: sorted set `<prefix><key>`, score window_start, member the JSON, newest `max` kept. */
-  readonly history?: { readonly prefix: string; readonly max: number }
+  /**
+   * Optional capped history: sorted set `<prefix><key>`, score window_start, member the JSON, newest `max` kept
+   * (0 = all). `ttlSeconds` (default 0 = forever) expires a key that long after its last write, which bounds the
+   * history of keys that stop getting results (the number of keys itself is unbounded).
+   */
+  readonly history?: { readonly prefix: string; readonly max: number; readonly ttlSeconds?: number }
   /** Channel to PUBLISH the JSON on whenever latest or previous changed (the API's live updates). */
   readonly publish?: string
   /** Hash field (default `r.product_id`). */
@@ -53,6 +57,9 @@ export function redisLatestPrevious<T extends WindowedResult>(
   const windowStart = options.windowStart ?? ((r: T) => r.window_start)
   const serialize = options.serialize ?? ((r: T) => JSON.stringify(r))
   const historyMax = options.history?.max ?? 0
+  const historyTtl = options.history?.ttlSeconds ?? 0
+  if (!Number.isInteger(historyTtl) || historyTtl < 0)
+    throw new RangeError(`history.ttlSeconds must be a whole number of seconds >= 0, got ${historyTtl}`)
   const publish = options.publish ?? ''
   const name = options.name ?? `redis-latest-previous(${latest},${previous})`
   const closed = new AbortController()
@@ -78,7 +85,17 @@ export function redisLatestPrevious<T extends WindowedResult>(
       const calls = records.map((r) => {
         const field = key(r)
         const history = options.history ? `${options.history.prefix}${field}` : ''
-        return [latest, previous, history, field, windowStart(r), serialize(r), historyMax, publish] as const
+        return [
+          latest,
+          previous,
+          history,
+          field,
+          windowStart(r),
+          serialize(r),
+          historyMax,
+          publish,
+          historyTtl,
+        ] as const
       })
       const r = redis()
       await writePipelineWithRetry(

@@ -29,7 +29,7 @@ describe('retryWhileUnavailable', () => {
     expect(calls).toBe(4)
     expect(logger.lines.map((l) => l.level)).toEqual(['warn', 'info'])
     expect(logger.lines[0]!.msg).toContain('ECONNREFUSED')
-    expect(logger.lines[1]!.msg).toContain('reachable again')
+    expect(logger.lines[1]!.msg).toContain('accepts writes again')
   })
 
   it('rejects at once on an error that waiting will not fix', async () => {
@@ -54,6 +54,28 @@ describe('retryWhileUnavailable', () => {
     )
     setTimeout(() => ac.abort(), 5)
     await expect(p).rejects.toThrow('closed while waiting')
+  })
+
+  it('stops at once when aborted during an attempt that does not answer', async () => {
+    const ac = new AbortController()
+    const p = retryWhileUnavailable(() => new Promise<never>(() => {}), {
+      target: 't',
+      logger: recordingLogger(),
+      signal: ac.signal,
+    })
+    setTimeout(() => ac.abort(), 5)
+    await expect(p).rejects.toThrow('closed while waiting')
+  })
+
+  it('waits out an OOM refusal like an outage', async () => {
+    let calls = 0
+    await retryWhileUnavailable(
+      async () => {
+        if (++calls < 3) throw new ReplyError("OOM command not allowed when used memory > 'maxmemory'.")
+      },
+      { target: 't', logger: recordingLogger(), initialDelayMs: 1 },
+    )
+    expect(calls).toBe(3)
   })
 
   it('classifies reply errors', () => {

@@ -1,4 +1,7 @@
 import pino from 'pino'
+import { isTransientRedisError } from './redis-errors.js'
+
+export { isTransientRedisError }
 
 /** The two log calls the retry loop makes (pino's shape). */
 export type RetryLogger = {
@@ -14,9 +17,9 @@ export type RetryOptions = {
   readonly initialDelayMs?: number
   /** Cap of the exponential backoff (default 5 s). */
   readonly maxDelayMs?: number
-  /** Aborted when the sink closes: the loop stops and the write rejects. */
+  /** Aborted when the sink closes: the loop stops and the write rejects at once, even during an attempt. */
   readonly signal?: AbortSignal
-  /** Whether an error is an outage to wait out (default: everything but a Redis reply error). */
+  /** Whether an error is an outage to wait out (default {@link isTransientRedisError}: see `redis-errors.ts`). */
   readonly isTransient?: (err: unknown) => boolean
   /** Called once when the target starts failing (the loop keeps retrying), e.g. `SinkHealth.down`. */
   readonly onUnavailable?: (err: unknown) => void
@@ -30,24 +33,6 @@ const fallbackLogger = (): RetryLogger => {
   return defaultLogger
 }
 
-// Reply errors that mean "not now" rather than "never".
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/
-
-/**
- * True for connection-level failures and Redis replies that say "try again later"; false for other replies
- * (a wrong key type, a script error) and for programming errors, which waiting will not fix.
- */
-export function isTransientRedisError(err: unknown): boolean {
-  if (!(err instanceof Error)) return true
-  if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message)
-  return !(
-    err instanceof RangeError ||
-    err instanceof TypeError ||
-    err instanceof SyntaxError ||
-    err instanceof ReferenceError
-  )
-}
-
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(done, ms)
@@ -58,6 +43,29 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }
     signal?.addEventListener('abort', done, { once: true })
   })
+
+/**
+ * `work`, or a rejection with `aborted()` as soon as `signal` aborts: an attempt that hangs (a server that accepts
+ * the connection but does not answer) must not hold up a sink that is being closed. `work` goes on in the
+ * background; its outcome is ignored.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, aborted: () => Error): Promise<T> {
+  if (!signal) return work
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted())
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
 
 /**
  * Runs `attempt` until it succeeds, waiting out outages with exponential backoff (100 ms doubling, capped at 5 s).
@@ -81,21 +89,26 @@ export async function retryWhileUnavailable<T>(attempt: () => Promise<T>, option
     if (failingSince !== undefined) options.onRecovered?.()
   }
 
+  function closedError(): Error {
+    return new Error(`${options.target}: closed while waiting for the write to succeed`)
+  }
+
   async function retryLoop(): Promise<T> {
     for (;;) {
-      if (options.signal?.aborted) throw new Error(`${options.target}: closed while waiting for the write to succeed`)
+      if (options.signal?.aborted) throw closedError()
       try {
         attempts++
-        const result = await attempt()
+        const result = await untilAborted(attempt(), options.signal, closedError)
         if (failingSince !== undefined) {
           const downMs = Date.now() - failingSince
           logger.info(
             { target: options.target, downMs, attempts },
-            `${options.target} reachable again after ${(downMs / 1000).toFixed(1)} s; writes resumed, nothing lost`,
+            `${options.target} accepts writes again after ${(downMs / 1000).toFixed(1)} s; writes resumed, nothing lost`,
           )
         }
         return result
       } catch (err) {
+        if (options.signal?.aborted) throw closedError()
         if (!isTransient(err)) throw err
         if (failingSince === undefined) {
           failingSince = Date.now()
