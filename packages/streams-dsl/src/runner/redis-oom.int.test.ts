@@ -1,6 +1,14 @@
 // A job whose Redis (a private redis-server, never the shared one) runs out of memory under maxmemory with
 // noeviction: an outage like Redis being down, not a crash; once memory is freed the job ends with exact results.
-import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
+import {
+  createTopics,
+  kafkaBrokers,
+  type PrivateRedis,
+  privateRedis,
+  produce,
+  uniqueTopic,
+  waitFor,
+} from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSinkRedis } from '../connectors/redis/connection.js'
@@ -17,7 +25,6 @@ import {
 } from './fixtures/counting-topology.js'
 import { expectStoredResults } from './fixtures/expect-results.js'
 import { httpStatus, metric } from './fixtures/job-http.js'
-import { type PrivateRedis, privateRedis } from './fixtures/private-redis.js'
 import { createRunner } from './runner.js'
 
 let redis: PrivateRedis | undefined

@@ -1,4 +1,12 @@
-import { createTopics, kafkaBrokers, produce, uniqueTopic, waitFor } from '@ctr/testing'
+import {
+  createTopics,
+  kafkaBrokers,
+  type PrivateRedis,
+  privateRedis,
+  produce,
+  uniqueTopic,
+  waitFor,
+} from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSinkRedis } from '../connectors/redis/connection.js'
@@ -15,7 +23,6 @@ import {
 } from './fixtures/counting-topology.js'
 import { expectStoredResults } from './fixtures/expect-results.js'
 import { httpStatus, metric } from './fixtures/job-http.js'
-import { type PrivateRedis, privateRedis } from './fixtures/private-redis.js'
 import { createRunner } from './runner.js'
 
 let redis: PrivateRedis | undefined

@@ -8,7 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createTopics, kafkaBrokers, produce, testKafka, uniqueTopic, waitFor } from '@ctr/testing'
+import {
+  createTopics,
+  kafkaBrokers,
+  type PrivateRedis,
+  privateRedis,
+  produce,
+  testKafka,
+  uniqueTopic,
+  waitFor,
+} from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSinkRedis } from '../connectors/redis/connection.js'
@@ -25,7 +34,6 @@ import {
 } from './fixtures/counting-topology.js'
 import { expectStoredResults } from './fixtures/expect-results.js'
 import { httpStatus } from './fixtures/job-http.js'
-import { type PrivateRedis, privateRedis } from './fixtures/private-redis.js'
 import { createRunner } from './runner.js'
 
 const main = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'job-main.ts')

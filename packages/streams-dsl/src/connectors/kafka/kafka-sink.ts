@@ -34,8 +34,9 @@ export type KafkaSinkOptions<T> = KafkaProducerOptions & {
 
 /**
  * An idempotent producer (`enable.idempotence`, `acks=all`) that connects on first use. `send` resolves when
- * every message is acknowledged by the in-sync replicas and rejects on any delivery error (after librdkafka's
- * own retries, bounded by `message.timeout.ms`).
+ * every message is acknowledged by the in-sync replicas and rejects on a permanent delivery error (a record
+ * too large, an authorisation error); while the brokers are unreachable it waits, however long
+ * (`message.timeout.ms` 0), so a Kafka outage holds the job instead of failing it.
  */
 export class KafkaProducer {
   readonly #options: KafkaProducerOptions
@@ -55,6 +56,8 @@ export class KafkaProducer {
         acks: -1,
         'linger.ms': 5,
         'compression.type': 'lz4',
+        // an outage of any length is waited out (the writes stay pending, the input pauses), never a failed write
+        'message.timeout.ms': 0,
         ...o.rdkafka,
       } as unknown as KafkaJS.ProducerConstructorConfig)
       await producer.connect()

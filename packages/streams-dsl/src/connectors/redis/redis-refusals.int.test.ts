@@ -1,9 +1,8 @@
 // Server-side refusals on a private redis-server (never the shared one): OOM under maxmemory is an outage the
 // sinks wait out with nothing lost; refusals that retrying cannot fix fail at once with one line saying what to fix.
-import { waitFor } from '@ctr/testing'
+import { type PrivateRedis, privateRedis, waitFor } from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type PrivateRedis, privateRedis } from '../../runner/fixtures/private-redis.js'
 import type { SinkHealthState } from '../sink-health.js'
 import { createSinkRedis } from './connection.js'
 import { redisHash } from './hash-sink.js'
