@@ -17,6 +17,9 @@ type Step =
   | { kind: 'batch'; topic: Topic; partition: number; records: ModelRecord[] }
   | { kind: 'advance'; ms: number }
   | { kind: 'checkpoint' }
+  // a partition the job cannot read: the broker unreachable, its fetches failing, or paused by backpressure
+  | { kind: 'outage'; topic: Topic; partition: number; cause: 'unreachable' | 'fetch-failing' | 'paused' }
+  | { kind: 'recover'; topic: Topic; partition: number }
 
 const eventTime = fc.oneof(
   fc.integer({ min: 0, max: 40_000 }),
@@ -59,6 +62,22 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   // exactly an idle timeout, or half of it: partitions go idle on the boundary
   { weight: 1, arbitrary: fc.constantFrom(500, 1000, 1250, 2500).map((ms) => ({ kind: 'advance' as const, ms })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'checkpoint' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({
+        topic: fc.constantFrom<Topic>('a', 'b'),
+        partition: fc.nat({ max: 2 }),
+        cause: fc.constantFrom('unreachable' as const, 'fetch-failing' as const, 'paused' as const),
+      })
+      .map((o) => ({ kind: 'outage' as const, ...o, partition: o.partition % TOPICS[o.topic] })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ topic: fc.constantFrom<Topic>('a', 'b'), partition: fc.nat({ max: 2 }) })
+      .map((o) => ({ kind: 'recover' as const, ...o, partition: o.partition % TOPICS[o.topic] })),
+  },
 )
 const params = (tumblingOnly: boolean): fc.Arbitrary<ModelParams> =>
   fc
@@ -135,6 +154,12 @@ async function runBoth(p: ModelParams, steps: Step[], preassign: boolean, recove
     } else if (s.kind === 'advance') {
       model.advanceWallClock(s.ms)
       await driver.advanceWallClock(s.ms)
+    } else if (s.kind === 'outage') {
+      model.outage(s.topic, s.partition)
+      driver.outage([{ topic: s.topic, partition: s.partition }])
+    } else if (s.kind === 'recover') {
+      model.recover(s.topic, s.partition)
+      await driver.recover([{ topic: s.topic, partition: s.partition }])
     } else if (recovery === 'snapshot') {
       driver.restore(driver.snapshot())
       model.restart()

@@ -28,7 +28,13 @@ export type ModelResult = { key: string; start: number; end: number; count: numb
 /** A dead letter as the model records it. */
 export type ModelDeadLetter = { reason: string; topic: string; partition: number; offset: number }
 
-type Partition = { maxEventTime: number; lastActivity: number; nextOffset: number }
+type Partition = {
+  maxEventTime: number
+  lastActivity: number
+  nextOffset: number
+  readonly id: string
+}
+type Held = { records: ModelRecord[]; recordTimestamp: number }
 type Win = { key: string; start: number; end: number; contributions: { p: string; offset: number }[]; fired: boolean }
 
 /** The model: feed it batches and wall-clock advances, read results, dead letters, W and committable offsets. */
@@ -41,6 +47,11 @@ export class ReferenceModel {
   readonly windows: Win[] = []
   readonly results: ModelResult[] = []
   readonly deadLetters: ModelDeadLetter[] = []
+  /**
+   * Partitions cut off (broker unreachable, fetches failing, paused): nothing of them is read, and they are never
+   * idle; with the batches produced to them meanwhile, read when they recover.
+   */
+  readonly cut = new Map<string, Held[]>()
 
   constructor(
     readonly params: ModelParams,
@@ -57,11 +68,37 @@ export class ReferenceModel {
   assign(topic: string, partition: number): void {
     const id = `${topic}:${partition}`
     if (!this.partitions.has(id))
-      this.partitions.set(id, { maxEventTime: Number.NEGATIVE_INFINITY, lastActivity: this.now, nextOffset: 0 })
+      this.partitions.set(id, {
+        maxEventTime: Number.NEGATIVE_INFINITY,
+        lastActivity: this.now,
+        nextOffset: 0,
+        id,
+      })
   }
 
+  /**
+   * "Idle when it delivered no valid event for idleTimeout AND the job has evidence that it holds nothing
+   * unread ... a partition the job cannot read is never idle."
+   */
   private isIdle(p: Partition): boolean {
-    return this.now - p.lastActivity >= this.params.idleTimeout
+    return this.now - p.lastActivity >= this.params.idleTimeout && !this.cut.has(p.id)
+  }
+
+  /** The partition cannot be read from now on (the cause does not matter to §2). */
+  outage(topic: string, partition: number): void {
+    const id = `${topic}:${partition}`
+    if (!this.cut.has(id)) this.cut.set(id, [])
+    this.updateWatermark()
+  }
+
+  /** It can be read again: what was produced meanwhile is read now, in order. */
+  recover(topic: string, partition: number): void {
+    const id = `${topic}:${partition}`
+    const held = this.cut.get(id)
+    if (!held) return
+    this.cut.delete(id)
+    for (const h of held) this.batch(topic, partition, h.records, h.recordTimestamp)
+    this.updateWatermark()
   }
 
   /** "W = min W(p) over non-idle partitions; all idle: W = max(W, M + (now - t) - B - 1); never decreases." */
@@ -105,7 +142,13 @@ export class ReferenceModel {
     return starts
   }
 
+  /** Records produced to a partition: read at once, or held while the partition cannot be read. */
   batch(topic: string, partition: number, records: ModelRecord[], recordTimestamp: number): void {
+    const held = this.cut.get(`${topic}:${partition}`)
+    if (held) {
+      held.push({ records, recordTimestamp })
+      return
+    }
     this.assign(topic, partition)
     this.updateWatermark()
     const id = `${topic}:${partition}`

@@ -232,15 +232,14 @@ export class EngineCore implements Engine {
       if (rec.offset < skipBelow) continue
       input.nextOffset = rec.offset + 1
       if (isMarker(rec)) {
-        let advanced = false
         const marker = readMarker(rec)
         for (const m of marker.origins) {
           if (!this.plan.sources.has(m.topic)) continue
           const o = this.originOf(m.topic, m.partition, now)
-          const max = m.maxEventTime ?? Number.NEGATIVE_INFINITY
-          if (tracker.mark(o, max, m.idle, m.lastEventWallTime, marker.at, now)) advanced = true
+          tracker.mark(o, m.maxEventTime ?? Number.NEGATIVE_INFINITY, m.idle, m.lastEventWallTime, marker.at, now)
         }
-        if (advanced) this.advance()
+        // once the whole report is applied: half of it could look all-idle
+        if (tracker.settle(now)) this.advance()
         continue
       }
       const origin = originOf(rec)
@@ -252,8 +251,10 @@ export class EngineCore implements Engine {
       o.nextOffset = origin.offset + 1
       this.counters.eventsIn++
       // W(origin) as it was just before this record upstream (usually known already: no work then)
-      if ((origin.before > o.maxEventTime || o.idle) && tracker.mark(o, origin.before, false, null, null, now))
-        this.advance()
+      if (origin.before > o.maxEventTime || o.idle) {
+        tracker.mark(o, origin.before, false, null, null, now)
+        if (tracker.settle(now)) this.advance()
+      }
       let value: unknown
       let ts = rec.timestamp
       try {

@@ -282,6 +282,47 @@ describe('staged engine', () => {
     expect(one.status().watermark).toBe(T0 + 30_999)
   })
 
+  it("a task's all-idle advance runs on the markers' clock: it stops when the upstream's markers stop", async () => {
+    const { topology, out, internal, keyBy } = app()
+    const log = repartitionLog()
+    const clock = new ManualClock(T0)
+    const engine = staged(topology, keyBy, internal, log, { clock })
+    const consumer = reader(engine, log, internal)
+    const tasks = async () => {
+      for (const t of engine.downstream.values()) await t.tick()
+    }
+    await engine.assign([{ topic: 'a', partition: 0 }])
+    await engine.process({ topic: 'a', partition: 0, records: [rec(0, 0, ev(x, 1000))] })
+    await engine.sendMarkers('always')
+    await consumer.deliver()
+    // traffic stops: a-0 goes idle upstream, the heartbeat markers carry the upstream's clock
+    clock.advance(11_000)
+    await engine.tick()
+    await consumer.deliver()
+    await tasks()
+    expect(sorted(out.records)).toEqual([{ k: x, start: 0, n: 1 }])
+    const W = engine.status().watermark
+    expect(W).toBe(T0 + 1000 + 11_000 - 1)
+    // the upstream side is cut off (frozen, or its partitions unreadable): no markers for 30 s; the tasks' own
+    // clocks move, their watermark does not
+    clock.advance(30_000)
+    await tasks()
+    expect(engine.status().watermark).toBe(W)
+    // what was produced meanwhile arrives afterwards: not late (W did not run past it)
+    await engine.process({ topic: 'a', partition: 0, records: [rec(0, 1, ev(x2, 15_000))] })
+    await engine.sendMarkers()
+    await consumer.deliver()
+    expect(engine.status().counters.late).toBe(0)
+    clock.advance(11_000)
+    await engine.tick()
+    await consumer.deliver()
+    await tasks()
+    expect(sorted(out.records)).toEqual([
+      { k: x, start: 0, n: 1 },
+      { k: x2, start: 10_000, n: 1 },
+    ])
+  })
+
   it("snapshot -> restore keeps each task's own watermark and its dedup positions", async () => {
     const { topology, out, internal, keyBy } = app()
     const log = repartitionLog()

@@ -111,7 +111,8 @@ export class WatermarkTracker {
   /**
    * Applies what the upstream stage reports of an origin partition: its max event time so far (never lowered),
    * whether it is idle, the wall-clock time of its last valid event, and `at`, the upstream's wall-clock time of
-   * the report (null: a data record, which vouches for nothing but activity). Returns true when W advanced.
+   * the report (null: a data record, which vouches for nothing but activity). W is not recomputed: apply every
+   * origin of a report, then {@link settle} once (a half-applied report could look all-idle).
    */
   mark(
     p: PartitionState,
@@ -120,7 +121,7 @@ export class WatermarkTracker {
     lastEventWallTime: number | null,
     at: number | null,
     now: number,
-  ): boolean {
+  ): void {
     if (maxEventTime > p.maxEventTime) p.maxEventTime = maxEventTime
     if (maxEventTime > this.maxEventTime) this.maxEventTime = maxEventTime
     if (!idle) p.lastActivity = now
@@ -132,6 +133,10 @@ export class WatermarkTracker {
       if (this.lastEventWallTime === null || lastEventWallTime > this.lastEventWallTime)
         this.lastEventWallTime = lastEventWallTime
     }
+  }
+
+  /** Recomputes W after {@link mark}s; returns true when it advanced. */
+  settle(now: number): boolean {
     return this.recompute(now)
   }
 
