@@ -24,7 +24,22 @@ const engine = (eventsIn: number): EngineStatus => ({
   counters: { eventsIn, late: 2, deadLetters: 3, windowsEmitted: 4, lateFirings: 0 },
 })
 const partitions: PartitionPosition[] = [
-  { topic: 't', partition: 0, position: 10, committed: 8, highWatermark: 15, lag: 5 },
+  {
+    topic: 't',
+    partition: 0,
+    position: 10,
+    committed: 8,
+    highWatermark: 15,
+    lag: 5,
+    evidence: {
+      position: 10,
+      logEnd: 15,
+      logEndCheckedAt: 1_001_500,
+      paused: false,
+      caughtUp: false,
+      reason: '5 record(s) unread (log end 15, position 10)',
+    },
+  },
 ]
 
 describe('runner metrics', () => {
@@ -45,6 +60,10 @@ describe('runner metrics', () => {
     expect(text).toContain('streams_open_windows{application="a"} 7')
     expect(text).toContain('streams_consumer_lag{topic="t",partition="0",application="a"} 5')
     expect(text).toContain('streams_committed_offset{topic="t",partition="0",application="a"} 8')
+    // the idleness evidence: why a silent partition is (not) idle
+    expect(text).toContain('streams_partition_caught_up{topic="t",partition="0",application="a"} 0')
+    expect(text).toContain('streams_partition_log_end_age_seconds{topic="t",partition="0",application="a"} 1.5')
+    expect(text).toContain('streams_partition_idle{topic="t",partition="0",application="a"} 0')
   })
 
   it('exposes backpressure: source paused as a 0/1 gauge and pauses as a counter', async () => {
@@ -134,6 +153,7 @@ describe('runnerStatus', () => {
         committed: 8,
         highWatermark: 15,
         lag: 5,
+        evidence: partitions[0]?.evidence,
       },
     ])
     expect(s).toMatchObject({ watermark: 1_000_000, windows: { open: 7 }, deadLetters: { invalid_json: 1 } })

@@ -119,6 +119,43 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
         if (p.committed !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.committed)
     },
   })
+  new Gauge({
+    name: 'streams_partition_caught_up',
+    help: '1 while a broker answer sent after the last delivery shows nothing unread (a silent partition may go idle only then), per partition',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const p of sources.partitions())
+        if (p.evidence) this.set({ topic: p.topic, partition: String(p.partition) }, p.evidence.caughtUp ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'streams_partition_log_end_age_seconds',
+    help: 'Age of the newest log-end answer of the brokers (the idleness evidence), per partition',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      const t = now()
+      for (const p of sources.partitions()) {
+        const at = p.evidence?.logEndCheckedAt
+        if (at !== null && at !== undefined)
+          this.set({ topic: p.topic, partition: String(p.partition) }, Math.max(0, (t - at) / 1000))
+      }
+    },
+  })
+  new Gauge({
+    name: 'streams_partition_idle',
+    help: '1 while a partition counts as idle (silent for the idle timeout and caught up), per partition',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const p of sources.engine()?.partitions ?? [])
+        this.set({ topic: p.topic, partition: String(p.partition) }, p.idle ? 1 : 0)
+    },
+  })
   let lastPauses = 0
   new Gauge({
     name: 'streams_source_paused',
@@ -172,7 +209,7 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
   })
   const batchSeconds = new Histogram({
     name: 'streams_batch_process_seconds',
-    help: 'Time to process a batch until its outputs are durable',
+    help: 'Time to process one poll of records (outputs handed to the sinks, written in the background)',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [registry],
   })

@@ -158,9 +158,9 @@ describe('engine', () => {
     expect(s.windows.oldest).toMatchObject({ key: 'b', start: T0, end: T0 + 10_000, firesAtWatermark: T0 + 9_999 })
     expect(s.windows.oldest?.reason).toBe(
       'window [12:00:00.000,12:00:10.000) fires when the watermark reaches 12:00:09.999; ' +
-        'partition in-1 has delivered no event yet (assigned 9 s ago; idle after 10 s); ' +
-        'partition in-2 has delivered no event yet (assigned 9 s ago; idle after 10 s); ' +
-        'partition in-3 holds it at 12:00:04.999 (last event 9 s ago; idle after 10 s)',
+        'partition in-1 has delivered no event yet (assigned 9 s ago; idle after 10 s if a broker answer shows nothing unread); ' +
+        'partition in-2 has delivered no event yet (assigned 9 s ago; idle after 10 s if a broker answer shows nothing unread); ' +
+        'partition in-3 holds it at 12:00:04.999 (last event 9 s ago; idle after 10 s if a broker answer shows nothing unread)',
     )
     await d.advanceWallClock('2s') // everything idle: W = M + (now - t) - B - 1
     const idle = d.status()

@@ -44,7 +44,11 @@ export function engineStatus(e: EngineCore): EngineStatus {
       const at = w.watermark === null ? 'has delivered no event yet' : `holds it at ${describeTime(w.watermark, now)}`
       const quiet = now - p.lastActivity
       const last = p.lastEventWallTime === null ? 'assigned' : 'last event'
-      return `partition ${w.topic}-${w.partition} ${at} (${last} ${seconds(quiet)} ago; idle after ${seconds(idleAfter)})`
+      const idle =
+        quiet >= idleAfter
+          ? `past the ${seconds(idleAfter)} idle timeout, yet no recent broker answer shows nothing unread`
+          : `idle after ${seconds(idleAfter)} if a broker answer shows nothing unread`
+      return `partition ${w.topic}-${w.partition} ${at} (${last} ${seconds(quiet)} ago; ${idle})`
     })
     let why: string
     if (holders.length > 0) why = holders.join('; ')
