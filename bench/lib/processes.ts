@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 
 /** True when a command is on the PATH. */
@@ -33,4 +35,26 @@ export function runToEnd(
 export function median(xs: readonly (number | null | undefined)[]): number | null {
   const done = xs.filter((x): x is number => typeof x === 'number').sort((a, b) => a - b)
   return done.length ? (done[Math.floor(done.length / 2)] as number) : null
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Peak resident set of a running process (the kernel's high-water mark), bytes; null once it is gone. */
+export function peakRss(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : null
+  } catch {
+    return null
+  }
 }

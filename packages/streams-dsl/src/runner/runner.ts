@@ -11,6 +11,7 @@ import type { DeadLetter, InputBatch, Sink, TopicPartition, TopicPartitionOffset
 import type { Topology } from '../graph/topology.js'
 import type { Clock, Engine } from '../runtime/types.js'
 import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
+import { BoundedRun } from './bounded-run.js'
 import { type CheckpointConfig, loadCheckpointConfig } from './checkpoint-config.js'
 import { loadConfig, type RunnerConfig } from './config.js'
 import { type EngineSetup, setupEngine, type TaskCheckpointer, type TaskMode } from './engine-setup.js'
@@ -39,6 +40,13 @@ export type RunnerOptions = {
   readonly checkpoints?: Partial<CheckpointConfig>
   /** Pause the input once a batch's writes have been pending this long (default `PAUSE_AFTER_MS`, else 1000). */
   readonly pauseAfterMs?: number
+  /**
+   * A bounded run (`pnpm job --until-end`): read every source partition up to the end offset it had at start,
+   * then close every window as if the watermark reached the end of time, write, and stop (exit 0). Offsets and
+   * checkpoints are committed as of the end offsets, before the windows are closed, so a later streaming run of
+   * the same application id goes on from there with its windows still open. One instance only.
+   */
+  readonly untilEnd?: boolean
 }
 
 type Work =
@@ -88,6 +96,9 @@ export class Runner {
   #commitQueued = false
   #failure: Error | undefined
   #stopping: Promise<void> | undefined
+  #bounded: BoundedRun | undefined
+  /** A bounded run has read everything and closed its windows: nothing more is processed or committed. */
+  #inputEnded = false
   readonly #deadLetters = new Map<string, number>()
 
   constructor(
@@ -163,6 +174,15 @@ export class Runner {
     })
     this.#engine = this.#setup.engine
     this.#checkpointer = this.#setup.checkpointer
+    if (this.options.untilEnd) {
+      this.#bounded = await BoundedRun.start({
+        sources: this.topology.sourceTopics,
+        repartitionTopics: this.#setup.repartitionTopics.map((t) => t.topic),
+        brokers: c.kafkaBrokers,
+      })
+      const total = [...this.#bounded.endOffsets.values()].reduce((a, b) => a + b, 0)
+      this.logger.info({ endOffsets: total }, `bounded run: reading up to the end offsets seen now (${total} in all)`)
+    }
     for (const line of describeTasks(this.#setup, this.options.tasks ?? 'single')) this.logger.info(line)
     try {
       this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status())
@@ -259,17 +279,22 @@ export class Runner {
       switch (work.kind) {
         case 'batches': {
           if (this.#failure) throw this.#failure
+          if (this.#inputEnded) break
+          const batches = this.#bounded ? this.#bounded.clip(work.batches) : work.batches
           let n = 0
-          for (const b of work.batches) n += b.records.length
+          for (const b of batches) n += b.records.length
           this.#metrics.batchSize.observe(n)
           const end = this.#metrics.batchSeconds.startTimer()
-          await this.#track(engine.processAll(work.batches))
+          await this.#track(engine.processAll(batches))
           end()
           break
         }
         case 'tick':
           this.#tickQueued = false
-          if (!this.#failure && this.#state === 'running') await this.#track(engine.tick())
+          if (this.#failure || this.#state !== 'running' || this.#inputEnded) break
+          await this.#track(engine.tick())
+          if (this.#bounded && (await this.#bounded.reached(this.#source!.partitions(), () => engine.flush())))
+            await this.#endOfInput()
           break
         case 'commit':
           this.#commitQueued = false
@@ -305,8 +330,27 @@ export class Runner {
     return this.#backpressure ? this.#backpressure.track(work) : work
   }
 
+  /**
+   * A bounded run read everything: commit (and checkpoint) as of the end offsets, then close every window, write
+   * their results and stop. The commit comes first so that a later streaming run goes on from the end offsets
+   * with the windows still open, not from state closed at the end of time.
+   */
+  async #endOfInput(): Promise<void> {
+    const engine = this.#engine as Engine
+    await this.#commit()
+    this.#inputEnded = true
+    await engine.endOfInput()
+    await engine.flush()
+    const read = [...(this.#bounded as BoundedRun).endOffsets.values()].reduce((a, b) => a + b, 0)
+    this.logger.info(
+      { uptimeSeconds: this.#uptime() },
+      `bounded run done: read up to the end offsets seen at start (${read} in all), closed every window, results written; stopping`,
+    )
+    void this.stop()
+  }
+
   async #commit(): Promise<void> {
-    if (this.#failure || !this.#engine || !this.#source) return
+    if (this.#failure || !this.#engine || !this.#source || this.#inputEnded) return
     let offsets: TopicPartitionOffset[]
     if (!this.#checkpointer) {
       // what the offsets cover must be in the sinks before they are committed
@@ -392,7 +436,11 @@ export class Runner {
     await attempt('closing the status server', () => this.#server?.close())
     this.#state = this.#failure ? 'failed' : 'stopped'
     const code = this.#failure instanceof OutputNotFlushedError ? EXIT_OUTPUT_NOT_FLUSHED : this.#failure ? 1 : 0
-    if (!this.#failure) this.logger.info({ uptimeSeconds: this.#uptime() }, 'stopped cleanly; offsets committed')
+    if (!this.#failure)
+      this.logger.info(
+        { uptimeSeconds: this.#uptime(), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) },
+        'stopped cleanly; offsets committed',
+      )
     this.#finish(code)
   }
 

@@ -351,6 +351,14 @@ export class EngineCore implements Engine {
     return engineStatus(this)
   }
 
+  endOfInput(): Promise<void> {
+    return this.serial(() => {
+      this.tracker.watermark = Number.POSITIVE_INFINITY
+      this.advance()
+      return this.handOff()
+    })
+  }
+
   /** Resolves once every output of the operations so far is durable; rejects if a write failed. */
   flush(): Promise<void> {
     return this.serial(() => this.writers.flush())

@@ -273,6 +273,12 @@ export class StagedEngine implements Engine {
     for (const e of this.downstream.values()) await e.flush()
   }
 
+  /** Every task's windows fire and are purged (the upstream side has none). */
+  async endOfInput(): Promise<void> {
+    await this.upstream.endOfInput()
+    for (const e of this.downstream.values()) await e.endOfInput()
+  }
+
   async close(): Promise<void> {
     await this.upstream.close()
     for (const e of this.downstream.values()) await e.close()

@@ -172,6 +172,11 @@ export interface Engine {
   /** Loads a snapshot (all its tasks); records below each partition's restored next offset are skipped. */
   restore(snapshot: EngineSnapshot): void
   status(): EngineStatus
+  /**
+   * The input is over (a bounded run reached its end offsets): the watermark jumps to the end of time, so every
+   * window fires and is purged; resolves once their results are handed to the sinks. No record may follow.
+   */
+  endOfInput(): Promise<void>
   /** Waits for pending operations and flushes sinks; never fires a window early. */
   close(): Promise<void>
 }
