@@ -35,7 +35,9 @@ const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000)
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2)
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 300) * 1000
-const RUNS = (process.env.BENCH_RUNS ?? 'single,partition,auto,single:bounded,partition:bounded,auto:bounded').split(',')
+const RUNS = (process.env.BENCH_RUNS ?? 'single,partition,auto,single:bounded,partition:bounded,auto:bounded').split(
+  ',',
+)
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'
 const prefix = `bench-e2e-${Date.now().toString(36)}`
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -79,9 +81,13 @@ await redis.ping()
 const loadBefore = loadavg()[0]
 const cluster = await describeCluster(brokers)
 await deleteBenchTopics(brokers, 'bench-e2e-')
-log(`preloading ${N} events (${PRODUCTS} products) into 2 topics x ${PARTITIONS} partitions (${cluster.brokers} brokers)`)
+log(
+  `preloading ${N} events (${PRODUCTS} products) into 2 topics x ${PARTITIONS} partitions (${cluster.brokers} brokers)`,
+)
 const data = await preloadCtrDataset({ brokers, prefix, events: N, products: PRODUCTS, partitions: PARTITIONS })
-log(`preloaded in ${data.produceSeconds.toFixed(1)} s, ${data.avgBytes.toFixed(0)} B per event, ${data.expected.size} windows`)
+log(
+  `preloaded in ${data.produceSeconds.toFixed(1)} s, ${data.avgBytes.toFixed(0)} B per event, ${data.expected.size} windows`,
+)
 
 /** Per product, its windows' results by start, newest first. */
 const byProduct = new Map<string, Result[]>()
@@ -285,7 +291,9 @@ try {
       if (mode === 'kcat' && !installed('kcat')) continue
       const c = await ceiling(mode, r)
       ceilings.push(c)
-      log(`run ${r + 1}/${REPEATS} ${mode}: ${rate(c.seconds)} events/s (${c.seconds.toFixed(2)} s), ${c.peakRssMiB} MiB`)
+      log(
+        `run ${r + 1}/${REPEATS} ${mode}: ${rate(c.seconds)} events/s (${c.seconds.toFixed(2)} s), ${c.peakRssMiB} MiB`,
+      )
     }
     for (const spec of RUNS) {
       const j = await jobRun(spec, r)
@@ -302,8 +310,10 @@ try {
   rmSync(redisDir, { recursive: true, force: true })
 }
 
-const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? Math.round((a / b) * 100) / 100 : null)
-const ceilingRate = (mode: Ceiling['mode']) => median(ceilings.filter((c) => c.mode === mode).map((c) => rate(c.seconds)))
+const ratio = (a: number | null, b: number | null) =>
+  a !== null && b !== null ? Math.round((a / b) * 100) / 100 : null
+const ceilingRate = (mode: Ceiling['mode']) =>
+  median(ceilings.filter((c) => c.mode === mode).map((c) => rate(c.seconds)))
 const raw = ceilingRate('rdkafka')
 const perRun = Object.fromEntries(
   RUNS.map((spec) => {

@@ -1,67 +1,95 @@
 /**
- * The atomic latest/previous update (CONTRACTS.md §3), one call per result.
+ * The atomic latest/previous update (CONTRACTS.md §3), for the results of several keys in one call (a sink
+ * write is cut into calls of a few hundred results, whole keys each, so Redis is never held long).
  *
- * KEYS[1] latest hash, KEYS[2] previous hash, KEYS[3] history sorted set of this product ('' = none)
- * ARGV[1] product id (hash field), ARGV[2] window_start, ARGV[3] result JSON,
- * ARGV[4] history cap N, ARGV[5] channel to PUBLISH the JSON on when latest/previous changed ('' = none),
- * ARGV[6] seconds the history key lives after its last write (0 = forever)
+ * KEYS[1] latest hash, KEYS[2] previous hash, KEYS[3..] the history sorted set of each key in ARGV order (none
+ * when ARGV[4] is '0')
+ * ARGV[1] history cap N (0 = all), ARGV[2] channel to PUBLISH each result that changed latest/previous on ('' =
+ * none), ARGV[3] seconds a history key lives after its last write (0 = forever), ARGV[4] '1' with history;
+ * then per key: its hash field, the number n of its results, and n pairs (window_start, result JSON), in the
+ * order they were produced.
  *
- * Rule, with L and P the window starts stored in latest and previous:
+ * Rule, per result, with L and P the window starts stored in latest and previous (as the results before it in
+ * the call left them):
  *   ws == L            -> latest replaced in place
  *   ws == P            -> previous replaced in place
  *   no L, or ws > L    -> previous := latest, latest := new
  *   no P, or ws > P    -> previous := new            (between previous and latest)
  *   otherwise          -> ignored                     (older than both; kept in history)
- * Writing the same JSON again changes nothing (the history TTL is only renewed), so replays are harmless.
- * Returns 1 when latest or previous changed, else 0.
+ * A key's latest and previous are read and written once per call whatever its number of results (a job catching
+ * up fires several windows of a key at a time). Writing the same JSON again changes nothing (the history TTL is
+ * only renewed), so replays are harmless. Returns the number of results that changed latest or previous.
  *
  * Under `maxmemory` (Redis 7.0, script without a shebang): the reads run, the first command that may grow memory
  * (HSET, ZADD) is refused with `OOM` if nothing was written yet, which aborts the script before any write; once a
- * command wrote, the rest runs. So a script is applied whole or not at all (the sink test checks it).
+ * command wrote, the rest runs. The PUBLISHes come last, so a refused call publishes nothing. So a call is
+ * applied whole or not at all (the sink test checks it).
  */
 export const LATEST_PREVIOUS_LUA = `
-local field = ARGV[1]
-local ws = tonumber(ARGV[2])
-local json = ARGV[3]
-local changed = 0
+local cap = tonumber(ARGV[1])
+local channel = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local history = ARGV[4] == '1'
+local changed = {}
 
+-- window_start of a stored result: read from the JSON text (what this sink wrote), else decoded
 local function start_of(v)
   if not v then return nil end
+  local s = string.match(v, '"window_start":(%-?%d+)[,}]')
+  if s then return tonumber(s) end
   local ok, decoded = pcall(cjson.decode, v)
   if not ok or type(decoded) ~= 'table' then return nil end
   return tonumber(decoded['window_start'])
 end
 
-local latest = redis.call('HGET', KEYS[1], field)
-local previous = redis.call('HGET', KEYS[2], field)
-local L = start_of(latest)
-local P = start_of(previous)
-
-if L ~= nil and ws == L then
-  if latest ~= json then redis.call('HSET', KEYS[1], field, json); changed = 1 end
-elseif P ~= nil and ws == P then
-  if previous ~= json then redis.call('HSET', KEYS[2], field, json); changed = 1 end
-elseif L == nil or ws > L then
-  if latest then redis.call('HSET', KEYS[2], field, latest) end
-  redis.call('HSET', KEYS[1], field, json)
-  changed = 1
-elseif P == nil or ws > P then
-  redis.call('HSET', KEYS[2], field, json)
-  changed = 1
-end
-
-if KEYS[3] ~= '' then
-  local same = redis.call('ZRANGEBYSCORE', KEYS[3], ws, ws)
-  if #same ~= 1 or same[1] ~= json then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], ws, ws)
-    redis.call('ZADD', KEYS[3], ws, json)
-    local cap = tonumber(ARGV[4])
-    if cap and cap > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(cap + 1)) end
+local a = 5
+local k = 3
+while a <= #ARGV do
+  local field = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
+  a = a + 2
+  local latest = redis.call('HGET', KEYS[1], field)
+  local previous = redis.call('HGET', KEYS[2], field)
+  local latest0, previous0 = latest, previous
+  local L, P = start_of(latest), start_of(previous)
+  local hkey = nil
+  if history then hkey = KEYS[k]; k = k + 1 end
+  local added = false
+  for j = 1, n do
+    local ws = tonumber(ARGV[a])
+    local json = ARGV[a + 1]
+    a = a + 2
+    local c = false
+    if L ~= nil and ws == L then
+      if latest ~= json then latest = json; c = true end
+    elseif P ~= nil and ws == P then
+      if previous ~= json then previous = json; c = true end
+    elseif L == nil or ws > L then
+      if latest then previous = latest; P = L end
+      latest = json; L = ws; c = true
+    elseif P == nil or ws > P then
+      previous = json; P = ws; c = true
+    end
+    if c then changed[#changed + 1] = json end
+    if hkey then
+      local same = redis.call('ZRANGEBYSCORE', hkey, ws, ws)
+      if #same ~= 1 or same[1] ~= json then
+        if #same > 0 then redis.call('ZREMRANGEBYSCORE', hkey, ws, ws) end
+        redis.call('ZADD', hkey, ws, json)
+        added = true
+      end
+    end
   end
-  local ttl = tonumber(ARGV[6])
-  if ttl and ttl > 0 then redis.call('EXPIRE', KEYS[3], ttl) end
+  if latest and latest ~= latest0 then redis.call('HSET', KEYS[1], field, latest) end
+  if previous and previous ~= previous0 then redis.call('HSET', KEYS[2], field, previous) end
+  if hkey then
+    if added and cap and cap > 0 then redis.call('ZREMRANGEBYRANK', hkey, 0, -(cap + 1)) end
+    if ttl and ttl > 0 then redis.call('EXPIRE', hkey, ttl) end
+  end
 end
 
-if changed == 1 and ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], json) end
-return changed
+if channel ~= '' then
+  for _, json in ipairs(changed) do redis.call('PUBLISH', channel, json) end
+end
+return #changed
 `

@@ -36,13 +36,17 @@ export type RedisLatestPreviousOptions<T> = {
 }
 
 type WithScript = Redis & {
-  ctrLatestPrevious(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>
+  ctrLatestPrevious(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
 }
 
+/** Results per script call at most (whole keys each): Redis is never held for long by one call. */
+const RESULTS_PER_CALL = 500
+
 /**
- * The latest/previous sink: for each result, one atomic Lua script keeps the two results with the greatest
- * `window_start` per key in `latest` and `previous`, replacing a window already stored in place, so late
- * firings update and replays change nothing. One pipeline of EVALSHA per `write`. While Redis is
+ * The latest/previous sink: an atomic Lua script keeps the two results with the greatest `window_start` per key
+ * in `latest` and `previous`, replacing a window already stored in place, so late firings update and replays
+ * change nothing. One pipeline per `write`, of one EVALSHA per few hundred results (a key's results together:
+ * its latest/previous are read and written once per call). While Redis is
  * unreachable `write` retries with backoff and resolves only once everything is applied; `health` says so meanwhile.
  *
  * @example
@@ -69,8 +73,7 @@ export function redisLatestPrevious<T extends WindowedResult>(
   const redis = (): WithScript => {
     if (!client) {
       const r = options.redis ?? sharedSinkRedis()
-      if (!('ctrLatestPrevious' in r))
-        r.defineCommand('ctrLatestPrevious', { numberOfKeys: 3, lua: LATEST_PREVIOUS_LUA })
+      if (!('ctrLatestPrevious' in r)) r.defineCommand('ctrLatestPrevious', { lua: LATEST_PREVIOUS_LUA })
       client = r as WithScript
     }
     return client
@@ -81,28 +84,37 @@ export function redisLatestPrevious<T extends WindowedResult>(
     health,
     async write(records) {
       if (records.length === 0) return
-      // Serialise once: a retry must send exactly the same commands.
-      const calls = records.map((r) => {
+      // Serialise once: a retry must send exactly the same commands. The results of a key go together, in the
+      // order they were produced, so the script reads and writes its latest/previous once per call.
+      const byKey = new Map<string, (string | number)[]>()
+      for (const r of records) {
         const field = key(r)
-        const history = options.history ? `${options.history.prefix}${field}` : ''
-        return [
-          latest,
-          previous,
-          history,
-          field,
-          windowStart(r),
-          serialize(r),
-          historyMax,
-          publish,
-          historyTtl,
-        ] as const
-      })
+        const list = byKey.get(field)
+        if (list) list.push(windowStart(r), serialize(r))
+        else byKey.set(field, [windowStart(r), serialize(r)])
+      }
+      const head = [historyMax, publish, historyTtl, options.history ? '1' : '0']
+      const calls: { keys: string[]; args: (string | number)[] }[] = []
+      let call = { keys: [latest, previous], args: [...head] }
+      let size = 0
+      for (const [field, pairs] of byKey) {
+        if (size > 0 && size + pairs.length / 2 > RESULTS_PER_CALL) {
+          calls.push(call)
+          call = { keys: [latest, previous], args: [...head] }
+          size = 0
+        }
+        if (options.history) call.keys.push(`${options.history.prefix}${field}`)
+        call.args.push(field, pairs.length / 2)
+        for (const x of pairs) call.args.push(x)
+        size += pairs.length / 2
+      }
+      if (size > 0) calls.push(call)
       const r = redis()
       await writePipelineWithRetry(
         r,
         (pipeline) => {
           const scripted = pipeline as unknown as WithScript
-          for (const c of calls) scripted.ctrLatestPrevious(...c)
+          for (const c of calls) scripted.ctrLatestPrevious(c.keys.length, ...c.keys, ...c.args)
         },
         { name, signal: closed.signal, health, logger: options.logger },
       )
