@@ -7,6 +7,7 @@ import { ApiError, errorBody } from './errors.js'
 import { ApiMetrics } from './metrics.js'
 import { type Logger, RedisWatch } from './redis.js'
 import { requestLogger } from './request-log.js'
+import { ResultsCache } from './results-cache.js'
 import { ctrRoutes } from './routes/ctr.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { docsRoutes } from './routes/docs.js'
@@ -14,7 +15,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { pipelineRoutes } from './routes/pipeline.js'
 import { streamRoutes } from './routes/stream.js'
-import { CtrStore } from './store.js'
+import { CtrStore, redisApiError, redisUnavailable } from './store.js'
 import { UpdatesHub } from './updates.js'
 
 /** Dependencies and options of {@link createApi}. */
@@ -31,8 +32,14 @@ export type ApiOptions = {
   metrics?: ApiMetrics
   /** Pub/Sub channel of the live updates (default `ctr:updates`; Pub/Sub is not per database, tests use their own). */
   updatesChannel?: string
-  /** Aborting it ends every open `/ctr/stream` (for a graceful shutdown). */
+  /** Aborting it ends every open `/ctr/stream` and the cache's subscription (for a graceful shutdown). */
   shutdown?: AbortSignal
+  /**
+   * Staleness bound of the cached routes in ms (default 1000; 0: read Redis on every request). See `ResultsCache`.
+   */
+  cacheMaxStalenessMs?: number
+  /** Most `/ctr/stream` clients at once (default 200); one more is a 503 `too_many_streams`. */
+  maxStreamClients?: number
 }
 
 /** Title and version of the OpenAPI document. */
@@ -55,16 +62,27 @@ export function createApi(options: ApiOptions): OpenAPIHono {
   const metrics = options.metrics ?? new ApiMetrics()
   const watch = new RedisWatch(redis)
   const onRedisError = () => metrics.redisErrors.inc()
-  const store = new CtrStore(redis, {
-    onRedisError,
-    redisProblem: () => watch.problem(),
-    onBadResult: (key, field, reason) => {
-      metrics.badResults.inc({ key: key.startsWith('ctr:history:') ? 'ctr:history' : key })
-      logger?.warn({ key, field, reason }, `skipped an invalid result in ${key}: ${reason}`)
-    },
-  })
+  const onBadResult = (key: string, field: string, reason: string) => {
+    metrics.badResults.inc({ key: key.startsWith('ctr:history:') ? 'ctr:history' : key })
+    logger?.warn({ key, field, reason }, `skipped an invalid result in ${key}: ${reason}`)
+  }
+  const store = new CtrStore(redis, { onRedisError, redisProblem: () => watch.problem(), onBadResult })
   const hub = new UpdatesHub(redis, options.updatesChannel)
   options.shutdown?.addEventListener('abort', () => hub.close(), { once: true })
+  const cache = new ResultsCache({
+    redis,
+    hub,
+    onBadResult,
+    ...(options.cacheMaxStalenessMs !== undefined && { maxStalenessMs: options.cacheMaxStalenessMs }),
+    unavailable: () => {
+      const problem = watch.problem()
+      return problem === null ? null : redisUnavailable(problem)
+    },
+    redisError: (err) => {
+      onRedisError()
+      return redisApiError(err, watch.problem())
+    },
+  })
 
   const app = new OpenAPIHono()
   app.use(metrics.middleware())
@@ -76,8 +94,17 @@ export function createApi(options: ApiOptions): OpenAPIHono {
 
   // Order matters: /ctr/stream (like /ctr/latest, /ctr/previous and /ctr/top inside ctrRoutes) must be
   // registered before /ctr/{product_id}, which would otherwise take "stream" for a product id.
-  app.route('/', streamRoutes({ hub, watch, metrics, ...(options.shutdown ? { shutdown: options.shutdown } : {}) }))
-  app.route('/', ctrRoutes({ store }))
+  app.route(
+    '/',
+    streamRoutes({
+      hub,
+      watch,
+      metrics,
+      ...(options.shutdown && { shutdown: options.shutdown }),
+      ...(options.maxStreamClients !== undefined && { maxClients: options.maxStreamClients }),
+    }),
+  )
+  app.route('/', ctrRoutes({ cache, store }))
   app.route('/', healthRoutes({ watch, onRedisError }))
   app.route('/', metricsRoutes({ metrics }))
   app.route('/', pipelineRoutes({ jobStatusUrl: options.jobStatusUrl ?? 'http://127.0.0.1:8001/status', metrics }))

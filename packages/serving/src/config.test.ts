@@ -10,6 +10,8 @@ describe('loadConfig', () => {
       jobStatusUrl: 'http://127.0.0.1:8001/status',
       corsOrigin: undefined,
       logLevel: 'info',
+      cacheMaxStalenessMs: 1000,
+      sseMaxClients: 200,
     })
   })
 
@@ -21,6 +23,8 @@ describe('loadConfig', () => {
       JOB_STATUS_URL: 'http://job:8001/status',
       CORS_ORIGIN: ' http://a.test,http://b.test ',
       LOG_LEVEL: 'debug',
+      CACHE_MAX_STALENESS_MS: '0',
+      SSE_MAX_CLIENTS: '5',
     })
     expect(config).toEqual({
       port: 9000,
@@ -29,6 +33,8 @@ describe('loadConfig', () => {
       jobStatusUrl: 'http://job:8001/status',
       corsOrigin: 'http://a.test,http://b.test',
       logLevel: 'debug',
+      cacheMaxStalenessMs: 0,
+      sseMaxClients: 5,
     })
     expect(loadConfig({ PORT: '', CORS_ORIGIN: '' }).port).toBe(8000)
   })
@@ -47,6 +53,8 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ PORT: 'abc' })).toThrow('PORT must be a port number (got "abc")')
     expect(() => loadConfig({ PORT: '80.5' })).toThrow('PORT must be an integer')
+    expect(() => loadConfig({ SSE_MAX_CLIENTS: '0' })).toThrow('SSE_MAX_CLIENTS must be between 1 and 100000')
+    expect(() => loadConfig({ CACHE_MAX_STALENESS_MS: 'soon' })).toThrow('CACHE_MAX_STALENESS_MS must be a number')
   })
 })
 

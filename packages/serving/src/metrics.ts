@@ -46,6 +46,11 @@ export class ApiMetrics {
     help: 'Open /ctr/stream connections',
     registers: [this.registry],
   })
+  readonly sseRejected = new Counter({
+    name: 'ctr_api_sse_rejected_total',
+    help: '/ctr/stream requests answered 503 because SSE_MAX_CLIENTS streams were open',
+    registers: [this.registry],
+  })
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ctr_api_' })
