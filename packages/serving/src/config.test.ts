@@ -5,7 +5,7 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({})).toEqual({
       port: 8000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       redisUrl: 'redis://127.0.0.1:6379',
       jobStatusUrl: 'http://127.0.0.1:8001/status',
       corsOrigin: undefined,
@@ -18,7 +18,7 @@ describe('loadConfig', () => {
   it('reads every variable; empty ones count as unset', () => {
     const config = loadConfig({
       PORT: '9000',
-      HOST: '127.0.0.1',
+      HOST: '0.0.0.0',
       REDIS_URL: 'redis://:pw@redis:6380/3',
       JOB_STATUS_URL: 'http://job:8001/status',
       CORS_ORIGIN: ' http://a.test,http://b.test ',
@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     })
     expect(config).toEqual({
       port: 9000,
-      host: '127.0.0.1',
+      host: '0.0.0.0',
       redisUrl: 'redis://:pw@redis:6380/3',
       jobStatusUrl: 'http://job:8001/status',
       corsOrigin: 'http://a.test,http://b.test',

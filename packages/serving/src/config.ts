@@ -31,7 +31,8 @@ const Env = z.object({
     .min(1, 'PORT must be between 1 and 65535')
     .max(65535, 'PORT must be between 1 and 65535')
     .default(8000),
-  HOST: z.string().min(1, 'HOST must not be empty').default('0.0.0.0'),
+  // Loopback unless opened on purpose (0.0.0.0 in compose): the API is not meant to face a network by default.
+  HOST: z.string().min(1, 'HOST must not be empty').default('127.0.0.1'),
   REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   JOB_STATUS_URL: url('JOB_STATUS_URL', ['http:', 'https:']).default('http://127.0.0.1:8001/status'),
   CORS_ORIGIN: z
@@ -64,7 +65,7 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads and validates the configuration: `PORT` (8000), `HOST` (0.0.0.0),
+ * Reads and validates the configuration: `PORT` (8000), `HOST` (127.0.0.1; 0.0.0.0 listens on every interface),
  * `REDIS_URL` (redis://127.0.0.1:6379, a database number in the path is honoured), `JOB_STATUS_URL`
  * (http://127.0.0.1:8001/status), `CORS_ORIGIN` (unset: no CORS), `LOG_LEVEL` (info), `CACHE_MAX_STALENESS_MS`
  * (1000), `SSE_MAX_CLIENTS` (200). Empty variables count as unset.
