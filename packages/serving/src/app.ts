@@ -86,7 +86,10 @@ export function createApi(options: ApiOptions): OpenAPIHono {
 
   const app = new OpenAPIHono()
   app.use(metrics.middleware())
-  if (logger) app.use(requestLogger(logger))
+  // A line per request only at debug level: at info a middleware that logs nothing would still cost every request
+  // a layer; 5xx errors are logged where they are rendered (renderError).
+  const logRequests = logger?.debug !== undefined && logger.isLevelEnabled?.('debug') !== false
+  if (logger && logRequests) app.use(requestLogger(logger))
   if (options.cors) {
     const origins = options.cors.split(',').map((o) => o.trim())
     app.use(cors({ origin: origins.includes('*') ? '*' : origins, allowMethods: ['GET', 'HEAD', 'OPTIONS'] }))
@@ -123,14 +126,24 @@ export function createApi(options: ApiOptions): OpenAPIHono {
     }
     return c.json(errorBody('not_found', `no route for ${c.req.method} ${truncate(path)}`), 404)
   })
-  app.onError((err, c) => renderError(err, c, logger))
+  app.onError((err, c) => renderError(err, c, logRequests ? undefined : logger))
   return app
 }
 
 const truncate = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s)
 
+/** The error response; a 5xx `ApiError` is logged as a warning when `logger` is given (no request log runs). */
 function renderError(err: Error, c: Context, logger?: Logger): Response {
-  if (err instanceof ApiError) return c.json(err.body(), err.status)
+  if (err instanceof ApiError) {
+    if (err.status >= 500) {
+      const path = truncate(c.req.path)
+      logger?.warn(
+        { method: c.req.method, path, status: err.status, code: err.code },
+        `${c.req.method} ${path} ${err.status} ${err.code}: ${err.message}`,
+      )
+    }
+    return c.json(err.body(), err.status)
+  }
   if (err instanceof HTTPException) {
     const status = err.status
     const code = status === 404 ? 'not_found' : status < 500 ? 'invalid_query' : 'internal_error'

@@ -159,24 +159,27 @@ export class ResultsCache {
     this.previous = new HashCopy(REDIS_KEYS.previous, o.onBadResult)
   }
 
+  // The reads answer synchronously while the copy is fresh (every request but the first after an idle spell): no
+  // promise per request on the hot routes. `await` works on both.
+
   /** `/ctr/latest` or `/ctr/previous`: the JSON body, built once per change. */
-  async json(key: typeof REDIS_KEYS.latest | typeof REDIS_KEYS.previous): Promise<Uint8Array<ArrayBuffer>> {
-    await this.fresh()
-    return (key === REDIS_KEYS.latest ? this.latest : this.previous).json()
+  json(key: typeof REDIS_KEYS.latest | typeof REDIS_KEYS.previous): MaybePromise<Uint8Array<ArrayBuffer>> {
+    const copy = key === REDIS_KEYS.latest ? this.latest : this.previous
+    return after(this.fresh(), () => copy.json())
   }
 
   /** The latest and previous stored result of one product (`undefined` when absent or invalid). */
-  async product(productId: string): Promise<{ latest?: CachedResult; previous?: CachedResult }> {
-    await this.fresh()
-    const latest = this.latest.get(productId)
-    const previous = this.previous.get(productId)
-    return { ...(latest?.value && { latest }), ...(previous?.value && { previous }) }
+  product(productId: string): MaybePromise<{ latest?: CachedResult; previous?: CachedResult }> {
+    return after(this.fresh(), () => {
+      const latest = this.latest.get(productId)
+      const previous = this.previous.get(productId)
+      return { ...(latest?.value && { latest }), ...(previous?.value && { previous }) }
+    })
   }
 
   /** The latest results with a ctr, ranked (see `/ctr/top`). */
-  async byCtr(): Promise<readonly CachedResult[]> {
-    await this.fresh()
-    return this.latest.byCtr()
+  byCtr(): MaybePromise<readonly CachedResult[]> {
+    return after(this.fresh(), () => this.latest.byCtr())
   }
 
   /** Whether the copy is within its bound right now (for tests and metrics). */
@@ -184,19 +187,21 @@ export class ResultsCache {
     return this.now() - this.loadedAt <= this.maxStalenessMs
   }
 
-  private async fresh(): Promise<void> {
+  /** Nothing when the copy can answer now; else the load to wait for. Throws the 503 while Redis is down. */
+  private fresh(): Promise<void> | undefined {
     const down = this.o.unavailable()
     if (down) throw down
     if (this.maxStalenessMs === 0) return this.load()
     this.subscribe()
     const age = this.now() - this.loadedAt
     if (age > this.maxStalenessMs) {
-      await this.load()
       // A load already under way when this request came may be older than the bound by the time it answers.
-      if (!this.isFresh()) await this.load(true)
-    } else if (age > this.maxStalenessMs / 2 && !this.loading) {
+      return this.load().then(() => (this.isFresh() ? undefined : this.load(true)))
+    }
+    if (age > this.maxStalenessMs / 2 && !this.loading) {
       this.load().catch(() => {}) // in the background; a failure shows when the copy expires
     }
+    return undefined
   }
 
   /** A full load: joins the one under way unless `fresh` asks for one sent from now on. */
@@ -292,6 +297,13 @@ export class ResultsCache {
       this.flushing = false
     }
   }
+}
+
+type MaybePromise<T> = T | Promise<T>
+
+/** `read()` now when nothing is to be waited for, else once `wait` has settled. */
+function after<T>(wait: Promise<void> | undefined, read: () => T): MaybePromise<T> {
+  return wait ? wait.then(read) : read()
 }
 
 /** The product id of a `ctr:updates` message (a result JSON), or `null`. */

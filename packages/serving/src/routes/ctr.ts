@@ -108,6 +108,10 @@ function decodesAsUtf8(path: string): boolean {
 const notFound = (productId: string) =>
   new ApiError(404, 'not_found', `no result for product ${JSON.stringify(productId)}`)
 
+/** `f(value)`, at once for a value the cache had ready (no promise on the hot path), or once the promise settles. */
+const then = <T, R>(value: T | Promise<T>, f: (v: T) => R): R | Promise<R> =>
+  value instanceof Promise ? value.then(f) : f(value)
+
 const JSON_TYPE = { 'Content-Type': 'application/json' }
 const json = (c: Context, body: string | Uint8Array<ArrayBuffer>) => c.body(body, 200, JSON_TYPE)
 
@@ -129,7 +133,7 @@ export function ctrRoutes({ cache, store }: { cache: ResultsCache; store: CtrSto
     [previousRoute, REDIS_KEYS.previous],
   ] as const) {
     router.openAPIRegistry.registerPath(route)
-    router.get(route.path, async (c) => json(c, await cache.json(key)))
+    router.get(route.path, (c) => then(cache.json(key), (body) => json(c, body)))
   }
   router.openapi(topRoute, async (c) => {
     const { limit, min_impressions } = c.req.valid('query')
@@ -154,15 +158,16 @@ export function ctrRoutes({ cache, store }: { cache: ResultsCache; store: CtrSto
     return c.json({ product_id, items }, 200)
   })
   router.openAPIRegistry.registerPath(productRoute)
-  router.get('/ctr/:product_id', async (c) => {
+  router.get('/ctr/:product_id', (c) => {
     const productId = productIdParam(c)
-    const { latest, previous } = await cache.product(productId)
-    if (!latest && !previous) throw notFound(productId)
-    const change = ctrChange(latest?.value ?? null, previous?.value ?? null)
-    return json(
-      c,
-      `{"product_id":${JSON.stringify(productId)},"latest":${latest?.raw ?? 'null'},"previous":${previous?.raw ?? 'null'},"ctr_change":${change}}`,
-    )
+    return then(cache.product(productId), ({ latest, previous }) => {
+      if (!latest && !previous) throw notFound(productId)
+      const change = ctrChange(latest?.value ?? null, previous?.value ?? null)
+      return json(
+        c,
+        `{"product_id":${JSON.stringify(productId)},"latest":${latest?.raw ?? 'null'},"previous":${previous?.raw ?? 'null'},"ctr_change":${change}}`,
+      )
+    })
   })
   return router
 }
