@@ -3,7 +3,8 @@
 // `--latency` percentiles; autocannon in this process (same connections) when wrk is not installed. The API runs as
 // `pnpm api` would (src/main.ts, LOG_LEVEL=warn) in a child process on a free loopback port. Redis: a database leased
 // with freshRedis() (@ctr/testing, one of 1-15 of REDIS_URL or 127.0.0.1:6379), so it never empties one a test is
-// using; emptied before and after.
+// using; emptied before and after. Options: DURATION_S (10), ROUTES=product,latest,top (a subset is printed, not
+// written to bench/results), CPU_PROF=<dir> (the API writes a CPU profile there when it stops).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -19,6 +20,7 @@ const PRODUCTS = 1000
 const DURATION_S = Number(process.env.DURATION_S ?? 10)
 const WARMUP_S = 2
 const CONNECTIONS = 32
+const ROUTES = { product: '/ctr/{product_id}', latest: '/ctr/latest', top: '/ctr/top' }
 const TARGETS = { 'GET /ctr/{product_id}': '>= 15,000 req/s', 'GET /ctr/latest': '>= 3,000 req/s, p99 <= 20 ms' }
 
 async function seed(redis: TestRedis): Promise<void> {
@@ -36,7 +38,9 @@ async function seed(redis: TestRedis): Promise<void> {
 
 async function startApi(port: number, redisUrl: string): Promise<ChildProcess> {
   const main = join(here, '..', 'packages', 'serving', 'src', 'main.ts')
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  // CPU_PROF=<dir>: the API writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const prof = process.env.CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF] : []
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', main], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
@@ -101,32 +105,37 @@ const base = `http://127.0.0.1:${port}`
 try {
   const latestBytes = (await (await fetch(`${base}/ctr/latest`)).text()).length
   const results: Record<string, LoadRun> = {}
-  for (const path of ['/ctr/{product_id}', '/ctr/latest', '/ctr/top']) {
+  const pick = process.env.ROUTES?.split(',')
+  const routes = Object.entries(ROUTES).filter(([name]) => !pick || pick.includes(name))
+  for (const [, path] of routes) {
     await load(base, path, WARMUP_S)
     const r = await load(base, path, DURATION_S)
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${path}: ${r.non2xx} non-2xx answers, ${r.errors} errors`)
     results[`GET ${path}`] = r
   }
-  writeResult(
-    'serving',
-    {
-      products: PRODUCTS,
-      redis: redis.url,
-      driver: useWrk
-        ? `wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s --latency (separate process)`
-        : `autocannon, ${CONNECTIONS} connections, in this process (wrk is not installed)`,
-      connections: CONNECTIONS,
-      durationSeconds: DURATION_S,
-      warmupSeconds: WARMUP_S,
-      server: 'packages/serving/src/main.ts in a child process (LOG_LEVEL=warn)',
-      latestResponseBytes: latestBytes,
-      targets: TARGETS,
-      // Other work on the machine skews the figures: the 1-minute load average before and after the runs.
-      loadAverage1m: { before: loadBefore, after: loadavg()[0] },
-    },
-    results,
-  )
+  if (pick) console.log(JSON.stringify(results, null, 2))
+  else
+    writeResult(
+      'serving',
+      {
+        products: PRODUCTS,
+        redis: redis.url,
+        driver: useWrk
+          ? `wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s --latency (separate process)`
+          : `autocannon, ${CONNECTIONS} connections, in this process (wrk is not installed)`,
+        connections: CONNECTIONS,
+        durationSeconds: DURATION_S,
+        warmupSeconds: WARMUP_S,
+        server: 'packages/serving/src/main.ts in a child process (LOG_LEVEL=warn)',
+        latestResponseBytes: latestBytes,
+        targets: TARGETS,
+        // Other work on the machine skews the figures: the 1-minute load average before and after the runs.
+        loadAverage1m: { before: loadBefore, after: loadavg()[0] },
+      },
+      results,
+    )
 } finally {
   api.kill('SIGTERM')
+  await new Promise((r) => api.once('exit', r))
   await redis.release()
 }
