@@ -12,6 +12,7 @@ import { Session } from 'node:inspector/promises'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { ProductId, productIdRule } from '../packages/ctr-topology/src/contract.js'
 import type { InputBatch, RawRecord, Serde, Sink } from '../packages/streams-dsl/src/index.js'
 import { createEngine, json, sumOf, topic, topology, tumbling } from '../packages/streams-dsl/src/index.js'
 import { writeResult } from './lib/report.js'
@@ -29,7 +30,7 @@ type Mode = (typeof MODES)[number]
 // The CTR job's decode schema (packages/ctr-topology): only what the topology reads is validated and built;
 // event_id and user_id are in every payload but skipped (CONTRACTS.md: unknown fields are ignored).
 const Event = z.object({
-  product_id: z.string().min(1).max(128),
+  product_id: ProductId, // the job's rule: 1-128 code points, no control characters or lone surrogates
   timestamp: z.union([z.number(), z.string()]).nullish(),
 })
 type Event = z.output<typeof Event>
@@ -39,7 +40,9 @@ function validateEvent(v: unknown): Event | string {
   if (typeof v !== 'object' || v === null) return 'value: expected an object'
   const e = v as Record<string, unknown>
   const p = e.product_id
-  if (typeof p !== 'string' || p.length === 0 || p.length > 128) return 'product_id: a string of 1..128 characters'
+  if (typeof p !== 'string') return 'product_id: expected a string'
+  const problem = productIdRule(p)
+  if (problem !== null) return `product_id: ${problem}`
   const ts = e.timestamp
   if (ts !== undefined && ts !== null && typeof ts !== 'number' && typeof ts !== 'string')
     return 'timestamp: number or ISO string'

@@ -70,6 +70,14 @@ describe('compose/docker-compose.yml', () => {
     expect(Number(env('api').PORT)).toBe(8000)
   })
 
+  it('opens the API and the job status server to the container network (both listen on 127.0.0.1 by default)', () => {
+    expect(env('api').HOST).toBe('0.0.0.0')
+    expect(env('job').HOST).toBe('0.0.0.0')
+    expect(published('job')).toEqual([Number(env('job').JOB_PORT)])
+    // the API proxies the job's /status by its service name, not the container's own loopback
+    expect(env('api').JOB_STATUS_URL).toBe(`http://job:${env('job').JOB_PORT}/status`)
+  })
+
   it('has a healthcheck on every long-running service the others wait for', () => {
     for (const name of [...brokers, 'redis', 'kafka-ui', 'redisinsight', 'job', 'api']) {
       const hc = svc(name).healthcheck

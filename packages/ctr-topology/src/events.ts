@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ProductId } from './contract.js'
 
 /**
  * Event time as CONTRACTS.md §1 allows it: epoch milliseconds, or an ISO-8601 date-time with `Z` or
@@ -9,7 +10,8 @@ export const EventTimestamp = z
   .nullish()
 
 const fields = {
-  product_id: z.string().min(1).max(128),
+  // The rule the API applies too (contract.ts): 1-128 code points, no control characters or lone surrogates.
+  product_id: ProductId,
   timestamp: EventTimestamp,
 }
 

@@ -8,6 +8,7 @@
 import { redisLatestPrevious } from '@ctr/streams-dsl/redis'
 import { run } from '@ctr/streams-dsl/runner'
 import { loadJobConfig } from './config.js'
+import { REDIS_KEYS } from './contract.js'
 import { requireInputTopics } from './preflight.js'
 import { ctrTopology } from './topology.js'
 
@@ -31,10 +32,10 @@ try {
 }
 
 const results = redisLatestPrevious({
-  latest: 'ctr:latest',
-  previous: 'ctr:previous',
-  history: { prefix: 'ctr:history:', max: config.historyWindows, ttlSeconds: config.historyTtlSeconds },
-  publish: 'ctr:updates',
+  latest: REDIS_KEYS.latest,
+  previous: REDIS_KEYS.previous,
+  history: { prefix: REDIS_KEYS.historyPrefix, max: config.historyWindows, ttlSeconds: config.historyTtlSeconds },
+  publish: REDIS_KEYS.updates,
 })
 
 await run(ctrTopology({ ...config, results, idleTimeout: config.idleTimeoutMs }), {

@@ -17,7 +17,7 @@ import {
   uniqueTopic,
   waitFor,
 } from '@ctr/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { buildPhases, CLICK_PARTITIONS, IMPRESSION_PARTITIONS } from '../test/dataset.js'
 import { type Expected, expectedOutcome, type ProducedRecord, S } from '../test/oracle.js'
 import { ctrTopology } from './topology.js'
@@ -142,12 +142,25 @@ for (const tasks of ['single', 'auto'] as const) {
         )
         expect(Object.keys(m.headers).filter((h) => h.startsWith('origin.'))).toEqual([])
       }
-      const bad = dlq.find((m) => m.headers['error.reason'] === 'invalid_json')
-      expect(bad?.headers).toMatchObject({ 'source.topic': topics.impressions, 'source.partition': '1' })
-      expect(bad?.value).toBe('{"event_id": "x", "product_id": "p-1", "timest')
+      const bad = dlq.filter((m) => m.headers['error.reason'] === 'invalid_json')
+      const cut = bad.find((m) => m.headers['source.partition'] === '1')
+      expect(cut?.headers).toMatchObject({ 'source.topic': topics.impressions })
+      expect(cut?.value).toBe('{"event_id": "x", "product_id": "p-1", "timest')
+      // the record with a 0xFF byte in its product_id: not UTF-8, so not JSON (never "p\ufffd")
+      const notUtf8 = bad.find((m) => m.headers['source.partition'] === '2')
+      expect(notUtf8?.headers['error.message']).toBe('not JSON: invalid UTF-8 in a string (JSON text must be UTF-8)')
+      const unicode = dlq.filter((m) => m.headers['error.message']?.startsWith('product_id: must'))
+      expect(unicode.map((m) => m.headers['error.message']).sort()).toEqual([
+        'product_id: must be at most 128 characters',
+        'product_id: must be valid Unicode (no unpaired surrogates)',
+        'product_id: must not be empty',
+        'product_id: must not contain control characters',
+      ])
 
       // The API serves the same values.
-      const api = createApi({ redis })
+      const shutdown = new AbortController() // closes the API's subscription to ctr:updates at the end
+      onTestFinished(() => shutdown.abort())
+      const api = createApi({ redis, shutdown: shutdown.signal })
       const get = async (path: string) => {
         const res = await api.request(path)
         return { status: res.status, body: await res.json() }
@@ -161,6 +174,13 @@ for (const tasks of ['single', 'auto'] as const) {
         body: { product_id: 'p-6', latest, previous, ctr_change: latest.ctr! - previous.ctr! },
       })
       expect((await get('/ctr/p-999')).status).toBe(404)
+      // Object.prototype names are products like any other, counted by the job and served by the API.
+      const proto = Object.getOwnPropertyDescriptor(expected.latest, '__proto__')?.value
+      expect(proto).toMatchObject({ impressions: 1, clicks: 1 })
+      expect(await get('/ctr/__proto__')).toEqual({
+        status: 200,
+        body: { product_id: '__proto__', latest: proto, previous: null, ctr_change: null },
+      })
     })
   })
 }

@@ -1,13 +1,4 @@
-/** What the job stores per product and window (CONTRACTS.md §3). */
-export type CtrResult = {
-  readonly product_id: string
-  readonly impressions: number
-  readonly clicks: number
-  /** `clicks / impressions`, unrounded; null when there were no impressions. */
-  readonly ctr: number | null
-  readonly window_start: number
-  readonly window_end: number
-}
+import type { CtrResult } from './contract.js'
 
 /** The shape the windowed aggregation emits: the product, the window and the two sums. */
 export type WindowedCounts = {

@@ -1,7 +1,7 @@
 import type { DeadLetter } from '@ctr/streams-dsl'
 import { collectingSink, TestDriver } from '@ctr/streams-dsl/testing'
 import { describe, expect, it } from 'vitest'
-import type { CtrResult } from './result.js'
+import type { CtrResult } from './contract.js'
 import { ctrTopology } from './topology.js'
 
 // Window [T0, T0+10s) is W0, [T0+10s, T0+20s) is W1. B = 3 s, so W(p) = maxEventTime(p) - 3001.
@@ -120,6 +120,54 @@ describe('ctrTopology', () => {
       { product_id: 'p-4', impressions: 0, clicks: 2, ctr: null, ...W0 },
       { product_id: 'p'.repeat(128), impressions: 1, clicks: 0, ctr: 0, ...W0 },
     ])
+  })
+
+  it('applies the product_id rule of contract.ts: code points, no control characters, surrogates or bad UTF-8', async () => {
+    const { d, results, dlq, imp, clk, reasons } = setup()
+    // Object.prototype names are ids like any other: counted, and each has its own result.
+    const special = ['__proto__', 'constructor', 'hasOwnProperty', 'toString']
+    const astral128 = '😀'.repeat(128) // 256 UTF-16 units, 128 characters
+    await imp(0, ...[...special, astral128, 'prodé✓'].map((id) => e(id, T0 + 1000)))
+    await clk(e('__proto__', T0 + 2000), e('toString', T0 + 2000))
+    const notUtf8 = (byte: number) =>
+      Buffer.concat([Buffer.from('{"product_id":"p'), Buffer.from([byte]), Buffer.from(`","timestamp":${T0}}`)])
+    await imp(
+      1,
+      e('😀'.repeat(129), T0 + 1000),
+      e('a\u0001b', T0 + 1000),
+      e('del\u007f', T0 + 1000),
+      e('c1\u0085', T0 + 1000),
+      e('\ud800', T0 + 1000), // JSON.stringify writes it as the escape "\ud800"
+      e('x\udc00y', T0 + 1000),
+      notUtf8(0xff), // decoded, both would be "p\ufffd": two ids, one string
+      notUtf8(0xfe),
+    )
+    expect(reasons()).toEqual([...Array(6).fill('invalid_event'), 'invalid_json', 'invalid_json'])
+    expect(dlq.records.map((x) => x.message)).toEqual([
+      'product_id: must be at most 128 characters',
+      'product_id: must not contain control characters',
+      'product_id: must not contain control characters',
+      'product_id: must not contain control characters',
+      'product_id: must be valid Unicode (no unpaired surrogates)',
+      'product_id: must be valid Unicode (no unpaired surrogates)',
+      'not JSON: invalid UTF-8 in a string (JSON text must be UTF-8)',
+      'not JSON: invalid UTF-8 in a string (JSON text must be UTF-8)',
+    ])
+    expect(d.status().counters).toMatchObject({ deadLetters: 8 })
+    await d.advanceWallClock('15s')
+    const counts = Object.fromEntries(results.records.map((r) => [r.product_id, [r.impressions, r.clicks]]))
+    expect(Object.keys(counts).sort()).toEqual([...special, astral128, 'prodé✓'].sort())
+    expect(Object.getPrototypeOf(counts)).toBe(Object.prototype) // a "__proto__" key did not replace it
+    expect(counts).toEqual(
+      Object.fromEntries([
+        ['__proto__', [1, 1]],
+        ['constructor', [1, 0]],
+        ['hasOwnProperty', [1, 0]],
+        ['toString', [1, 1]],
+        [astral128, [1, 0]],
+        ['prodé✓', [1, 0]],
+      ]),
+    )
   })
 
   it('is named after the application id and reads the configured topics', () => {

@@ -9,8 +9,9 @@ import {
   topology,
   tumbling,
 } from '@ctr/streams-dsl'
+import type { CtrResult } from './contract.js'
 import { ClickEvent, ImpressionEvent } from './events.js'
-import { type CtrResult, toCtrResult } from './result.js'
+import { toCtrResult } from './result.js'
 
 /** Where the CTR topology reads and writes; the job passes Kafka and Redis, tests pass collecting sinks. */
 export type CtrTopologyOptions = {

@@ -25,7 +25,13 @@ export function buildPhases(T: number, wallClock: number): ProducedRecord[][] {
     value: ev(product, ts, topic === 'clicks' ? { impression_id: `i-${product}` } : {}),
     recordTimestamp: wallClock,
   })
-  const raw = (topic: Topic, partition: number, key: string | null, value: string, recordTimestamp = wallClock) => ({
+  const raw = (
+    topic: Topic,
+    partition: number,
+    key: string | null,
+    value: string | Buffer,
+    recordTimestamp = wallClock,
+  ) => ({
     topic,
     partition,
     key,
@@ -74,6 +80,14 @@ export function buildPhases(T: number, wallClock: number): ProducedRecord[][] {
     raw('impressions', 5, 'p-3', JSON.stringify({ product_id: 'p-3', timestamp: true })),
     raw('impressions', 0, 'p-1', ev('p-1', wallClock + 3_600_000)),
     raw('clicks', 2, 'p-1', ev('p-1', wallClock + 3_600_000)),
+    // The product id rule (contract.ts): code points, no control characters, no lone surrogates, UTF-8 only.
+    raw('clicks', 0, null, ev('a\u0001b', T + 1_000)),
+    raw('impressions', 1, null, ev('\ud800', T + 1_000)), // JSON.stringify writes the escape "\ud800"
+    raw('impressions', 2, null, Buffer.from(`{"product_id":"p\u00ff","timestamp":${T + 1_000}}`, 'latin1')), // 0xFF
+    rec('impressions', '😀'.repeat(128), T + 15_000), // 128 characters in 256 UTF-16 units: counted
+    rec('impressions', '__proto__', T + 15_000),
+    rec('clicks', '__proto__', T + 15_500),
+    rec('impressions', 'constructor', T + 15_000),
   ]
 
   // Phase 3, W moves to T+25000-3001 = T+21999: w0 is purged, w1 fires. Only events no watermark in

@@ -43,7 +43,8 @@ describe('oracle', () => {
   it('gives the hand-computed figures for the end-to-end dataset', () => {
     const out = expectedOutcome(buildPhases(T, NOW), NOW)
     expect(out.watermarks).toEqual([T + 13_999, T + 13_999, T + 21_999, T + 21_999, T + 35_999])
-    expect(out.dlq).toEqual({ invalid_json: 1, invalid_event: 5, future_timestamp: 2, late_event: 2 })
+    // invalid_json: a cut record and one with a 0xFF byte; invalid_event: 3 + a control character, a lone surrogate
+    expect(out.dlq).toEqual({ invalid_json: 2, invalid_event: 7, future_timestamp: 2, late_event: 2 })
     expect(out.latest['p-7']).toEqual({ product_id: 'p-7', impressions: 6, clicks: 3, ctr: 0.5, ...w(3) })
     expect(out.previous['p-7']).toEqual({ product_id: 'p-7', impressions: 6, clicks: 3, ctr: 0.5, ...w(2) })
     expect(out.latest['p-1']).toEqual({ product_id: 'p-1', impressions: 2, clicks: 1, ctr: 0.5, ...w(3) })
@@ -52,6 +53,14 @@ describe('oracle', () => {
     expect(out.previous['p-6']).toEqual({ product_id: 'p-6', impressions: 9, clicks: 2, ctr: 2 / 9, ...w(0) })
     expect(out.latest['p-5']).toEqual({ product_id: 'p-5', impressions: 2, clicks: 1, ctr: 0.5, ...w(3) })
     expect(out.previous['p-5']).toEqual({ product_id: 'p-5', impressions: 1, clicks: 0, ctr: 0, ...w(2) })
-    expect(Object.keys(out.latest).sort()).toEqual(['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7'])
+    const astral = '😀'.repeat(128)
+    expect(Object.keys(out.latest).sort()).toEqual(
+      ['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7', '__proto__', 'constructor', astral].sort(),
+    )
+    const own = (id: string) => Object.getOwnPropertyDescriptor(out.latest, id)?.value
+    expect(own('__proto__')).toEqual({ product_id: '__proto__', impressions: 1, clicks: 1, ctr: 1, ...w(1) })
+    expect(own('constructor')).toEqual({ product_id: 'constructor', impressions: 1, clicks: 0, ctr: 0, ...w(1) })
+    expect(own(astral)).toEqual({ product_id: astral, impressions: 1, clicks: 0, ctr: 0, ...w(1) })
+    expect(Object.getPrototypeOf(out.latest)).toBe(Object.prototype)
   })
 })

@@ -10,7 +10,8 @@
  * together that no partition goes idle until the end, when the all-idle advance closes every window.
  */
 
-import type { CtrResult } from '../src/result.js'
+import { isUtf8 } from 'node:buffer'
+import type { CtrResult } from '../src/contract.js'
 
 export const S = 10_000
 export const B = 3_000
@@ -22,7 +23,8 @@ export type ProducedRecord = {
   readonly topic: 'impressions' | 'clicks'
   readonly partition: number
   readonly key: string | null
-  readonly value: string
+  /** The payload; a Buffer for bytes that are not text. */
+  readonly value: string | Buffer
   /** Kafka record timestamp (epoch ms): the event time when the payload has none. */
   readonly recordTimestamp: number
 }
@@ -44,16 +46,18 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$
 
 /** Decodes a value as CONTRACTS.md §1 says, or gives the DLQ reason. */
 export function decode(r: ProducedRecord, wallClock: number): Decoded {
+  // JSON text is UTF-8 (RFC 8259 §8.1): other bytes are not JSON.
+  if (typeof r.value !== 'string' && !isUtf8(r.value)) return { ok: false, reason: 'invalid_json' }
   let v: unknown
   try {
-    v = JSON.parse(r.value)
+    v = JSON.parse(r.value.toString())
   } catch {
     return { ok: false, reason: 'invalid_json' }
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'invalid_event' }
   const o = v as Record<string, unknown>
   const p = o.product_id
-  if (typeof p !== 'string' || p.length === 0 || p.length > 128) return { ok: false, reason: 'invalid_event' }
+  if (typeof p !== 'string' || !validProductId(p)) return { ok: false, reason: 'invalid_event' }
   let ts: number
   if (o.timestamp === undefined || o.timestamp === null) ts = r.recordTimestamp
   else if (typeof o.timestamp === 'number' && Number.isFinite(o.timestamp) && o.timestamp >= 0) ts = o.timestamp
@@ -61,6 +65,19 @@ export function decode(r: ProducedRecord, wallClock: number): Decoded {
   else return { ok: false, reason: 'invalid_event' }
   if (ts > wallClock + MAX_FUTURE_SKEW) return { ok: false, reason: 'future_timestamp' }
   return { ok: true, product: p, ts }
+}
+
+/** CONTRACTS.md §1 "a non-empty string, at most 128 characters": characters are code points, none a control or a lone surrogate. */
+function validProductId(p: string): boolean {
+  const chars = Array.from(p) // code points; an unpaired surrogate is one of its own
+  return (
+    chars.length >= 1 &&
+    chars.length <= 128 &&
+    chars.every((ch) => {
+      const cp = ch.codePointAt(0) as number
+      return !(cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xdfff))
+    })
+  )
 }
 
 const windowStart = (ts: number) => Math.floor(ts / S) * S
@@ -122,12 +139,13 @@ export function expectedOutcome(phases: readonly (readonly ProducedRecord[])[], 
     })
     byProduct.set(c.product, list)
   }
-  const latest: Record<string, OracleResult> = {}
-  const previous: Record<string, OracleResult> = {}
+  // Built with Object.fromEntries: a product named "__proto__" is an own property, as in the job's hashes.
+  const latest: [string, OracleResult][] = []
+  const previous: [string, OracleResult][] = []
   for (const [product, list] of byProduct) {
     list.sort((a, b) => b.window_start - a.window_start)
-    if (list[0]) latest[product] = list[0]
-    if (list[1]) previous[product] = list[1]
+    if (list[0]) latest.push([product, list[0]])
+    if (list[1]) previous.push([product, list[1]])
   }
-  return { latest, previous, dlq, watermarks }
+  return { latest: Object.fromEntries(latest), previous: Object.fromEntries(previous), dlq, watermarks }
 }

@@ -1,20 +1,24 @@
 import { freshRedis, type TestRedis } from '@ctr/testing'
 import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApi } from './app.js'
 import { createRedisClient } from './redis.js'
 import { result } from './test-support.js'
 
 // Routes through app.request() on the real Redis (a database of its own from freshRedis(), emptied before each test).
+// Each test seeds Redis and then asks a new app, whose results cache loads on its first request (how the cache
+// follows later writes is results-cache.int.test.ts's subject).
 let seed: TestRedis
 let redis: Redis
 let app: ReturnType<typeof createApi>
+let shutdown: AbortController
+// Pub/Sub channels are shared by every database of the server: this file's own channel keeps parallel tests apart.
+const CHANNEL = `ctr:updates:test-app-${process.pid}-${Date.now()}`
 
 beforeAll(async () => {
   seed = await freshRedis()
   redis = createRedisClient(seed.url)
   await new Promise((resolve) => redis.once('ready', resolve))
-  app = createApi({ redis, jobStatusUrl: 'http://127.0.0.1:1/status' })
 })
 afterAll(async () => {
   await seed.release()
@@ -22,7 +26,15 @@ afterAll(async () => {
 })
 beforeEach(async () => {
   await seed.flushdb()
+  shutdown = new AbortController()
+  app = createApi({
+    redis,
+    jobStatusUrl: 'http://127.0.0.1:1/status',
+    updatesChannel: CHANNEL,
+    shutdown: shutdown.signal,
+  })
 })
+afterEach(() => shutdown.abort())
 
 const get = async (path: string, init?: RequestInit) => {
   const res = await app.request(path, init)
@@ -56,22 +68,6 @@ describe('GET /ctr/latest and /ctr/previous', () => {
   })
 })
 
-describe('GET /ctr/latest freshness', () => {
-  it('reflects every write at once: changed, added, removed and corrupted values', async () => {
-    await put('ctr:latest', result('a', 0, 10, 1))
-    await put('ctr:latest', result('b', 0, 10, 2))
-    expect(Object.keys((await get('/ctr/latest')).json).sort()).toEqual(['a', 'b'])
-    await put('ctr:latest', result('a', 10_000, 10, 5))
-    await put('ctr:latest', result('c', 0, 1, 1))
-    await seed.hdel('ctr:latest', 'b')
-    expect((await get('/ctr/latest')).json).toEqual({ a: result('a', 10_000, 10, 5), c: result('c', 0, 1, 1) })
-    await seed.hset('ctr:latest', 'a', 'garbage')
-    expect((await get('/ctr/latest')).json).toEqual({ c: result('c', 0, 1, 1) })
-    await put('ctr:latest', result('a', 20_000, 10, 0))
-    expect((await get('/ctr/latest')).json.a).toEqual(result('a', 20_000, 10, 0))
-  })
-})
-
 describe('GET /ctr/{product_id}', () => {
   it('returns latest, previous and the change of ctr', async () => {
     await put('ctr:latest', result('p-1', 10_000, 100, 10))
@@ -88,14 +84,14 @@ describe('GET /ctr/{product_id}', () => {
 
   it('has ctr_change null when previous is missing or a ctr is null', async () => {
     await put('ctr:latest', result('only', 10_000, 10, 1))
+    await put('ctr:latest', result('zero', 10_000, 0, 0))
+    await put('ctr:previous', result('zero', 0, 10, 1))
     expect((await get('/ctr/only')).json).toEqual({
       product_id: 'only',
       latest: result('only', 10_000, 10, 1),
       previous: null,
       ctr_change: null,
     })
-    await put('ctr:latest', result('zero', 10_000, 0, 0))
-    await put('ctr:previous', result('zero', 0, 10, 1))
     expect((await get('/ctr/zero')).json.ctr_change).toBeNull()
   })
 
@@ -113,11 +109,29 @@ describe('GET /ctr/{product_id}', () => {
   })
 
   it('is 400 for an invalid product id', async () => {
-    for (const path of ['/ctr/', `/ctr/${'x'.repeat(129)}`, '/ctr/a%00b', '/ctr/%0A', '/ctr/%7F']) {
+    // The job's rule (contract.ts): what it sends to the DLQ as invalid_event or invalid_json is a 400 here.
+    const invalid = {
+      '/ctr/': 'product_id must not be empty',
+      [`/ctr/${'x'.repeat(129)}`]: 'product_id must be at most 128 characters',
+      '/ctr/a%00b': 'product_id must not contain control characters',
+      '/ctr/a%01b': 'product_id must not contain control characters',
+      '/ctr/%0A': 'product_id must not contain control characters',
+      '/ctr/%7F': 'product_id must not contain control characters',
+      '/ctr/c1%C2%85': 'product_id must not contain control characters',
+      // percent-encoded bytes that are not UTF-8: a lone surrogate (ED A0 80), 0xFF, 0xFE
+      '/ctr/%ED%A0%80': 'product_id must be UTF-8 once percent-decoded',
+      '/ctr/p%FF': 'product_id must be UTF-8 once percent-decoded',
+      '/ctr/p%FE/history': 'product_id must be UTF-8 once percent-decoded',
+      '/ctr/%C3%A9%FF': 'product_id must be UTF-8 once percent-decoded',
+    }
+    for (const [path, message] of Object.entries(invalid)) {
       const { status, json } = await get(path)
       expect(status, path).toBe(400)
-      expect(json.error.code, path).toBe('invalid_product_id')
+      expect(json.error, path).toEqual({ code: 'invalid_product_id', message })
     }
+    // A literal percent sign is an ordinary character: "%FF" spelled %25FF is an id (a 404: nothing is stored).
+    expect((await get('/ctr/%25FF')).json.error.message).toBe('no result for product "%FF"')
+    expect((await get('/ctr/50%OFF')).json.error.message).toBe('no result for product "50%OFF"')
     // 128 characters is fine (a 404 here, as nothing is stored); so are 128 astral characters.
     expect((await get(`/ctr/${'x'.repeat(128)}`)).status).toBe(404)
     expect((await get(`/ctr/${encodeURIComponent('😀'.repeat(128))}`)).status).toBe(404)
@@ -129,6 +143,40 @@ describe('GET /ctr/{product_id}', () => {
     expect((await get('/ctr/top')).json).toHaveProperty('items')
     expect((await get('/ctr/latest')).json).toHaveProperty('top')
     expect((await get('/ctr/previous')).json).toEqual({})
+  })
+})
+
+describe('product ids named like Object.prototype members', () => {
+  const SPECIAL = ['__proto__', 'constructor', 'hasOwnProperty', 'toString']
+  /** The JSON body's own property `id` (a `__proto__` key of JSON.parse is an own property, not the prototype). */
+  const own = (body: object, id: string) => Object.getOwnPropertyDescriptor(body, id)?.value
+
+  it('are served like any other product by every route', async () => {
+    for (const [i, id] of SPECIAL.entries()) {
+      await put('ctr:latest', result(id, 10_000, 10, i + 1))
+      await put('ctr:previous', result(id, 0, 10, i))
+      await seed.zadd(`ctr:history:${id}`, 10_000, JSON.stringify(result(id, 10_000, 10, i + 1)))
+    }
+    await put('ctr:latest', result('p-1', 10_000, 10, 0))
+    const latest = (await get('/ctr/latest')).json
+    expect(Object.keys(latest).sort()).toEqual([...SPECIAL, 'p-1'].sort())
+    const previous = (await get('/ctr/previous')).json
+    expect(Object.keys(previous).sort()).toEqual([...SPECIAL].sort())
+    for (const [i, id] of SPECIAL.entries()) {
+      expect(own(latest, id), id).toEqual(result(id, 10_000, 10, i + 1))
+      expect(own(previous, id), id).toEqual(result(id, 0, 10, i))
+      const one = await get(`/ctr/${id}`)
+      expect(one.status, id).toBe(200)
+      expect(one.json, id).toEqual({
+        product_id: id,
+        latest: result(id, 10_000, 10, i + 1),
+        previous: result(id, 0, 10, i),
+        ctr_change: (i + 1) / 10 - i / 10,
+      })
+      expect((await get(`/ctr/${id}/history`)).json.items, id).toEqual([result(id, 10_000, 10, i + 1)])
+    }
+    const top = (await get('/ctr/top?limit=10')).json.items.map((r: { product_id: string }) => r.product_id)
+    expect(top).toEqual(['toString', 'hasOwnProperty', 'constructor', '__proto__', 'p-1']) // ctr .4 .3 .2 .1 0
   })
 })
 

@@ -7,6 +7,7 @@ import { ApiError, errorBody } from './errors.js'
 import { ApiMetrics } from './metrics.js'
 import { type Logger, RedisWatch } from './redis.js'
 import { requestLogger } from './request-log.js'
+import { ResultsCache } from './results-cache.js'
 import { ctrRoutes } from './routes/ctr.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { docsRoutes } from './routes/docs.js'
@@ -14,7 +15,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { pipelineRoutes } from './routes/pipeline.js'
 import { streamRoutes } from './routes/stream.js'
-import { CtrStore } from './store.js'
+import { CtrStore, redisApiError, redisUnavailable } from './store.js'
 import { UpdatesHub } from './updates.js'
 
 /** Dependencies and options of {@link createApi}. */
@@ -31,8 +32,14 @@ export type ApiOptions = {
   metrics?: ApiMetrics
   /** Pub/Sub channel of the live updates (default `ctr:updates`; Pub/Sub is not per database, tests use their own). */
   updatesChannel?: string
-  /** Aborting it ends every open `/ctr/stream` (for a graceful shutdown). */
+  /** Aborting it ends every open `/ctr/stream` and the cache's subscription (for a graceful shutdown). */
   shutdown?: AbortSignal
+  /**
+   * Staleness bound of the cached routes in ms (default 1000; 0: read Redis on every request). See `ResultsCache`.
+   */
+  cacheMaxStalenessMs?: number
+  /** Most `/ctr/stream` clients at once (default 200); one more is a 503 `too_many_streams`. */
+  maxStreamClients?: number
 }
 
 /** Title and version of the OpenAPI document. */
@@ -55,20 +62,34 @@ export function createApi(options: ApiOptions): OpenAPIHono {
   const metrics = options.metrics ?? new ApiMetrics()
   const watch = new RedisWatch(redis)
   const onRedisError = () => metrics.redisErrors.inc()
-  const store = new CtrStore(redis, {
-    onRedisError,
-    redisProblem: () => watch.problem(),
-    onBadResult: (key, field, reason) => {
-      metrics.badResults.inc({ key: key.startsWith('ctr:history:') ? 'ctr:history' : key })
-      logger?.warn({ key, field, reason }, `skipped an invalid result in ${key}: ${reason}`)
-    },
-  })
+  const onBadResult = (key: string, field: string, reason: string) => {
+    metrics.badResults.inc({ key: key.startsWith('ctr:history:') ? 'ctr:history' : key })
+    logger?.warn({ key, field, reason }, `skipped an invalid result in ${key}: ${reason}`)
+  }
+  const store = new CtrStore(redis, { onRedisError, redisProblem: () => watch.problem(), onBadResult })
   const hub = new UpdatesHub(redis, options.updatesChannel)
   options.shutdown?.addEventListener('abort', () => hub.close(), { once: true })
+  const cache = new ResultsCache({
+    redis,
+    hub,
+    onBadResult,
+    ...(options.cacheMaxStalenessMs !== undefined && { maxStalenessMs: options.cacheMaxStalenessMs }),
+    unavailable: () => {
+      const problem = watch.problem()
+      return problem === null ? null : redisUnavailable(problem)
+    },
+    redisError: (err) => {
+      onRedisError()
+      return redisApiError(err, watch.problem())
+    },
+  })
 
   const app = new OpenAPIHono()
   app.use(metrics.middleware())
-  if (logger) app.use(requestLogger(logger))
+  // A line per request only at debug level: at info a middleware that logs nothing would still cost every request
+  // a layer; 5xx errors are logged where they are rendered (renderError).
+  const logRequests = logger?.debug !== undefined && logger.isLevelEnabled?.('debug') !== false
+  if (logger && logRequests) app.use(requestLogger(logger))
   if (options.cors) {
     const origins = options.cors.split(',').map((o) => o.trim())
     app.use(cors({ origin: origins.includes('*') ? '*' : origins, allowMethods: ['GET', 'HEAD', 'OPTIONS'] }))
@@ -76,8 +97,17 @@ export function createApi(options: ApiOptions): OpenAPIHono {
 
   // Order matters: /ctr/stream (like /ctr/latest, /ctr/previous and /ctr/top inside ctrRoutes) must be
   // registered before /ctr/{product_id}, which would otherwise take "stream" for a product id.
-  app.route('/', streamRoutes({ hub, watch, metrics, ...(options.shutdown ? { shutdown: options.shutdown } : {}) }))
-  app.route('/', ctrRoutes({ store }))
+  app.route(
+    '/',
+    streamRoutes({
+      hub,
+      watch,
+      metrics,
+      ...(options.shutdown && { shutdown: options.shutdown }),
+      ...(options.maxStreamClients !== undefined && { maxClients: options.maxStreamClients }),
+    }),
+  )
+  app.route('/', ctrRoutes({ cache, store }))
   app.route('/', healthRoutes({ watch, onRedisError }))
   app.route('/', metricsRoutes({ metrics }))
   app.route('/', pipelineRoutes({ jobStatusUrl: options.jobStatusUrl ?? 'http://127.0.0.1:8001/status', metrics }))
@@ -96,14 +126,24 @@ export function createApi(options: ApiOptions): OpenAPIHono {
     }
     return c.json(errorBody('not_found', `no route for ${c.req.method} ${truncate(path)}`), 404)
   })
-  app.onError((err, c) => renderError(err, c, logger))
+  app.onError((err, c) => renderError(err, c, logRequests ? undefined : logger))
   return app
 }
 
 const truncate = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s)
 
+/** The error response; a 5xx `ApiError` is logged as a warning when `logger` is given (no request log runs). */
 function renderError(err: Error, c: Context, logger?: Logger): Response {
-  if (err instanceof ApiError) return c.json(err.body(), err.status)
+  if (err instanceof ApiError) {
+    if (err.status >= 500) {
+      const path = truncate(c.req.path)
+      logger?.warn(
+        { method: c.req.method, path, status: err.status, code: err.code },
+        `${c.req.method} ${path} ${err.status} ${err.code}: ${err.message}`,
+      )
+    }
+    return c.json(err.body(), err.status)
+  }
   if (err instanceof HTTPException) {
     const status = err.status
     const code = status === 404 ? 'not_found' : status < 500 ? 'invalid_query' : 'internal_error'

@@ -5,30 +5,36 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({})).toEqual({
       port: 8000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       redisUrl: 'redis://127.0.0.1:6379',
       jobStatusUrl: 'http://127.0.0.1:8001/status',
       corsOrigin: undefined,
       logLevel: 'info',
+      cacheMaxStalenessMs: 1000,
+      sseMaxClients: 200,
     })
   })
 
   it('reads every variable; empty ones count as unset', () => {
     const config = loadConfig({
       PORT: '9000',
-      HOST: '127.0.0.1',
+      HOST: '0.0.0.0',
       REDIS_URL: 'redis://:pw@redis:6380/3',
       JOB_STATUS_URL: 'http://job:8001/status',
       CORS_ORIGIN: ' http://a.test,http://b.test ',
       LOG_LEVEL: 'debug',
+      CACHE_MAX_STALENESS_MS: '0',
+      SSE_MAX_CLIENTS: '5',
     })
     expect(config).toEqual({
       port: 9000,
-      host: '127.0.0.1',
+      host: '0.0.0.0',
       redisUrl: 'redis://:pw@redis:6380/3',
       jobStatusUrl: 'http://job:8001/status',
       corsOrigin: 'http://a.test,http://b.test',
       logLevel: 'debug',
+      cacheMaxStalenessMs: 0,
+      sseMaxClients: 5,
     })
     expect(loadConfig({ PORT: '', CORS_ORIGIN: '' }).port).toBe(8000)
   })
@@ -47,6 +53,8 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ PORT: 'abc' })).toThrow('PORT must be a port number (got "abc")')
     expect(() => loadConfig({ PORT: '80.5' })).toThrow('PORT must be an integer')
+    expect(() => loadConfig({ SSE_MAX_CLIENTS: '0' })).toThrow('SSE_MAX_CLIENTS must be between 1 and 100000')
+    expect(() => loadConfig({ CACHE_MAX_STALENESS_MS: 'soon' })).toThrow('CACHE_MAX_STALENESS_MS must be a number')
   })
 })
 

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { DEFAULT_MAX_STALENESS_MS } from './results-cache.js'
+import { DEFAULT_MAX_STREAM_CLIENTS } from './routes/stream.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -14,6 +16,14 @@ const url = (name: string, schemes: string[]) =>
     { message: `${name} must be a ${schemes.map((s) => s.replace(':', '://…')).join(' or ')} URL` },
   )
 
+const int = (name: string, min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .min(min, `${name} must be between ${min} and ${max}`)
+    .max(max, `${name} must be between ${min} and ${max}`)
+    .default(fallback)
+
 const Env = z.object({
   PORT: z.coerce
     .number({ error: 'PORT must be a port number' })
@@ -21,7 +31,8 @@ const Env = z.object({
     .min(1, 'PORT must be between 1 and 65535')
     .max(65535, 'PORT must be between 1 and 65535')
     .default(8000),
-  HOST: z.string().min(1, 'HOST must not be empty').default('0.0.0.0'),
+  // Loopback unless opened on purpose (0.0.0.0 in compose): the API is not meant to face a network by default.
+  HOST: z.string().min(1, 'HOST must not be empty').default('127.0.0.1'),
   REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   JOB_STATUS_URL: url('JOB_STATUS_URL', ['http:', 'https:']).default('http://127.0.0.1:8001/status'),
   CORS_ORIGIN: z
@@ -29,6 +40,8 @@ const Env = z.object({
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  CACHE_MAX_STALENESS_MS: int('CACHE_MAX_STALENESS_MS', 0, 60_000, DEFAULT_MAX_STALENESS_MS),
+  SSE_MAX_CLIENTS: int('SSE_MAX_CLIENTS', 1, 100_000, DEFAULT_MAX_STREAM_CLIENTS),
 })
 
 /** Configuration of the API server, from the environment. */
@@ -40,6 +53,10 @@ export type ServingConfig = {
   /** `*`, or a comma-separated list of allowed origins; no CORS headers when undefined. */
   corsOrigin: string | undefined
   logLevel: (typeof LOG_LEVELS)[number]
+  /** Staleness bound of the results cache in ms; 0 reads Redis on every request (see `ResultsCache`). */
+  cacheMaxStalenessMs: number
+  /** Most `/ctr/stream` clients at once; one more gets a 503 `too_many_streams`. */
+  sseMaxClients: number
 }
 
 /** Thrown for an invalid environment; its message is one line that names the variable. */
@@ -48,9 +65,10 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads and validates the configuration: `PORT` (8000), `HOST` (0.0.0.0), `REDIS_URL` (redis://127.0.0.1:6379,
- * a database number in the path is honoured), `JOB_STATUS_URL` (http://127.0.0.1:8001/status), `CORS_ORIGIN`
- * (unset: no CORS), `LOG_LEVEL` (info). Empty variables count as unset.
+ * Reads and validates the configuration: `PORT` (8000), `HOST` (127.0.0.1; 0.0.0.0 listens on every interface),
+ * `REDIS_URL` (redis://127.0.0.1:6379, a database number in the path is honoured), `JOB_STATUS_URL`
+ * (http://127.0.0.1:8001/status), `CORS_ORIGIN` (unset: no CORS), `LOG_LEVEL` (info), `CACHE_MAX_STALENESS_MS`
+ * (1000), `SSE_MAX_CLIENTS` (200). Empty variables count as unset.
  *
  * @example
  * const config = loadConfig(process.env) // throws ConfigError('invalid configuration: PORT must be …')
@@ -75,6 +93,8 @@ export function loadConfig(env: Record<string, string | undefined>): ServingConf
     jobStatusUrl: e.JOB_STATUS_URL,
     corsOrigin: e.CORS_ORIGIN,
     logLevel: e.LOG_LEVEL,
+    cacheMaxStalenessMs: e.CACHE_MAX_STALENESS_MS,
+    sseMaxClients: e.SSE_MAX_CLIENTS,
   }
 }
 

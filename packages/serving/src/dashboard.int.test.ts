@@ -183,6 +183,14 @@ describe('dashboard', () => {
     })
     mkdirSync(ARTIFACTS, { recursive: true })
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true })
+
+    // A product named __proto__ is a row like any other, live and after a reload from /ctr/latest.
+    await sinkWrite(result('__proto__', NOW, 100, 1))
+    const proto = page.locator('#ctr-table tbody tr[data-id="__proto__"] td')
+    await expect.poll(() => proto.first().textContent(), POLL).toBe('__proto__')
+    await page.reload()
+    await expect.poll(() => rows.count(), POLL).toBe(PRODUCTS + 1)
+    expect(await proto.nth(4).textContent()).toBe('1.00%')
     expect(external).toEqual([])
   })
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { networkInterfaces } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
@@ -37,6 +38,31 @@ describe('main', () => {
     expect(out.stderr.trim().split('\n')).toEqual([
       '[api] invalid configuration: PORT must be a port number (got "eighty"); REDIS_URL must be a redis://… or rediss://… URL (got "localhost:6379")',
     ])
+  })
+
+  it('listens on 127.0.0.1 unless HOST opens it', async () => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
+    expect(external, 'a non-loopback IPv4 address to test with').toBeDefined()
+    const status = (host: string, port: number) =>
+      fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status,
+        () => 'refused',
+      )
+    const redisPort = await freePort() // nothing there: /healthz answers 503, which is enough to see who can connect
+    for (const host of [undefined, '0.0.0.0']) {
+      const port = await freePort()
+      const { child, exited } = start({
+        PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        HOST: host ?? '', // empty counts as unset
+      })
+      await eventually('the API to listen', async () => (await status('127.0.0.1', port)) === 503, 30_000)
+      expect(await status(external as string, port), `HOST=${host}`).toBe(host ? 503 : 'refused')
+      child.kill('SIGTERM')
+      await exited
+    }
   })
 
   it('starts with Redis down, answers 503, recovers when Redis comes up, and stops cleanly on SIGTERM', async () => {

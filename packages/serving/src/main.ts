@@ -22,6 +22,8 @@ const app = createApi({
   logger,
   jobStatusUrl: config.jobStatusUrl,
   shutdown: shutdown.signal,
+  cacheMaxStalenessMs: config.cacheMaxStalenessMs,
+  maxStreamClients: config.sseMaxClients,
   ...(config.corsOrigin ? { cors: config.corsOrigin } : {}),
 })
 

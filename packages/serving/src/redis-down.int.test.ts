@@ -22,6 +22,8 @@ const seed = async () => {
 }
 
 type ErrorJson = { error: { code: string; message: string } }
+/** What a 503 body must not say: where Redis (or anything else) is. */
+const NO_ADDRESS = /127\.0\.0\.1|localhost|:\d{2,5}\b|redis:\/\/|https?:\/\//
 
 const DATA_ROUTES = ['/ctr/latest', '/ctr/previous', '/ctr/p-1', '/ctr/p-1/history', '/ctr/top', '/ctr/stream']
 
@@ -34,23 +36,35 @@ describe('Redis down', () => {
     const app = createApi({ redis })
     try {
       await eventually('the API to serve', async () => (await app.request('/ctr/p-1')).status === 200)
+      expect((await app.request('/ctr/latest')).status).toBe(200) // the cache holds a fresh copy
 
       await server.stop()
       await eventually('the client to notice', async () => redis.status !== 'ready')
+      // The cached routes too, though their copy is fresh: CONTRACTS.md §4 says 503 while Redis is down.
       for (const path of DATA_ROUTES) {
         const res = await app.request(path)
         expect(res.status, path).toBe(503)
-        expect(((await res.json()) as ErrorJson).error.code, path).toBe('redis_unavailable')
+        const text = await res.text()
+        expect((JSON.parse(text) as ErrorJson).error.code, path).toBe('redis_unavailable')
+        expect(text, path).not.toMatch(NO_ADDRESS)
       }
       const health = await app.request('/healthz')
       expect(health.status).toBe(503)
-      const body = (await health.json()) as ErrorJson & { status: string; reason: string }
+      const healthText = await health.text()
+      expect(healthText).not.toMatch(NO_ADDRESS)
+      const body = JSON.parse(healthText) as ErrorJson & { status: string; reason: string }
       expect(body.status).toBe('unavailable')
       expect(body.reason).toMatch(/^Redis is unreachable: /)
       expect(body.error.code).toBe('redis_unavailable')
       await eventually('the outage to be logged', async () => warnings.length > 0)
       await new Promise((r) => setTimeout(r, 500)) // a few reconnect attempts
       expect(warnings.filter((w) => w.startsWith('Redis unreachable'))).toHaveLength(1) // one line, not one per retry
+      // By now the client has failed to connect (ECONNREFUSED 127.0.0.1:<port>): the bodies say so without the address.
+      for (const path of ['/healthz', ...DATA_ROUTES]) {
+        const text = await (await app.request(path)).text()
+        expect(text, path).toContain('Redis is unreachable: connection refused')
+        expect(text, path).not.toMatch(NO_ADDRESS)
+      }
 
       const metrics = await app.request('/metrics')
       expect(metrics.status).toBe(200)

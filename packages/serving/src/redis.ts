@@ -6,6 +6,9 @@ export interface Logger {
   info(obj: object | string, msg?: string): void
   warn(obj: object | string, msg?: string): void
   error(obj: object | string, msg?: string): void
+  /** Per-request lines go here (see `requestLogger`); none when absent. */
+  debug?(obj: object | string, msg?: string): void
+  isLevelEnabled?(level: string): boolean
 }
 
 /**

@@ -2,10 +2,12 @@ import type { MiddlewareHandler } from 'hono'
 import type { Logger } from './redis.js'
 
 /**
- * Logs one line per request: method, path (truncated), status and duration in ms; 5xx as warnings.
+ * Logs one line per request at `debug` (method, path truncated, status, duration in ms), 5xx answers as warnings.
+ * `createApi` installs it only when the logger has `debug` on: one synchronous write per request would cost more
+ * than the request itself on the hot routes.
  *
  * @example
- * app.use(requestLogger(pino()))
+ * app.use(requestLogger(pino({ level: 'debug' })))
  */
 export function requestLogger(logger: Logger): MiddlewareHandler {
   return async (c, next) => {
@@ -17,6 +19,6 @@ export function requestLogger(logger: Logger): MiddlewareHandler {
     const line = { method: c.req.method, path, status, ms }
     const msg = `${c.req.method} ${path} ${status} ${ms}ms`
     if (status >= 500) logger.warn(line, msg)
-    else logger.info(line, msg)
+    else logger.debug?.(line, msg)
   }
 }

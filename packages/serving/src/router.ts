@@ -17,7 +17,8 @@ export function createRouter(): OpenAPIHono {
       const issue = result.error.issues[0]
       const field = issue?.path.join('.') ?? ''
       const message = issue?.message ?? 'invalid request'
-      if (result.target === 'param') throw new ApiError(400, 'invalid_product_id', message)
+      if (result.target === 'param')
+        throw new ApiError(400, 'invalid_product_id', field ? `${field} ${message}` : message)
       throw new ApiError(400, 'invalid_query', field && !message.startsWith(field) ? `${field}: ${message}` : message)
     },
   })

@@ -1,68 +1,56 @@
+import {
+  CtrResult as ContractResult,
+  MAX_PRODUCT_ID_LENGTH,
+  ProductId,
+  productIdRule,
+} from '@ctr/ctr-topology/contract'
 import { z } from '@hono/zod-openapi'
 
-/** Longest product id the API accepts, in Unicode characters (code points), as in CONTRACTS.md §1. */
-export const MAX_PRODUCT_ID_LENGTH = 128
-
-// C0 and C1 control characters and DEL (NUL included); lone UTF-16 surrogates (from `%ED%A0%80`-like input).
-const CONTROL = /\p{Cc}/u
-const LONE_SURROGATE = /\p{Cs}/u
+export { MAX_PRODUCT_ID_LENGTH }
 
 /**
- * Why a product id is invalid, or `null` when it is valid: empty, longer than 128 characters, or containing
- * control characters (NUL included) or unpaired surrogates. Anything else (slashes, spaces, unicode) is valid.
+ * Why a product id is invalid, as the API says it (`product_id must not be empty`), or `null` when it is valid.
+ * The rule is the job's (`productIdRule` of `@ctr/ctr-topology/contract`): 1 to 128 code points, no control
+ * characters (NUL included), no unpaired surrogates; anything else (slashes, spaces, unicode) is valid.
  *
  * @example
  * productIdProblem('p-17') // null
  * productIdProblem('') // 'product_id must not be empty'
  */
 export function productIdProblem(id: string): string | null {
-  if (id.length === 0) return 'product_id must not be empty'
-  // Code points, not UTF-16 units: JSON Schema's maxLength counts characters the same way.
-  if (id.length > MAX_PRODUCT_ID_LENGTH && [...id].length > MAX_PRODUCT_ID_LENGTH)
-    return `product_id must be at most ${MAX_PRODUCT_ID_LENGTH} characters`
-  if (CONTROL.test(id)) return 'product_id must not contain control characters'
-  if (LONE_SURROGATE.test(id)) return 'product_id must be valid Unicode'
-  return null
+  const problem = productIdRule(id)
+  return problem === null ? null : `product_id ${problem}`
 }
 
-/** A product id path parameter (see {@link productIdProblem} for the rules). */
-export const ProductIdParam = z
-  .string()
-  .superRefine((id, ctx) => {
-    const problem = productIdProblem(id)
-    if (problem) ctx.addIssue({ code: 'custom', message: problem })
-  })
-  .openapi({
-    param: { name: 'product_id', in: 'path' },
-    description: 'Product id: 1 to 128 characters, no control characters. URL-encode it (a `/` is `%2F`).',
-    minLength: 1,
-    maxLength: MAX_PRODUCT_ID_LENGTH,
-    example: 'p-17',
-  })
+// The contract's schemas are documented with zod's own `.meta()` (which the OpenAPI generator reads), not
+// `.openapi()`: that method exists only on schemas made after @hono/zod-openapi was loaded.
+
+/** A product id path parameter: the contract's {@link ProductId}, documented as a path parameter. */
+export const ProductIdParam = ProductId.meta({
+  ...ProductId.meta(),
+  param: { name: 'product_id', in: 'path' },
+  description: `Product id: 1 to ${MAX_PRODUCT_ID_LENGTH} characters (code points), no control characters. URL-encode it (a \`/\` is \`%2F\`).`,
+  example: 'p-17',
+})
 
 /** Path parameters of the per-product routes. */
 export const ProductParams = z.object({ product_id: ProductIdParam })
 
-/** One window's result for one product, as the job writes it to Redis (CONTRACTS.md §3); extra fields pass through. */
-export const CtrResult = z
-  .looseObject({
-    product_id: z.string(),
-    impressions: z.number().int().min(0),
-    clicks: z.number().int().min(0),
-    ctr: z.number().nullable().openapi({ description: 'clicks / impressions, unrounded; null when impressions is 0' }),
-    window_start: z.number().int().openapi({ description: 'window start, epoch ms (inclusive)' }),
-    window_end: z.number().int().openapi({ description: 'window end, epoch ms (exclusive)' }),
-  })
-  .openapi('CtrResult', {
-    example: {
-      product_id: 'p-17',
-      impressions: 120,
-      clicks: 7,
-      ctr: 0.058333333333333334,
-      window_start: 1764330000000,
-      window_end: 1764330010000,
-    },
-  })
+/**
+ * One window's result for one product, as the job writes it to Redis: the contract's result schema
+ * (`@ctr/ctr-topology/contract`), with extra fields passed through (CONTRACTS.md §3 allows them).
+ */
+export const CtrResult = ContractResult.loose().meta({
+  id: 'CtrResult',
+  example: {
+    product_id: 'p-17',
+    impressions: 120,
+    clicks: 7,
+    ctr: 0.058333333333333334,
+    window_start: 1764330000000,
+    window_end: 1764330010000,
+  },
+})
 
 /** A result as parsed from Redis. */
 export type CtrResult = z.infer<typeof CtrResult>

@@ -30,10 +30,10 @@ describe('redisApiError', () => {
   it('is a 503: redis_error for a reply error, redis_unavailable otherwise', () => {
     const reply = Object.assign(new Error('WRONGTYPE Operation against a key'), { name: 'ReplyError' })
     expect(redisApiError(reply)).toMatchObject({ status: 503, code: 'redis_error' })
-    expect(redisApiError(new Error('x'), 'connect ECONNREFUSED')).toMatchObject({
+    expect(redisApiError(new Error('x'), 'connect ECONNREFUSED 127.0.0.1:6379')).toMatchObject({
       status: 503,
       code: 'redis_unavailable',
-      message: 'Redis is unreachable: connect ECONNREFUSED',
+      message: 'Redis is unreachable: connection refused', // no address
     })
   })
 })

@@ -116,6 +116,59 @@ describe('GET /ctr/stream', () => {
     expect(await subscribers()).toBe(0)
   })
 
+  it('streams a product named __proto__ like any other', async () => {
+    const c = await open()
+    const r = result('__proto__', 0, 4, 1)
+    await seed.publish(CHANNEL, JSON.stringify(r))
+    await eventually('the update', async () => c.events.some((e) => e.event === 'ctr'))
+    const data = JSON.parse(c.events.find((e) => e.event === 'ctr')?.data ?? 'null')
+    expect(Object.getOwnPropertyDescriptor(data, 'product_id')?.value).toBe('__proto__')
+    expect(data).toEqual(r)
+    c.close()
+    await eventually('the subscriber connection to close', async () => (await subscribers()) === 0)
+  })
+
+  it('answers 503 too_many_streams past SSE_MAX_CLIENTS, with Retry-After, and takes a client again once one left', async () => {
+    const capped = await startServer(createApi({ redis, updatesChannel: CHANNEL, maxStreamClients: 2 }), {
+      port: 0,
+      host: '127.0.0.1',
+    })
+    const streams: AbortController[] = []
+    const connect = async () => {
+      const abort = new AbortController()
+      streams.push(abort)
+      const res = await fetch(`${capped.url}/ctr/stream`, { signal: abort.signal })
+      return { res, abort }
+    }
+    try {
+      const [a, b] = await Promise.all([connect(), connect()])
+      expect([a.res.status, b.res.status]).toEqual([200, 200])
+      const refused = await Promise.all([connect(), connect(), connect()])
+      for (const { res } of refused) {
+        expect(res.status).toBe(503)
+        expect(res.headers.get('retry-after')).toBe('10')
+        const text = await res.text()
+        expect(JSON.parse(text)).toEqual({
+          error: {
+            code: 'too_many_streams',
+            message: '2 live streams are open, the most this API serves at once (SSE_MAX_CLIENTS); retry later',
+          },
+        })
+        expect(text).not.toMatch(/127\.0\.0\.1|localhost|:\d{2,5}\b|https?:\/\//)
+      }
+      a.abort.abort()
+      await eventually('a free slot', async () => {
+        const c = await connect()
+        if (c.res.status === 200) return true
+        await c.res.body?.cancel()
+        return false
+      })
+    } finally {
+      for (const s of streams) s.abort()
+      await capped.close()
+    }
+  })
+
   it('ends open streams on shutdown', async () => {
     const d = await open()
     shutdown.abort()

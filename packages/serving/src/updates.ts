@@ -1,8 +1,17 @@
+import { REDIS_KEYS } from '@ctr/ctr-topology/contract'
 import type { Redis } from 'ioredis'
-import { KEYS } from './store.js'
 
 /** Receives every message published on the updates channel. */
 export type UpdateListener = (message: string) => void
+
+/** Options of {@link UpdatesHub.subscribe}. */
+export type SubscribeOptions = {
+  /**
+   * Called when the subscription is back after the connection dropped (Redis restarted, network): the messages
+   * published meanwhile were missed.
+   */
+  onResubscribed?: () => void
+}
 
 const SUBSCRIBE_TIMEOUT_MS = 3000
 
@@ -16,15 +25,18 @@ const SUBSCRIBE_TIMEOUT_MS = 3000
  * unsubscribe()
  */
 export class UpdatesHub {
-  private readonly listeners = new Set<UpdateListener>()
+  private readonly listeners = new Map<UpdateListener, SubscribeOptions>()
   private subscriber: Redis | null = null
   private ready: Promise<void> | null = null
 
   constructor(
     private readonly redis: Redis,
     /** The Pub/Sub channel. */
-    readonly channel: string = KEYS.updates,
-  ) {}
+    readonly channel: string = REDIS_KEYS.updates,
+  ) {
+    // The API's client is gone for good (disconnect()): its subscriber connection goes with it.
+    redis.on('end', () => this.close())
+  }
 
   /** Number of current listeners. */
   get size(): number {
@@ -32,8 +44,8 @@ export class UpdatesHub {
   }
 
   /** Adds a listener once the channel is subscribed; rejects (and adds nothing) when Redis cannot subscribe. */
-  async subscribe(listener: UpdateListener): Promise<() => void> {
-    this.listeners.add(listener)
+  async subscribe(listener: UpdateListener, options: SubscribeOptions = {}): Promise<() => void> {
+    this.listeners.set(listener, options)
     try {
       await this.connect()
     } catch (err) {
@@ -58,7 +70,24 @@ export class UpdatesHub {
     subscriber.on('error', () => {}) // connection errors are reported by the API's own client
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return
-      for (const listener of this.listeners) listener(message)
+      for (const listener of this.listeners.keys()) listener(message)
+    })
+    let lost = false
+    subscriber.on('close', () => {
+      lost = true
+    })
+    subscriber.on('ready', () => {
+      if (!lost) return
+      lost = false
+      // ioredis sends SUBSCRIBE again by itself; its answer says Redis has registered it, so whatever is
+      // published from now on arrives.
+      subscriber.subscribe(this.channel).then(
+        () => {
+          if (this.subscriber !== subscriber) return
+          for (const { onResubscribed } of this.listeners.values()) onResubscribed?.()
+        },
+        () => {}, // dropped again: the next 'ready' retries
+      )
     })
     this.subscriber = subscriber
     let timer: NodeJS.Timeout | undefined

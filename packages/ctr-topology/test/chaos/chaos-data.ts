@@ -10,7 +10,7 @@
  * on idleness (the job runs with a one-hour idle timeout); the markers' own windows never fire.
  */
 
-import type { CtrResult } from '../../src/result.js'
+import type { CtrResult } from '../../src/contract.js'
 
 export const WINDOW = 10_000
 

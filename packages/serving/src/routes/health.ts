@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi'
-import { errorBody } from '../errors.js'
+import { errorBody, publicReason } from '../errors.js'
 import type { RedisWatch } from '../redis.js'
 import { createRouter } from '../router.js'
 import { Health, Unhealthy } from '../schemas.js'
@@ -37,7 +37,7 @@ export function healthRoutes({ watch, onRedisError }: { watch: RedisWatch; onRed
         reason = err instanceof Error ? err.message : String(err)
       }
     }
-    const message = `Redis is unreachable: ${reason}`
+    const message = `Redis is unreachable: ${publicReason(reason)}`
     return c.json({ status: 'unavailable' as const, reason: message, ...errorBody('redis_unavailable', message) }, 503)
   })
   return router

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApi } from '../app.js'
 import { createRedisClient } from '../redis.js'
+import { freePort } from '../test-support.js'
 
 // GET /pipeline/status against a stand-in for the job's /status endpoint.
 type ErrorJson = { error: { code: string; message: string } }
@@ -47,11 +48,16 @@ describe('GET /pipeline/status', () => {
     answer = { status: 200, body: '[1,2]' }
     const bad = await createApi({ redis, jobStatusUrl: url }).request('/pipeline/status')
     expect(bad.status).toBe(502)
-    expect(((await bad.json()) as ErrorJson).error.code).toBe('job_bad_response')
+    const text = await bad.text()
+    expect((JSON.parse(text) as ErrorJson).error.code).toBe('job_bad_response')
+    expect(text).not.toContain('127.0.0.1')
     answer = { status: 500, body: 'oops' }
     expect((await createApi({ redis, jobStatusUrl: url }).request('/pipeline/status')).status).toBe(502)
-    const down = await createApi({ redis, jobStatusUrl: 'http://127.0.0.1:1/status' }).request('/pipeline/status')
+    const closed = `http://127.0.0.1:${await freePort()}/status` // nothing listens there
+    const down = await createApi({ redis, jobStatusUrl: closed }).request('/pipeline/status')
     expect(down.status).toBe(503)
-    expect(((await down.json()) as ErrorJson).error.code).toBe('job_unreachable')
+    expect(await down.json()).toEqual({
+      error: { code: 'job_unreachable', message: "the CTR job's status is unreachable: connection refused" },
+    })
   })
 })

@@ -1,5 +1,5 @@
 import { createRoute, type z } from '@hono/zod-openapi'
-import { ApiError } from '../errors.js'
+import { ApiError, publicReason } from '../errors.js'
 import type { ApiMetrics } from '../metrics.js'
 import { createRouter } from '../router.js'
 import { ErrorResponse, PipelineStatus } from '../schemas.js'
@@ -39,7 +39,8 @@ export function pipelineRoutes({ jobStatusUrl, metrics }: { jobStatusUrl: string
     } catch (err) {
       metrics.jobStatusErrors.inc()
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message
-      throw new ApiError(503, 'job_unreachable', `the CTR job is unreachable at ${jobStatusUrl}: ${cause}`)
+      // Where the job is stays out of the body (the API's JOB_STATUS_URL setting says it).
+      throw new ApiError(503, 'job_unreachable', `the CTR job's status is unreachable: ${publicReason(cause)}`)
     }
     let body: unknown
     try {
@@ -53,7 +54,7 @@ export function pipelineRoutes({ jobStatusUrl, metrics }: { jobStatusUrl: string
     if (!res.ok || !isObject) {
       metrics.jobStatusErrors.inc()
       const why = res.ok ? 'not a status JSON object' : `HTTP ${res.status}`
-      throw new ApiError(502, 'job_bad_response', `the CTR job at ${jobStatusUrl} answered ${why}`)
+      throw new ApiError(502, 'job_bad_response', `the CTR job's status endpoint answered ${why}`)
     }
     c.header('Cache-Control', 'no-store')
     return c.json(body as z.infer<typeof PipelineStatus>, 200)

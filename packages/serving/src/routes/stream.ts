@@ -4,7 +4,7 @@ import { ApiError } from '../errors.js'
 import type { ApiMetrics } from '../metrics.js'
 import type { RedisWatch } from '../redis.js'
 import { createRouter, errorResponses } from '../router.js'
-import { parseResult } from '../store.js'
+import { parseResult, redisUnavailable } from '../store.js'
 import type { UpdatesHub } from '../updates.js'
 
 const KEEP_ALIVE_MS = 15_000
@@ -25,12 +25,26 @@ const streamRoute = createRoute({
         'text/event-stream': { schema: z.string().openapi({ example: 'event: ctr\ndata: {"product_id":…}\n\n' }) },
       },
     },
-    503: errorResponses[503],
+    503: {
+      description:
+        'Redis is unreachable (`redis_unavailable`), or `SSE_MAX_CLIENTS` streams are open (`too_many_streams`)',
+      content: errorResponses[503].content,
+    },
   },
 })
 
+/** Default of {@link StreamDeps.maxClients}. */
+export const DEFAULT_MAX_STREAM_CLIENTS = 200
+
 /** Dependencies of {@link streamRoutes}. */
-export type StreamDeps = { hub: UpdatesHub; watch: RedisWatch; metrics: ApiMetrics; shutdown?: AbortSignal }
+export type StreamDeps = {
+  hub: UpdatesHub
+  watch: RedisWatch
+  metrics: ApiMetrics
+  shutdown?: AbortSignal
+  /** Most streams open at once (default 200); one more is a 503 `too_many_streams` with `Retry-After`. */
+  maxClients?: number
+}
 
 /**
  * `GET /ctr/stream`: every result published on `ctr:updates`, as SSE `ctr` events. Invalid messages are skipped
@@ -39,14 +53,31 @@ export type StreamDeps = { hub: UpdatesHub; watch: RedisWatch; metrics: ApiMetri
  * @example
  * app.route('/', streamRoutes({ hub: new UpdatesHub(redis), watch, metrics }))
  */
-export function streamRoutes({ hub, watch, metrics, shutdown }: StreamDeps) {
+export function streamRoutes({ hub, watch, metrics, shutdown, maxClients = DEFAULT_MAX_STREAM_CLIENTS }: StreamDeps) {
   const router = createRouter()
+  // Streams open or being opened: counted before the first await, so concurrent requests cannot pass the cap.
+  let clients = 0
   router.openapi(streamRoute, async (c) => {
     const problem = watch.problem()
-    if (problem) throw new ApiError(503, 'redis_unavailable', `Redis is unreachable: ${problem}`)
+    if (problem) throw redisUnavailable(problem)
     // Hono answers HEAD with the GET handler and drops the body unread: a stream opened here would never end.
     if (c.req.method === 'HEAD') {
       return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+    }
+    if (clients >= maxClients) {
+      metrics.sseRejected.inc()
+      c.header('Retry-After', '10')
+      throw new ApiError(
+        503,
+        'too_many_streams',
+        `${maxClients} live streams are open, the most this API serves at once (SSE_MAX_CLIENTS); retry later`,
+      )
+    }
+    clients++
+    let counted = true
+    const release = () => {
+      if (counted) clients--
+      counted = false
     }
     const pending: string[] = []
     let wake: (() => void) | null = null
@@ -59,8 +90,9 @@ export function streamRoutes({ hub, watch, metrics, shutdown }: StreamDeps) {
     try {
       unsubscribe = await hub.subscribe(push)
     } catch (err) {
+      release()
       metrics.redisErrors.inc()
-      throw new ApiError(503, 'redis_unavailable', `cannot subscribe to updates: ${(err as Error).message}`)
+      throw redisUnavailable(`cannot subscribe to updates: ${(err as Error).message}`)
     }
     metrics.sseClients.inc()
     return streamSSE(c, async (stream) => {
@@ -96,6 +128,7 @@ export function streamRoutes({ hub, watch, metrics, shutdown }: StreamDeps) {
         clearInterval(keepAlive)
         shutdown?.removeEventListener('abort', finish)
         unsubscribe()
+        release()
         metrics.sseClients.dec()
       }
     })

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fieldSet, JsonSyntaxError, readFields } from './json-fields.js'
@@ -5,8 +6,9 @@ import { fieldSet, JsonSyntaxError, readFields } from './json-fields.js'
 const WANTED = ['a', 'product_id', 'timestamp', 'é', '']
 const fields = fieldSet(WANTED)
 
-/** What JSON.parse makes of the bytes, reduced to the wanted top-level fields. */
+/** What JSON.parse makes of the bytes when they are UTF-8 (RFC 8259 §8.1), reduced to the wanted top-level fields. */
 function expected(bytes: Buffer): { ok: true; value: unknown } | { ok: false } {
+  if (!isUtf8(bytes)) return { ok: false }
   let v: unknown
   try {
     v = JSON.parse(bytes.toString('utf8'))
@@ -92,5 +94,21 @@ describe('readFields', () => {
     expect(() => readFields(Buffer.from('{"a": 1, "b": tru}'), fields)).toThrow(
       /bad literal: unexpected byte '}' at position 17/,
     )
+  })
+
+  it('rejects bytes that are not UTF-8 instead of reading them as U+FFFD, in read and skipped fields', () => {
+    const doc = (value: number[], key = 'product_id') =>
+      Buffer.concat([Buffer.from(`{"${key}":"p`), Buffer.from(value), Buffer.from('"}')])
+    // Decoded, each of these would be "p\ufffd": different ids, one string.
+    for (const bad of [[0xff], [0xfe], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf4, 0x90, 0x80, 0x80]]) {
+      for (const key of ['product_id', 'user_id', 'a\\u0062'])
+        expect(() => readFields(doc(bad, key), fields), `${key} ${bad}`).toThrow(
+          new JsonSyntaxError('invalid UTF-8 in a string (JSON text must be UTF-8)'),
+        )
+    }
+    expect(readFields(doc([0xc3, 0xa9]), fields)).toEqual({ product_id: 'pé' })
+    expect(readFields(doc([0xf0, 0x9f, 0x98, 0x80]), fields)).toEqual({ product_id: 'p😀' })
+    // An escaped lone surrogate is valid JSON: the reader returns it, the schema of the event judges it.
+    expect(readFields(Buffer.from('{"product_id":"p\\ud800"}'), fields)).toEqual({ product_id: 'p\ud800' })
   })
 })

@@ -2,8 +2,12 @@
  * A JSON reader that validates the whole document byte by byte, as strictly as `JSON.parse`, but builds
  * only the top-level fields asked for: no UTF-8 decoding of the whole text, no strings or objects for the
  * fields the topology does not read. Anything it cannot take on the fast path (a top level that is not an
- * object, escapes in a key) falls back to `JSON.parse`, so the outcome is always `JSON.parse`'s.
+ * object, escapes in a key) falls back to `JSON.parse`, so the outcome is always `JSON.parse`'s, with one rule
+ * stricter than `JSON.parse` of `buffer.toString()`: the text must be UTF-8 (RFC 8259 §8.1). Decoding would turn
+ * every invalid byte sequence into U+FFFD, so `"p\xff"` and `"p\xfe"` would become the same string; such a
+ * document is rejected instead.
  */
+import { isUtf8 } from 'node:buffer'
 
 /** Thrown for bytes that are not JSON. */
 export class JsonSyntaxError extends Error {
@@ -15,6 +19,8 @@ const BACKSLASH = 0x5c
 
 class Reader {
   i = 0
+  /** Whether a string held a byte >= 0x80 (the only place one may be): then the whole text is checked for UTF-8. */
+  nonAscii = false
   constructor(readonly b: Buffer) {}
 
   fail(what: string): never {
@@ -76,6 +82,7 @@ class Reader {
       i++
     }
     this.i = i + 1
+    if (flags & 2) this.nonAscii = true
     return flags
   }
 
@@ -247,7 +254,30 @@ export function readFields(bytes: Buffer, fields: FieldSet): unknown {
     }
   if ((bytes[r.i] as number) <= 0x20) r.ws()
   if (r.i !== bytes.length) r.fail('trailing data')
+  // One native check (simdutf), and only for text with non-ASCII bytes.
+  if (r.nonAscii && !isUtf8(bytes)) throw notUtf8()
   return out
+}
+
+/** The error for a document that is not UTF-8. */
+function notUtf8(): JsonSyntaxError {
+  return new JsonSyntaxError('invalid UTF-8 in a string (JSON text must be UTF-8)')
+}
+
+/**
+ * `JSON.parse` of UTF-8 bytes that rejects text that is not UTF-8 (instead of reading U+FFFD for every bad byte);
+ * throws {@link JsonSyntaxError}.
+ *
+ * @example
+ * parseUtf8Json(Buffer.from('[1]')) // [1]
+ */
+export function parseUtf8Json(bytes: Buffer): unknown {
+  if (!isUtf8(bytes)) throw notUtf8()
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch (e) {
+    throw new JsonSyntaxError((e as Error).message)
+  }
 }
 
 function readValue(r: Reader, b: Buffer): unknown {
@@ -272,12 +302,7 @@ function readValue(r: Reader, b: Buffer): unknown {
 }
 
 function slowParse(bytes: Buffer, fields: FieldSet): unknown {
-  let v: unknown
-  try {
-    v = JSON.parse(bytes.toString('utf8'))
-  } catch (e) {
-    throw new JsonSyntaxError((e as Error).message)
-  }
+  const v = parseUtf8Json(bytes)
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v
   const out: Record<string, unknown> = {}
   for (const k of fields.names) if (Object.hasOwn(v, k)) out[k] = (v as Record<string, unknown>)[k]

@@ -22,6 +22,13 @@ describe('json serde', () => {
     expect(failure(() => json(Event).decode(Buffer.from('{"product_id":')))).toMatchObject({ reason: 'invalid_json' })
   })
 
+  it('fails with invalid_json for bytes that are not UTF-8, whichever parser the schema gets', () => {
+    const bytes = Buffer.concat([Buffer.from('{"product_id":"p'), Buffer.from([0xff]), Buffer.from('"}')])
+    const notUtf8 = { reason: 'invalid_json', message: 'not JSON: invalid UTF-8 in a string (JSON text must be UTF-8)' }
+    expect(failure(() => json(Event).decode(bytes))).toEqual(notUtf8) // the field reader
+    expect(failure(() => json(Event.or(z.array(z.unknown()))).decode(bytes))).toEqual(notUtf8) // JSON.parse
+  })
+
   it('fails with invalid_event naming the field for JSON that is not a valid event', () => {
     const f = failure(() => json(Event).decode(Buffer.from('{"product_id":""}')))
     expect(f).toMatchObject({ reason: 'invalid_event' })

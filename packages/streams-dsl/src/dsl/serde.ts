@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { fieldSet, JsonSyntaxError, readFields } from './json-fields.js'
+import { fieldSet, JsonSyntaxError, parseUtf8Json, readFields } from './json-fields.js'
 
 /** Why decoding failed: the bytes are not JSON, or the JSON is not a valid event. */
 export type DecodeFailureReason = 'invalid_json' | 'invalid_event'
@@ -34,7 +34,8 @@ export type JsonSerdeOptions<T> = {
   /**
    * Parses bytes into a plain value; throw to reject as `invalid_json`. Default: for a plain `z.object` schema,
    * a reader that validates the JSON and builds only the schema's top-level fields (see `readFields`);
-   * otherwise `JSON.parse` of the UTF-8 text.
+   * otherwise `JSON.parse` of the text. Either way, bytes that are not UTF-8 are `invalid_json` (decoding would turn
+   * them into U+FFFD, and different ids into the same string).
    */
   parse?: (bytes: Buffer) => unknown
   /** Replaces zod validation: return the typed value, or a string saying what is wrong (`invalid_event`). */
@@ -63,7 +64,7 @@ function defaultParser(schema: z.ZodType): (bytes: Buffer) => unknown {
     const fields = fieldSet(keys)
     return (bytes) => readFields(bytes, fields)
   }
-  return (bytes) => JSON.parse(bytes.toString('utf8'))
+  return parseUtf8Json
 }
 
 /**

@@ -8,6 +8,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       applicationId: 'ctr',
       port: 8001,
+      host: '127.0.0.1',
       logLevel: 'info',
       pollRecords: 1000,
       maxInFlightBytes: 8 * 1024 * 1024,
@@ -25,11 +26,18 @@ describe('loadConfig', () => {
         REDIS_URL: 'redis://h:6380/3',
         APPLICATION_ID: 'ctr-2',
         JOB_PORT: '0',
+        HOST: '0.0.0.0',
         LOG_LEVEL: '',
       },
       { applicationId: 'ctr' },
     )
-    expect(c).toMatchObject({ kafkaBrokers: 'a:1,b:2', redisUrl: 'redis://h:6380/3', applicationId: 'ctr-2', port: 0 })
+    expect(c).toMatchObject({
+      kafkaBrokers: 'a:1,b:2',
+      redisUrl: 'redis://h:6380/3',
+      applicationId: 'ctr-2',
+      port: 0,
+      host: '0.0.0.0',
+    })
     expect(c.logLevel).toBe('info')
   })
 

@@ -30,6 +30,8 @@ export const runnerEnvSchema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')
     .optional(),
   JOB_PORT: int(0, 65535).default(8001),
+  /** Interface of the status server: loopback unless opened on purpose (0.0.0.0 in a container). */
+  HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Records taken from the Kafka client per poll. */
   POLL_RECORDS: int(1, 100_000).default(1000),
@@ -51,6 +53,8 @@ export type RunnerConfig = {
   readonly applicationId: string
   /** Port of `/metrics` and `/status`; 0 picks a free one. */
   readonly port: number
+  /** Address the status server listens on (`HOST`, default 127.0.0.1; 0.0.0.0 for every interface). */
+  readonly host: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Records taken from the Kafka client per poll (`POLL_RECORDS`). */
   readonly pollRecords: number
@@ -81,6 +85,7 @@ export function loadConfig(
     redisUrl: e.REDIS_URL,
     applicationId: e.APPLICATION_ID ?? defaults.applicationId,
     port: e.JOB_PORT,
+    host: e.HOST,
     logLevel: e.LOG_LEVEL,
     pollRecords: e.POLL_RECORDS,
     maxInFlightBytes: e.MAX_IN_FLIGHT_BYTES,

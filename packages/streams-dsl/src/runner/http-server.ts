@@ -2,12 +2,13 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 
-/** A started status server. */
-export type StatusServer = { readonly port: number; close(): Promise<void> }
+/** A started status server: the port and the address it listens on. */
+export type StatusServer = { readonly port: number; readonly host: string; close(): Promise<void> }
 
 /**
- * Serves `GET /metrics` (Prometheus text) and `GET /status` (JSON) on `port` (0 = a free one), bound to all
- * interfaces. Anything else is a JSON 404; a failure inside a handler is a JSON 500 with a one-line message.
+ * Serves `GET /metrics` (Prometheus text) and `GET /status` (JSON) on `port` (0 = a free one) of `host` (default
+ * 127.0.0.1: loopback only; `0.0.0.0` opens it to every interface). Anything else is a JSON 404; a failure inside a
+ * handler is a JSON 500 with a one-line message.
  *
  * @example
  * const server = await startStatusServer(8001, registry, () => runner.status())
@@ -16,6 +17,7 @@ export async function startStatusServer(
   port: number,
   registry: Registry,
   status: () => unknown,
+  host = '127.0.0.1',
 ): Promise<StatusServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
@@ -54,13 +56,14 @@ export async function startStatusServer(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })
   })
   return {
     port: (server.address() as AddressInfo).port,
+    host: (server.address() as AddressInfo).address,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -185,7 +185,7 @@ export class Runner {
     }
     for (const line of describeTasks(this.#setup, this.options.tasks ?? 'single')) this.logger.info(line)
     try {
-      this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status())
+      this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status(), c.host)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       throw Object.assign(
