@@ -120,8 +120,9 @@ export class EngineCore implements Engine {
 
   private serial(op: () => Promise<void> | void): Promise<void> {
     const run = this.chain.then(async () => {
+      // a failed write stops the engine: outputs were lost from memory (rebuild it from the last checkpoint)
       const failed = this.writers.failure
-      if (failed) throw new Error(`engine stopped after a failed write: ${failed.message}`)
+      if (failed) throw failed
       await op()
       this.offsets = committableOffsets(this.plan.windows, this.inputs)
       this.options.onMetrics?.(this.status())

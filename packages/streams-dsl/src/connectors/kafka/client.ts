@@ -37,6 +37,25 @@ export function connectorLogger(): pino.Logger {
 }
 
 /**
+ * A logger of warnings that writes each message at most once per 30 s (librdkafka repeats a failing broker
+ * connection every few seconds).
+ *
+ * @example
+ * const warn = warnOncePer30s(logger); warn('kafka: 127.0.0.1:9092: Connection refused')
+ */
+export function warnOncePer30s(logger: ConnectorLogger): (message: string) => void {
+  const lastSeen = new Map<string, number>()
+  return (message) => {
+    const now = Date.now()
+    const last = lastSeen.get(message)
+    if (last !== undefined && now - last < 30_000) return
+    if (lastSeen.size > 1000) lastSeen.clear()
+    lastSeen.set(message, now)
+    logger.warn({}, message)
+  }
+}
+
+/**
  * Routes the Kafka client's own log lines into pino, one level down for errors the client recovers from
  * itself (broker connection failures are retried by librdkafka and reported once by the runner instead).
  */

@@ -18,7 +18,7 @@ describe('deadLetterMessage', () => {
     const m = deadLetterMessage({ reason: 'invalid_json', message: 'Unexpected end of JSON input', record })
     expect(m.key).toBe(record.key)
     expect(m.value).toBe(record.value)
-    expect(m.timestamp).toBe('1764330001234')
+    expect(m.timestamp).toBe(1_764_330_001_234)
     expect(m.headers).toEqual({
       trace: 'abc',
       'error.reason': 'invalid_json',

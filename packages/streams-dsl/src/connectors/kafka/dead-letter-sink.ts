@@ -21,7 +21,7 @@ export function deadLetterMessage(dl: DeadLetter): ProducerMessage {
   headers['source.partition'] = String(r.partition)
   headers['source.offset'] = String(r.offset)
   const m: ProducerMessage = { key: r.key, value: r.value, headers }
-  if (r.timestamp > 0) m.timestamp = String(r.timestamp)
+  if (r.timestamp > 0) m.timestamp = r.timestamp
   return m
 }
 

@@ -8,7 +8,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../types.js'
-import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger } from './client.js'
+import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger, warnOncePer30s } from './client.js'
 
 /** Options of {@link KafkaSource}. */
 export type KafkaSourceOptions = {
@@ -135,13 +135,14 @@ export class KafkaSource implements SourceConnector {
   readonly #probeInterval: number
   readonly #maxAge: number
   readonly #quiet: number
-  /** Log lines already written, by message, with when (the client repeats failing connections). */
-  readonly #logged = new Map<string, number>()
+  /** Writes a warning at most once per 30 s (the client repeats failing connections). */
+  readonly #warnOnce: (message: string) => void
 
   constructor(options: KafkaSourceOptions) {
     this.topics = [...options.topics]
     this.#options = options
     this.#logger = options.logger ?? connectorLogger()
+    this.#warnOnce = warnOncePer30s(this.#logger)
     this.#maxInFlight = options.maxInFlightBytes ?? 8 * 1024 * 1024
     this.#probeInterval = options.probeIntervalMs ?? 1000
     this.#maxAge = 3 * this.#probeInterval
@@ -513,15 +514,6 @@ export class KafkaSource implements SourceConnector {
       p.evidence.probeFailed(e.message)
     }
     this.#warnOnce(`kafka: ${e.message}`)
-  }
-
-  #warnOnce(message: string): void {
-    const now = Date.now()
-    const last = this.#logged.get(message)
-    if (last !== undefined && now - last < 30_000) return
-    if (this.#logged.size > 1000) this.#logged.clear()
-    this.#logged.set(message, now)
-    this.#logger.warn({}, message)
   }
 
   #part(topic: string, partition: number): Part | undefined {

@@ -36,7 +36,7 @@ export function kafkaRepartitionSink(
               value: r.value,
               partition: r.partition,
               headers: r.headers,
-              timestamp: String(r.timestamp),
+              timestamp: r.timestamp,
             })),
           ),
         ),

@@ -1,0 +1,144 @@
+import rdkafka from '@confluentinc/kafka-javascript'
+import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger, warnOncePer30s } from './client.js'
+
+/** A record as the producer sends it. */
+export type ProducerMessage = {
+  key: Buffer | string | null
+  value: Buffer | string | null
+  headers?: Record<string, Buffer | string>
+  /** Record timestamp, epoch ms (default: now). */
+  timestamp?: number
+  /** Explicit partition (default: the partitioner on the key, murmur2 as the Java client's). */
+  partition?: number
+}
+
+/** Options shared by the Kafka sinks. */
+export type KafkaProducerOptions = {
+  readonly brokers?: Brokers
+  readonly clientId?: string
+  /** Extra librdkafka producer properties; they win over the defaults. */
+  readonly rdkafka?: Readonly<Record<string, string | number | boolean>>
+  readonly logger?: ConnectorLogger
+}
+
+/** One `send`: its messages not yet acknowledged, and how it ends. */
+type Pending = { failed?: Error }
+
+/**
+ * An idempotent producer (`enable.idempotence`, `acks=all`, lz4) on the librdkafka-style `Producer` of
+ * @confluentinc/kafka-javascript, connected on first use. `send` resolves once every message it queued is
+ * acknowledged by the in-sync replicas (a flush of the producer: the callers of one producer send one batch at a
+ * time) and rejects on a permanent delivery error (a record too large, an authorisation error: librdkafka
+ * reports only failures here, `delivery.report.only.error`). While the brokers are unreachable it waits,
+ * however long (`message.timeout.ms` 0), so a Kafka outage holds the job instead of failing it. Memory is
+ * bounded by librdkafka's queue (32 MiB); a full queue makes `send` wait for room.
+ *
+ * @example
+ * const p = new KafkaProducer({ clientId: 'dlq' })
+ * await p.send('ctr-dlq', [{ key: 'p-1', value: '{}' }])
+ */
+export class KafkaProducer {
+  readonly #options: KafkaProducerOptions
+  readonly #logger: ConnectorLogger
+  #producer: rdkafka.Producer | undefined
+  #connecting: Promise<rdkafka.Producer> | undefined
+  readonly #warnOnce: (message: string) => void
+
+  constructor(options: KafkaProducerOptions = {}) {
+    this.#options = options
+    this.#logger = options.logger ?? connectorLogger()
+    this.#warnOnce = warnOncePer30s(this.#logger)
+  }
+
+  #connect(): Promise<rdkafka.Producer> {
+    this.#connecting ??= (async () => {
+      const o = this.#options
+      const producer = new rdkafka.Producer({
+        'bootstrap.servers': bootstrapServers(o.brokers),
+        'client.id': o.clientId ?? 'streams-dsl-producer',
+        'enable.idempotence': true,
+        acks: -1,
+        'linger.ms': 5,
+        'compression.type': 'lz4',
+        partitioner: 'murmur2_random',
+        // an outage of any length is waited out (the writes stay pending, the input pauses), never a failed write
+        'message.timeout.ms': 0,
+        'queue.buffering.max.kbytes': 32 * 1024,
+        'delivery.report.only.error': true,
+        dr_cb: true,
+        event_cb: true,
+        log_level: 4,
+        ...o.rdkafka,
+      } as rdkafka.ProducerGlobalConfig)
+      producer.on('delivery-report', (err, report) => {
+        const pending = report?.opaque as Pending | undefined
+        if (err && pending) pending.failed ??= new Error(`delivery to ${report.topic} failed: ${err.message}`)
+      })
+      producer.on('event.log', (l: { severity: number; fac: string; message: string }) => {
+        if (l.severity <= 4) this.#warnOnce(`kafka producer: ${l.fac}: ${l.message}`)
+      })
+      producer.on('event.error', (e) => this.#warnOnce(`kafka producer: ${e.message}`))
+      await new Promise<void>((resolve, reject) =>
+        producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())),
+      )
+      producer.setPollInBackground(true)
+      this.#producer = producer
+      return producer
+    })()
+    return this.#connecting
+  }
+
+  /** Sends and waits until every message is acknowledged; rejects on a permanent delivery failure. */
+  async send(topic: string, messages: readonly ProducerMessage[]): Promise<void> {
+    if (messages.length === 0) return
+    const producer = await this.#connect()
+    const pending: Pending = {}
+    for (const m of messages) {
+      const value = m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)
+      const headers = m.headers ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v })) : undefined
+      for (;;) {
+        try {
+          producer.produce(topic, m.partition ?? -1, value, m.key, m.timestamp ?? Date.now(), pending, headers)
+          break
+        } catch (e) {
+          // the local queue is full: wait for acknowledgements to make room
+          if ((e as { code?: number }).code !== -184) throw e
+          await new Promise((r) => setTimeout(r, 5))
+        }
+      }
+    }
+    await this.#flushed(producer)
+    if (pending.failed) throw pending.failed
+  }
+
+  /** Waits until everything sent so far is acknowledged (or failed). */
+  async flush(): Promise<void> {
+    if (this.#producer) await this.#flushed(this.#producer)
+  }
+
+  async #flushed(producer: rdkafka.Producer): Promise<void> {
+    // flush in slices: during an outage it times out, and is asked again, without holding a thread for long
+    for (;;) {
+      const timedOut = await new Promise<boolean>((resolve, reject) =>
+        producer.flush(1000, (err) => {
+          if (!err) resolve(false)
+          else if ((err as { code?: number }).code === -185)
+            resolve(true) // ERR__TIMED_OUT
+          else reject(err)
+        }),
+      )
+      if (!timedOut) break
+    }
+    // failure reports are dispatched to JS as events: let those of this flush arrive first
+    await new Promise((r) => setImmediate(r))
+  }
+
+  async close(): Promise<void> {
+    const p = this.#producer
+    this.#producer = undefined
+    this.#connecting = undefined
+    if (!p) return
+    await new Promise<void>((resolve) => p.flush(30_000, () => resolve()))
+    await new Promise<void>((resolve) => p.disconnect(10_000, () => resolve()))
+  }
+}
