@@ -107,8 +107,9 @@ export type DeadLetter = {
 }
 
 /**
- * A record written to an internal repartition topic: the original key, value and timestamp, sent to an explicit
- * partition, with headers naming where it came from (`origin.*`) — or a watermark marker (header `marker`).
+ * A record written to an internal repartition topic: the original key, timestamp and headers, sent to an explicit
+ * partition, its value the original one behind a prefix saying where it came from — or a watermark marker
+ * (header `marker`). See `runtime/repartition.ts`.
  */
 export type RepartitionRecord = {
   readonly topic: string
@@ -116,5 +117,5 @@ export type RepartitionRecord = {
   readonly key: Buffer | null
   readonly value: Buffer | null
   readonly timestamp: number
-  readonly headers: Record<string, Buffer | string>
+  readonly headers?: Record<string, Buffer | string>
 }

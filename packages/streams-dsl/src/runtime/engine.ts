@@ -12,15 +12,7 @@ import type { Topology } from '../graph/topology.js'
 import type { EngineCounters, RecordContext } from './context.js'
 import { committableOffsets } from './offsets.js'
 import { buildPlan, type Plan, type PlanDeps } from './plan.js'
-import {
-  isMarker,
-  ORIGIN_TOPIC,
-  originalRecord,
-  originOf,
-  partitionForKey,
-  readMarker,
-  repartitionRecord,
-} from './repartition.js'
+import { isMarker, originalRecord, originOf, partitionForKey, readMarker, repartitionRecord } from './repartition.js'
 import { type SinkWriter, SinkWriters } from './sink-writer.js'
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
@@ -259,7 +251,8 @@ export class EngineCore implements Engine {
       let value: unknown
       let ts = rec.timestamp
       try {
-        value = source.node.serde.decode(rec.value as Buffer)
+        if (origin.value === null) throw new DecodeError('invalid_json', 'record has no value')
+        value = source.node.serde.decode(origin.value)
         const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
         if (extract !== undefined) ts = eventTime(extract(value), ts)
       } catch (e) {
@@ -462,7 +455,7 @@ export class EngineCore implements Engine {
 
   private deadLetter(reason: string, message: string, record: RawRecord): void {
     this.counters.deadLetters++
-    const original = record.headers?.[ORIGIN_TOPIC] !== undefined ? originalRecord(record) : record
+    const original = this.isRepartitionInput(record.topic) ? originalRecord(record) : record
     const d: DeadLetter = { reason, message, record: original }
     const route = reason === 'late_event' ? (this.plan.lateEvents ?? this.plan.deadLetters) : this.plan.deadLetters
     if (route) route(d)

@@ -4,17 +4,23 @@ import type { WindowKey } from '../state/window-store.js'
 /**
  * The wire format of repartition topics.
  *
- * A data record is the original record (key, value bytes, timestamp and headers, untouched) plus
- * `origin.topic`, `origin.partition`, `origin.offset` (where it was read) and `origin.before`: the greatest valid
- * event time of its origin partition before it, so the downstream side judges it against exactly the W(p) a
- * single engine would have. A marker (header `marker`, JSON value) reports the watermark state of the origin
- * partitions one upstream instance owns; it follows the data it covers in every partition.
+ * A data record is the original record — key, timestamp and headers untouched — whose value is the original
+ * value behind a small binary prefix saying where it was read and what its origin partition had seen before it:
+ *
+ *   [0] 0xD1 (magic)   [1] flags (1: the original value was null)   [2] n   [3, 3+n) origin topic (UTF-8)
+ *   u32 origin partition   f64 origin offset   f64 `before`: the greatest valid event time of the origin
+ *   partition before it (-Infinity before the first)   then the original value bytes
+ *
+ * (so the downstream side judges it against exactly the W(p) a single engine would have). No headers are added:
+ * the client converts each header to and from an object, which cost more than the rest of the hop. A marker
+ * (header `marker`, JSON value starting with `{`) reports the watermark state of the origin partitions one
+ * upstream instance owns; it follows the data it covers in every partition.
  */
-export const ORIGIN_TOPIC = 'origin.topic'
-export const ORIGIN_PARTITION = 'origin.partition'
-export const ORIGIN_OFFSET = 'origin.offset'
-export const ORIGIN_BEFORE = 'origin.before'
 export const MARKER = 'marker'
+const MAGIC = 0xd1
+const NULL_VALUE = 1
+/** Headers of the previous wire format (origin.* headers, value untouched): still read. */
+const LEGACY_ORIGIN_TOPIC = 'origin.topic'
 
 /** The repartition topic of a keyBy node (Kafka Streams' naming). */
 export const repartitionTopic = (applicationId: string, keyBy: string): string =>
@@ -40,13 +46,31 @@ const text = (v: Buffer | string | undefined): string | undefined =>
 
 /** The data record sent for `rec` to `partition` of `topic`. */
 export function repartitionRecord(rec: RawRecord, topic: string, partition: number, before: number): RepartitionRecord {
-  const headers: Record<string, Buffer | string> = {}
-  if (rec.headers) for (const [k, v] of Object.entries(rec.headers)) if (v !== undefined) headers[k] = v
-  headers[ORIGIN_TOPIC] = rec.topic
-  headers[ORIGIN_PARTITION] = String(rec.partition)
-  headers[ORIGIN_OFFSET] = String(rec.offset)
-  headers[ORIGIN_BEFORE] = Number.isFinite(before) ? String(before) : ''
-  return { topic, partition, key: rec.key, value: rec.value, timestamp: rec.timestamp, headers }
+  const original = rec.value
+  const n = Buffer.byteLength(rec.topic)
+  const head = 3 + n + 20
+  const value = Buffer.allocUnsafe(head + (original?.length ?? 0))
+  value[0] = MAGIC
+  value[1] = original === null ? NULL_VALUE : 0
+  value[2] = n
+  value.write(rec.topic, 3, 'utf8')
+  value.writeUInt32LE(rec.partition, 3 + n)
+  value.writeDoubleLE(rec.offset, 7 + n)
+  value.writeDoubleLE(before, 15 + n)
+  original?.copy(value, head)
+  const out: { -readonly [K in keyof RepartitionRecord]: RepartitionRecord[K] } = {
+    topic,
+    partition,
+    key: rec.key,
+    value,
+    timestamp: rec.timestamp,
+  }
+  if (rec.headers) {
+    const headers: Record<string, Buffer | string> = {}
+    for (const [k, v] of Object.entries(rec.headers)) if (v !== undefined) headers[k] = v
+    out.headers = headers
+  }
+  return out
 }
 
 /**
@@ -66,24 +90,52 @@ export function markerRecords(
   return out
 }
 
-/** Where a data record came from and its origin's max event time before it; undefined for a marker. */
-export type Origin = { topic: string; partition: number; offset: number; before: number }
+/** Where a data record came from, its origin's max event time before it, and the original value. */
+export type Origin = { topic: string; partition: number; offset: number; before: number; value: Buffer | null }
 
-/** Reads the origin headers of a repartitioned record; throws on a record without them. */
-export function originOf(rec: RawRecord): Origin {
-  const h = rec.headers ?? {}
-  const topic = text(h[ORIGIN_TOPIC])
-  const partition = Number(text(h[ORIGIN_PARTITION]))
-  const offset = Number(text(h[ORIGIN_OFFSET]))
-  const b = text(h[ORIGIN_BEFORE])
-  if (topic === undefined || !Number.isInteger(partition) || !Number.isInteger(offset))
-    throw new Error(`record ${rec.topic}-${rec.partition}@${rec.offset} has no origin headers`)
-  return { topic, partition, offset, before: b ? Number(b) : Number.NEGATIVE_INFINITY }
+/** A record of a repartition topic that is neither data nor a marker (a foreign or corrupt record). */
+export class NotARepartitionRecord extends Error {
+  override readonly name = 'NotARepartitionRecord'
 }
 
-/** True for a marker record (a data record carries origin headers, whatever headers of its own it has). */
+/** Reads the origin of a repartitioned data record; throws {@link NotARepartitionRecord} on anything else. */
+export function originOf(rec: RawRecord): Origin {
+  const v = rec.value
+  if (v !== null && v.length >= 23 && v[0] === MAGIC) {
+    const n = v[2] as number
+    const head = 3 + n + 20
+    if (v.length >= head) {
+      return {
+        topic: v.toString('utf8', 3, 3 + n),
+        partition: v.readUInt32LE(3 + n),
+        offset: v.readDoubleLE(7 + n),
+        before: v.readDoubleLE(15 + n),
+        value: (v[1] as number) & NULL_VALUE ? null : v.subarray(head),
+      }
+    }
+  }
+  const legacy = legacyOrigin(rec)
+  if (legacy) return legacy
+  throw new NotARepartitionRecord(
+    `record ${rec.topic}-${rec.partition}@${rec.offset} is not a repartitioned record (no origin prefix)`,
+  )
+}
+
+function legacyOrigin(rec: RawRecord): Origin | undefined {
+  const h = rec.headers ?? {}
+  const topic = text(h[LEGACY_ORIGIN_TOPIC])
+  const partition = Number(text(h['origin.partition']))
+  const offset = Number(text(h['origin.offset']))
+  const b = text(h['origin.before'])
+  if (topic === undefined || !Number.isInteger(partition) || !Number.isInteger(offset)) return undefined
+  return { topic, partition, offset, before: b ? Number(b) : Number.NEGATIVE_INFINITY, value: rec.value }
+}
+
+/** True for a marker record (a data record starts with the magic byte, whatever headers of its own it has). */
 export const isMarker = (rec: RawRecord): boolean =>
-  rec.headers?.[MARKER] !== undefined && rec.headers[ORIGIN_TOPIC] === undefined
+  rec.headers?.[MARKER] !== undefined &&
+  rec.value?.[0] === 0x7b && // '{'
+  rec.headers[LEGACY_ORIGIN_TOPIC] === undefined
 
 /** What a marker record reports: its upstream time and the origin states. */
 export type Marker = { readonly at: number | null; readonly origins: readonly OriginState[] }
@@ -94,19 +146,21 @@ export function readMarker(rec: RawRecord): Marker {
   return { at: typeof parsed.at === 'number' ? parsed.at : null, origins: parsed.origins ?? [] }
 }
 
-/** The original record behind a repartitioned one (for dead letters): its topic, partition, offset and headers. */
+/** The original record behind a repartitioned one (for dead letters): its topic, partition, offset, value, headers. */
 export function originalRecord(rec: RawRecord): RawRecord {
   const o = originOf(rec)
-  const headers: Record<string, Buffer | string | undefined> = {}
-  if (rec.headers)
-    for (const [k, v] of Object.entries(rec.headers)) if (!k.startsWith('origin.') && k !== MARKER) headers[k] = v
-  return {
+  const out: { -readonly [K in keyof RawRecord]: RawRecord[K] } = {
     topic: o.topic,
     partition: o.partition,
     offset: o.offset,
     key: rec.key,
-    value: rec.value,
+    value: o.value,
     timestamp: rec.timestamp,
-    headers,
   }
+  if (rec.headers) {
+    const headers: Record<string, Buffer | string | undefined> = {}
+    for (const [k, v] of Object.entries(rec.headers)) if (!k.startsWith('origin.')) headers[k] = v
+    out.headers = headers
+  }
+  return out
 }

@@ -4,7 +4,7 @@ import type { DeadLetter, RawRecord, RepartitionRecord, Sink, TopicPartition } f
 import { json, topic, topology, tumbling } from '../index.js'
 import { collectingSink } from '../testing/collecting-sink.js'
 import { ManualClock } from '../testing/manual-clock.js'
-import { isMarker, ORIGIN_OFFSET, partitionForKey, repartitionTopic } from './repartition.js'
+import { isMarker, originOf, partitionForKey, repartitionTopic } from './repartition.js'
 import { StagedEngine } from './staged-engine.js'
 
 // Scenarios of the staged engine the property test (engine.property.test.ts) does not reach: duplicates sent by a
@@ -140,7 +140,7 @@ describe('staged engine', () => {
     await consumer.deliver()
 
     // the log really holds offsets 1 and 2 twice
-    const sent = [...log.data(0), ...log.data(1)].map((r) => Number(r.headers?.[ORIGIN_OFFSET])).sort()
+    const sent = [...log.data(0), ...log.data(1)].map((r) => originOf(r).offset).sort()
     expect(sent).toEqual([0, 1, 1, 2, 2, 3, 4])
     expect(sorted(out.records)).toEqual([
       { k: x, start: 0, n: 3 },
@@ -197,7 +197,7 @@ describe('staged engine', () => {
     await e.process({ topic: 'a', partition: 0, records: [rec(0, 2, { ks: [y], ts: T0 + 20_000 })] })
     await e.sendMarkers('always')
     await consumer.deliver()
-    const offsets = (p: number) => log.data(p).map((r) => Number(r.headers?.[ORIGIN_OFFSET]))
+    const offsets = (p: number) => log.data(p).map((r) => originOf(r).offset)
     expect(offsets(px)).toEqual([0, 1]) // offset 1 (x and x2) once
     expect(offsets(py)).toEqual([0, 2])
     expect(sorted(out.records)).toEqual(

@@ -1,5 +1,5 @@
 import type { RepartitionRecord, Sink } from '../types.js'
-import { KafkaProducer, type KafkaProducerOptions } from './kafka-sink.js'
+import { KafkaProducer, type KafkaProducerOptions, type ProducerMessage } from './kafka-producer.js'
 
 /** Options of {@link kafkaRepartitionSink}. */
 export type RepartitionSinkOptions = KafkaProducerOptions
@@ -31,13 +31,11 @@ export function kafkaRepartitionSink(
         [...byTopic].map(([topic, rs]) =>
           producer.send(
             topic,
-            rs.map((r) => ({
-              key: r.key,
-              value: r.value,
-              partition: r.partition,
-              headers: r.headers,
-              timestamp: r.timestamp,
-            })),
+            rs.map((r) => {
+              const m: ProducerMessage = { key: r.key, value: r.value, partition: r.partition, timestamp: r.timestamp }
+              if (r.headers) m.headers = r.headers
+              return m
+            }),
           ),
         ),
       )
