@@ -107,15 +107,10 @@ export type DeadLetter = {
 }
 
 /**
- * A record written to an internal repartition topic: the original key, timestamp and headers, sent to an explicit
- * partition, its value the original one behind a prefix saying where it came from — or a watermark marker
- * (header `marker`). See `runtime/repartition.ts`.
+ * What the upstream side of a repartition topic writes to a partition of it: a source record (the original,
+ * untouched) with `before`, the greatest valid event time of its partition before it — or a watermark marker
+ * (its JSON). The repartition sink encodes them as bundles (see `runtime/repartition.ts`).
  */
-export type RepartitionRecord = {
-  readonly topic: string
-  readonly partition: number
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly timestamp: number
-  readonly headers?: Record<string, Buffer | string>
-}
+export type RepartitionRecord =
+  | { readonly topic: string; readonly partition: number; readonly record: RawRecord; readonly before: number }
+  | { readonly topic: string; readonly partition: number; readonly marker: Buffer }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { RawRecord, RepartitionRecord, Sink } from '../connectors/types.js'
 import { count, json, topic, topology, tumbling } from '../index.js'
-import { isMarker, repartitionTopic } from '../runtime/repartition.js'
+import { repartitionTopic } from '../runtime/repartition.js'
 import { StagedEngine } from '../runtime/staged-engine.js'
 import { MemoryCheckpointStore } from '../state/memory-checkpoint-store.js'
 import { ManualClock } from '../testing/manual-clock.js'
@@ -68,7 +68,7 @@ describe('staged checkpointer', () => {
     expect((await store.read(['a-0'])).size).toBe(0)
     acknowledge()
     await checkpointing
-    expect(written.filter((r) => !isMarker(r as never))).toHaveLength(2)
+    expect(written.filter((r) => 'record' in r)).toHaveLength(2)
     expect(offsets).toEqual([{ topic: 'a', partition: 0, offset: 2 }])
     expect((await store.read(['a-0'])).get('a-0')?.task.partitions[0]).toMatchObject({
       nextOffset: 2,

@@ -12,7 +12,7 @@ import type { Topology } from '../graph/topology.js'
 import type { EngineCounters, RecordContext } from './context.js'
 import { committableOffsets } from './offsets.js'
 import { buildPlan, type Plan, type PlanDeps } from './plan.js'
-import { isMarker, originalRecord, originOf, partitionForKey, readMarker, repartitionRecord } from './repartition.js'
+import { type BundleEntry, partitionForKey, readBundle, repartitionRecord } from './repartition.js'
 import { type SinkWriter, SinkWriters } from './sink-writer.js'
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
@@ -217,59 +217,72 @@ export class EngineCore implements Engine {
    * was just before the record upstream.
    */
   private runRepartitioned(input: PartitionState, records: readonly RawRecord[], now: number): void {
-    const ctx = this.ctx
-    const tracker = this.tracker
     const skipBelow = input.nextOffset ?? Number.NEGATIVE_INFINITY
     for (let i = 0; i < records.length; i++) {
       const rec = records[i] as RawRecord
       if (rec.offset < skipBelow) continue
       input.nextOffset = rec.offset + 1
-      if (isMarker(rec)) {
-        const marker = readMarker(rec)
-        for (const m of marker.origins) {
-          if (!this.plan.sources.has(m.topic)) continue
-          const o = this.originOf(m.topic, m.partition, now)
-          tracker.mark(o, m.maxEventTime ?? Number.NEGATIVE_INFINITY, m.idle, m.lastEventWallTime, marker.at, now)
-        }
-        // once the whole report is applied: half of it could look all-idle
-        if (tracker.settle(now)) this.advance()
+      let entries: BundleEntry[]
+      try {
+        entries = readBundle(rec)
+      } catch (e) {
+        // a foreign or corrupt record in an internal topic: a dead letter, never a crash loop
+        this.deadLetter('invalid_internal_record', (e as Error).message, rec)
         continue
       }
-      const origin = originOf(rec)
-      const source = this.plan.sources.get(origin.topic)
-      if (!source) continue
-      const o = this.originOf(origin.topic, origin.partition, now)
-      // a record sent again after an upstream crash: already counted here
-      if (o.nextOffset !== null && origin.offset < o.nextOffset) continue
-      o.nextOffset = origin.offset + 1
-      this.counters.eventsIn++
-      // W(origin) as it was just before this record upstream (usually known already: no work then)
-      if (origin.before > o.maxEventTime || o.idle) {
-        tracker.mark(o, origin.before, false, null, null, now)
-        if (tracker.settle(now)) this.advance()
-      }
-      let value: unknown
-      let ts = rec.timestamp
-      try {
-        if (origin.value === null) throw new DecodeError('invalid_json', 'record has no value')
-        value = source.node.serde.decode(origin.value)
-        const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
-        if (extract !== undefined) ts = eventTime(extract(value), ts)
-      } catch (e) {
-        // the upstream side accepted it; a different schema version here cannot
-        this.deadLetter('invalid_event', (e as Error).message, rec)
-        continue
-      }
-      ctx.ts = ts
-      ctx.record = rec
-      ctx.partition = input
-      try {
-        source.push(value)
-      } catch (e) {
-        this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
-      }
-      if (tracker.observe(o, ts, now)) this.advance()
+      for (let j = 0; j < entries.length; j++) this.runEntry(entries[j] as BundleEntry, input, now)
     }
+  }
+
+  /** One entry of a bundle: a marker's report, or an original record judged as its own partition would judge it. */
+  private runEntry(entry: BundleEntry, input: PartitionState, now: number): void {
+    const tracker = this.tracker
+    if ('marker' in entry) {
+      const marker = entry.marker
+      for (const m of marker.origins) {
+        if (!this.plan.sources.has(m.topic)) continue
+        const o = this.originOf(m.topic, m.partition, now)
+        tracker.mark(o, m.maxEventTime ?? Number.NEGATIVE_INFINITY, m.idle, m.lastEventWallTime, marker.at, now)
+      }
+      // once the whole report is applied: half of it could look all-idle
+      if (tracker.settle(now)) this.advance()
+      return
+    }
+    const rec = entry.record
+    const source = this.plan.sources.get(rec.topic)
+    if (!source) return
+    const o = this.originOf(rec.topic, rec.partition, now)
+    // a record sent again after an upstream crash: already counted here
+    if (o.nextOffset !== null && rec.offset < o.nextOffset) return
+    o.nextOffset = rec.offset + 1
+    this.counters.eventsIn++
+    // W(origin) as it was just before this record upstream (usually known already: no work then)
+    if (entry.before > o.maxEventTime || o.idle) {
+      tracker.mark(o, entry.before, false, null, null, now)
+      if (tracker.settle(now)) this.advance()
+    }
+    let value: unknown
+    let ts = rec.timestamp
+    try {
+      if (rec.value === null) throw new DecodeError('invalid_json', 'record has no value')
+      value = source.node.serde.decode(rec.value)
+      const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
+      if (extract !== undefined) ts = eventTime(extract(value), ts)
+    } catch (e) {
+      // the upstream side accepted it; a different schema version here cannot
+      this.deadLetter('invalid_event', (e as Error).message, rec)
+      return
+    }
+    const ctx = this.ctx
+    ctx.ts = ts
+    ctx.record = rec
+    ctx.partition = input
+    try {
+      source.push(value)
+    } catch (e) {
+      this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
+    }
+    if (tracker.observe(o, ts, now)) this.advance()
   }
 
   /** Upstream side: sends the current record to the partition of `key` in the keyBy's topic (once per partition). */
@@ -455,8 +468,7 @@ export class EngineCore implements Engine {
 
   private deadLetter(reason: string, message: string, record: RawRecord): void {
     this.counters.deadLetters++
-    const original = this.isRepartitionInput(record.topic) ? originalRecord(record) : record
-    const d: DeadLetter = { reason, message, record: original }
+    const d: DeadLetter = { reason, message, record }
     const route = reason === 'late_event' ? (this.plan.lateEvents ?? this.plan.deadLetters) : this.plan.deadLetters
     if (route) route(d)
     else if (this.options.deadLetters) this.dlq.push(d)

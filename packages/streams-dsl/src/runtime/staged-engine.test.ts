@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import type { DeadLetter, RawRecord, RepartitionRecord, Sink, TopicPartition } from '../connectors/types.js'
+import type { DeadLetter, RawRecord, Sink, TopicPartition } from '../connectors/types.js'
 import { json, topic, topology, tumbling } from '../index.js'
 import { collectingSink } from '../testing/collecting-sink.js'
 import { ManualClock } from '../testing/manual-clock.js'
-import { isMarker, originOf, partitionForKey, repartitionTopic } from './repartition.js'
+import { MemoryRepartitionTopic } from '../testing/memory-repartition-topic.js'
+import { partitionForKey, readBundle, repartitionTopic } from './repartition.js'
 import { StagedEngine } from './staged-engine.js'
 
 // Scenarios of the staged engine the property test (engine.property.test.ts) does not reach: duplicates sent by a
@@ -43,23 +44,16 @@ function app(multi = false) {
   return { topology: t, out, internal: repartitionTopic(t.name, keyBy), keyBy }
 }
 
-/** An in-memory repartition topic: every write is appended to its partition's log with the next offset. */
-function repartitionLog() {
-  const logs = new Map<number, RawRecord[]>()
-  const of = (p: number): RawRecord[] => {
-    const log = logs.get(p) ?? []
-    logs.set(p, log)
-    return log
-  }
-  const sink: Sink<RepartitionRecord> = {
-    name: 'repartition',
-    write: async (rs) => {
-      for (const r of rs) of(r.partition).push({ ...r, offset: of(r.partition).length })
-    },
-  }
-  /** Data records (no markers) of a partition. */
-  const data = (p: number) => of(p).filter((r) => !isMarker(r))
-  return { sink, of, data }
+/** The in-memory repartition topic of the test's one keyBy: bundles per partition, as Kafka would hold them. */
+function repartitionLog(internal: string) {
+  const topic = new MemoryRepartitionTopic()
+  /** A partition's bundles (its Kafka records). */
+  const of = (p: number): RawRecord[] => topic.log(internal, p)
+  /** The original records routed to a partition (no markers). */
+  const data = (p: number) => topic.records(internal, p)
+  /** Index of the first bundle of a partition that holds routed records. */
+  const firstData = (p: number) => of(p).findIndex((b) => readBundle(b).some((e) => 'record' in e))
+  return { sink: topic, of, data, firstData }
 }
 type Log = ReturnType<typeof repartitionLog>
 
@@ -115,7 +109,7 @@ const sorted = (rows: Row[]) => [...rows].sort((a, b) => a.k.localeCompare(b.k) 
 describe('staged engine', () => {
   it('counts each event once when a restarted upstream sends the same origin offsets again', async () => {
     const { topology, out, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const up1 = staged(topology, keyBy, internal, log)
     // the downstream tasks run on another instance, which does not crash
     const down = staged(topology, keyBy, internal, log)
@@ -140,7 +134,7 @@ describe('staged engine', () => {
     await consumer.deliver()
 
     // the log really holds offsets 1 and 2 twice
-    const sent = [...log.data(0), ...log.data(1)].map((r) => originOf(r).offset).sort()
+    const sent = [...log.data(0), ...log.data(1)].map((r) => r.offset).sort()
     expect(sent).toEqual([0, 1, 1, 2, 2, 3, 4])
     expect(sorted(out.records)).toEqual([
       { k: x, start: 0, n: 3 },
@@ -153,7 +147,7 @@ describe('staged engine', () => {
 
   it("a late event's dead letter is the original record: topic, partition, offset, key, value and headers", async () => {
     const { topology, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const dead = collectingSink<DeadLetter>('dead')
     const e = staged(topology, keyBy, internal, log, { origins: [{ topic: 'a', partition: 1 }], deadLetters: dead })
     const consumer = reader(e, log, internal)
@@ -176,7 +170,7 @@ describe('staged engine', () => {
 
   it('flatMap before keyBy: each task counts only its keys; two keys of one partition are routed once', async () => {
     const { topology, out, internal, keyBy } = app(true)
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const e = staged(topology, keyBy, internal, log)
     const consumer = reader(e, log, internal)
     await e.process({
@@ -197,7 +191,7 @@ describe('staged engine', () => {
     await e.process({ topic: 'a', partition: 0, records: [rec(0, 2, { ks: [y], ts: T0 + 20_000 })] })
     await e.sendMarkers('always')
     await consumer.deliver()
-    const offsets = (p: number) => log.data(p).map((r) => originOf(r).offset)
+    const offsets = (p: number) => log.data(p).map((r) => r.offset)
     expect(offsets(px)).toEqual([0, 1]) // offset 1 (x and x2) once
     expect(offsets(py)).toEqual([0, 2])
     expect(sorted(out.records)).toEqual(
@@ -211,7 +205,7 @@ describe('staged engine', () => {
 
   it('status names the source partition that holds the oldest window, and lists source partitions', async () => {
     const { topology, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const origins = [
       { topic: 'a', partition: 0 },
       { topic: 'a', partition: 1 },
@@ -235,7 +229,7 @@ describe('staged engine', () => {
 
   it('status watermark is null while any task is at -infinity, whatever the order of the tasks', async () => {
     const { topology, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const e = staged(topology, keyBy, internal, log)
     await e.assign([
       { topic: internal, partition: py },
@@ -248,7 +242,7 @@ describe('staged engine', () => {
 
   it('a marker of a partition gone idle on another instance fires the window; no marker, no firing', async () => {
     const { topology, out, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const clock = new ManualClock(T0)
     const origins = [
       { topic: 'a', partition: 0 },
@@ -284,7 +278,7 @@ describe('staged engine', () => {
 
   it("a task's all-idle advance runs on the markers' clock: it stops when the upstream's markers stop", async () => {
     const { topology, out, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const clock = new ManualClock(T0)
     const engine = staged(topology, keyBy, internal, log, { clock })
     const consumer = reader(engine, log, internal)
@@ -325,7 +319,7 @@ describe('staged engine', () => {
 
   it("snapshot -> restore keeps each task's own watermark and its dedup positions", async () => {
     const { topology, out, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const dead = collectingSink<DeadLetter>('dead')
     const e = staged(topology, keyBy, internal, log, { deadLetters: dead })
     const consumer = reader(e, log, internal)
@@ -334,7 +328,7 @@ describe('staged engine', () => {
     await e.sendMarkers('always')
     // x's task reads everything; y's task stops after y's record, before the markers
     await consumer.deliver(px)
-    const yAt = log.of(py).findIndex((r) => !isMarker(r)) + 1
+    const yAt = log.firstData(py) + 1
     await consumer.deliver(py, yAt)
     expect(out.records).toEqual([{ k: x, start: 0, n: 1 }])
 
@@ -369,7 +363,7 @@ describe('staged engine', () => {
 
   it("a source record with its own header named 'marker' is data, not a marker", async () => {
     const { topology, out, internal, keyBy } = app()
-    const log = repartitionLog()
+    const log = repartitionLog(internal)
     const e = staged(topology, keyBy, internal, log)
     const consumer = reader(e, log, internal)
     const tagged = rec(0, 0, ev(x, 1000), { headers: { marker: 'blue' } })

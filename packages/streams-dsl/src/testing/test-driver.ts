@@ -1,4 +1,4 @@
-import type { DeadLetter, RawRecord, RepartitionRecord, Sink, TopicPartition } from '../connectors/types.js'
+import type { DeadLetter, RawRecord, Sink, TopicPartition } from '../connectors/types.js'
 import { type Duration, toMillis } from '../dsl/duration.js'
 import type { Topology } from '../graph/topology.js'
 import { EngineCore } from '../runtime/engine.js'
@@ -6,6 +6,7 @@ import { repartitionTopic } from '../runtime/repartition.js'
 import { StagedEngine } from '../runtime/staged-engine.js'
 import type { EngineOptions, EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
 import { ManualClock } from './manual-clock.js'
+import { MemoryRepartitionTopic } from './memory-repartition-topic.js'
 
 /** Options of {@link TestDriver}. */
 export type TestDriverOptions = {
@@ -43,8 +44,8 @@ const encode = (v: unknown): Buffer | null =>
 export class TestDriver {
   readonly clock: ManualClock
   engine: EngineCore | StagedEngine
-  /** Repartition topics' records by `topic:partition`, and how far each was delivered. */
-  private readonly routed = new Map<string, RawRecord[]>()
+  /** The in-memory repartition topics, and how far each partition was delivered. */
+  private readonly repartitionTopic = new MemoryRepartitionTopic()
   private readonly delivered = new Map<string, number>()
   private readonly outputs = new Map<string, unknown[]>()
   private readonly dead: DeadLetter[] = []
@@ -107,16 +108,7 @@ export class TestDriver {
     const topics = this.topology.nodes
       .filter((x) => x.kind === 'keyBy')
       .map((x) => ({ keyBy: x.name, topic: repartitionTopic(this.topology.name, x.name), partitions: n }))
-    const sink: Sink<RepartitionRecord> = {
-      name: 'test-driver-repartition',
-      write: async (rs) => {
-        for (const r of rs) {
-          const log = this.routed.get(`${r.topic}:${r.partition}`) ?? []
-          this.routed.set(`${r.topic}:${r.partition}`, log)
-          log.push({ ...r, offset: log.length })
-        }
-      },
-    }
+    const sink = this.repartitionTopic
     return new StagedEngine(this.topology, { ...common, topics, sink, origins })
   }
 
@@ -124,7 +116,7 @@ export class TestDriver {
   private async deliver(): Promise<void> {
     const e = this.engine
     if (!(e instanceof StagedEngine)) return
-    for (const [id, log] of this.routed) {
+    for (const [id, log] of this.repartitionTopic.logs) {
       const from = this.delivered.get(id) ?? 0
       if (from >= log.length) continue
       this.delivered.set(id, log.length)

@@ -1,3 +1,4 @@
+import { encodeBundles } from '../../runtime/repartition.js'
 import type { RepartitionRecord, Sink } from '../types.js'
 import { KafkaProducer, type KafkaProducerOptions, type ProducerMessage } from './kafka-producer.js'
 
@@ -5,8 +6,9 @@ import { KafkaProducer, type KafkaProducerOptions, type ProducerMessage } from '
 export type RepartitionSinkOptions = KafkaProducerOptions
 
 /**
- * Writes routed records and watermark markers to repartition topics with the idempotent acks=all producer;
- * `write` resolves once every record is acknowledged. The engine does not wait for it: its sink writer keeps
+ * Writes routed records and watermark markers to repartition topics with the idempotent acks=all producer, as
+ * bundles (many routed records per Kafka record, see `runtime/repartition.ts`); `write` resolves once every
+ * bundle is acknowledged. The engine does not wait for it: its sink writer keeps
  * one write in flight and coalesces what comes meanwhile (as Kafka Streams' producer batches), and a
  * checkpoint flushes the writer before it commits source offsets. The idempotent producer keeps each partition
  * in send order, which markers rely on (a marker follows the data it covers).
@@ -21,24 +23,16 @@ export function kafkaRepartitionSink(
   return {
     name: 'repartition',
     async write(records) {
-      const byTopic = new Map<string, RepartitionRecord[]>()
-      for (const r of records) {
-        const list = byTopic.get(r.topic)
-        if (list) list.push(r)
-        else byTopic.set(r.topic, [r])
+      const bundles = encodeBundles(records)
+      const now = Date.now()
+      const byTopic = new Map<string, ProducerMessage[]>()
+      for (const b of bundles) {
+        const m: ProducerMessage = { key: null, value: b.value, partition: b.partition, timestamp: now }
+        const list = byTopic.get(b.topic)
+        if (list) list.push(m)
+        else byTopic.set(b.topic, [m])
       }
-      await Promise.all(
-        [...byTopic].map(([topic, rs]) =>
-          producer.send(
-            topic,
-            rs.map((r) => {
-              const m: ProducerMessage = { key: r.key, value: r.value, partition: r.partition, timestamp: r.timestamp }
-              if (r.headers) m.headers = r.headers
-              return m
-            }),
-          ),
-        ),
-      )
+      await Promise.all([...byTopic].map(([topic, ms]) => producer.send(topic, ms)))
     },
     flush: () => producer.flush(),
     close: () => producer.close(),
