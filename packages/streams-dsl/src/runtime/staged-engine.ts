@@ -74,12 +74,25 @@ export class StagedEngine implements Engine {
     }) as EngineCore
   }
 
+  readonly #wrapped = new Map<Sink<unknown>, Sink<unknown>>()
+  /** Every task wraps a sink the same once: one wrapped sink, hence one writer, per sink for the whole job. */
+  #wrapOnce(wrap: (sink: Sink<unknown>) => Sink<unknown>): (sink: Sink<unknown>) => Sink<unknown> {
+    return (sink) => {
+      let w = this.#wrapped.get(sink)
+      if (!w) {
+        w = wrap(sink)
+        this.#wrapped.set(sink, w)
+      }
+      return w
+    }
+  }
+
   #common(): EngineOptions {
     const o = this.options
     return {
       ...(o.clock && { clock: o.clock }),
       ...(o.deadLetters && { deadLetters: o.deadLetters }),
-      ...(o.wrapSink && { wrapSink: o.wrapSink }),
+      ...(o.wrapSink && { wrapSink: this.#wrapOnce(o.wrapSink) }),
       ...(o.caughtUp && { caughtUp: o.caughtUp }),
       writers: this.writers,
     }
