@@ -5,7 +5,7 @@
 //      of each partition a closing event 30 s of event time later) and computes every window's counts meanwhile.
 //   2. Ceilings on the same topics: Debian's kcat (when installed) and the client's raw librdkafka-style consume,
 //      each its own process from a fresh consumer group.
-//   3. The job (`node --import tsx packages/ctr-topology/src/main.ts`, i.e. `pnpm job`) as its own process, from a
+//   3. The job (`pnpm job`'s command: scripts/lib/job-service.ts, memory settings included) as its own process, from a
 //      fresh application id and an empty private Redis, in each run of BENCH_RUNS (task modes single, partition,
 //      auto; `:bounded` adds `--until-end`), timed from the process start until Redis holds the exact latest and
 //      previous of every product; then every window of every product is checked in the history sorted sets, the
@@ -25,6 +25,8 @@ import { fileURLToPath } from 'node:url'
 import rdkafka from '@confluentinc/kafka-javascript'
 import { Redis } from 'ioredis'
 import { describeCluster } from '../packages/streams-dsl/src/connectors/kafka/index.js'
+import { serviceArgv } from '../scripts/lib/background.js'
+import { jobService } from '../scripts/lib/job-service.js'
 import { deleteBenchTopics } from './lib/cleanup.js'
 import { isCloser, preloadCtrDataset, type WindowCounts, windowKey } from './lib/ctr-dataset.js'
 import { freePort, installed, median, runToEnd } from './lib/processes.js'
@@ -178,6 +180,14 @@ type JobRun = {
   problems: string[]
 }
 
+/** Records the job has read from the sources, from its /status (0 while it does not answer). */
+async function eventsRead(port: number): Promise<number> {
+  const s = await fetch(`http://127.0.0.1:${port}/status`)
+    .then((res) => res.json() as Promise<{ counters?: { eventsIn: number } | null }>)
+    .catch(() => undefined)
+  return s?.counters?.eventsIn ?? 0
+}
+
 async function jobRun(spec: string, r: number): Promise<JobRun> {
   const [tasks, variant] = spec.split(':') as [string, string | undefined]
   const bounded = variant === 'bounded'
@@ -201,11 +211,13 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
     ...extra,
   }
   const started = performance.now()
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'packages/ctr-topology/src/main.ts', ...(bounded ? ['--until-end'] : [])],
-    { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  // started as npm start and pnpm job:start start it (its memory settings included)
+  const { command, args } = serviceArgv(jobService({ args: bounded ? ['--until-end'] : [] }))
+  const child: ChildProcess = spawn(command, args, {
+    cwd: root,
+    env: { ...env, ...jobService().env, ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const lines: string[] = []
   let peakRssMiB: number | null = null
   const onLine = (chunk: Buffer) => {
@@ -240,7 +252,10 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
       problems.push(`the job exited (${exitCode}) before the results were exact`)
       break
     }
-    if ((await redis.hlen('ctr:previous').catch(() => 0)) >= want.previous.size) {
+    // Compare Redis only once the job has read everything (its /status says so), or has exited: comparing all
+    // the time would take the CPU the job needs.
+    const read = exitCode !== null || (await eventsRead(port)) >= N
+    if (read && (await redis.hlen('ctr:previous').catch(() => 0)) >= want.previous.size) {
       const diff = [...(await hashDiff('latest')), ...(await hashDiff('previous'))]
       if (diff.length === 0) {
         seconds = (performance.now() - started) / 1000
@@ -251,7 +266,7 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
         break
       }
     }
-    await new Promise((res) => setTimeout(res, 100))
+    await new Promise((res) => setTimeout(res, read ? 100 : 250))
   }
   const status = await fetch(`http://127.0.0.1:${port}/status`)
     .then((res) => res.json() as Promise<{ counters?: { late: number; eventsIn: number } }>)

@@ -3,6 +3,7 @@
  * (pid file .run/job.pid, log .run/logs/job.log). `pnpm job` runs it in the foreground instead.
  * Settings come from the environment (CONTRACTS.md §5, packages/ctr-topology/README.md).
  */
+import { jobService } from './lib/job-service.js'
 import { serviceCommand } from './lib/service-cli.js'
 import { runMain } from './lib/user-error.js'
 
@@ -12,7 +13,7 @@ const statusUrl = `http://127.0.0.1:${port}/status`
 await runMain(() =>
   serviceCommand(
     {
-      service: { name: 'job', entry: 'packages/ctr-topology/src/main.ts' },
+      service: jobService(),
       hint: `status ${statusUrl}, metrics http://127.0.0.1:${port}/metrics`,
       ready: async () => (await fetch(statusUrl, { signal: AbortSignal.timeout(1000) })).ok,
       readyTimeoutMs: 30_000,

@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { runDir, runningPid, serviceArgv } from './lib/background.js'
 import { ForegroundRun } from './lib/foreground.js'
+import { jobService } from './lib/job-service.js'
 import { brokerIds, brokerList } from './lib/kafka-admin.js'
 import { clusterNodes, startCluster } from './lib/kafka-cluster.js'
 import { portFree } from './lib/kafka-process.js'
@@ -89,10 +90,7 @@ function createTopics(brokers: string): void {
 
 async function checkPortsAndBackground(): Promise<void> {
   for (const name of ['job', 'producers']) {
-    const pid = runningPid({
-      name,
-      entry: name === 'job' ? 'packages/ctr-topology/src/main.ts' : 'examples/producers/src/main.ts',
-    })
+    const pid = runningPid(name === 'job' ? jobService() : { name, entry: 'examples/producers/src/main.ts' })
     if (pid !== null)
       throw new UserError(`the ${name} already runs in the background (pid ${pid}); stop it first: pnpm ${name}:stop`)
   }
@@ -154,10 +152,8 @@ async function pipeline(run: ForegroundRun): Promise<number> {
   const env = { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl }
   const services: Supervised[] = [
     {
-      name: 'job',
+      ...jobService({ env }),
       title: 'the job',
-      entry: 'packages/ctr-topology/src/main.ts',
-      env,
       ready: () => httpOk(`${job}/status`),
       readyTimeoutMs: 60_000,
     },

@@ -17,18 +17,23 @@ export type Service = {
   /** Entry file, relative to the repository root. */
   readonly entry: string
   readonly args?: readonly string[]
+  /** Flags for node itself, before the entry (e.g. the heap bound of the job). */
+  readonly nodeArgs?: readonly string[]
   readonly env?: NodeJS.ProcessEnv
 }
 
 const tsxLoader = (): string => createRequire(join(repoRoot, 'package.json')).resolve('tsx')
 
 /**
- * The command line that runs a service: `node --import <tsx> [--import <preload>...] <entry> ...args`
+ * The command line that runs a service: `node [nodeArgs] --import <tsx> [--import <preload>...] <entry> ...args`
  * (the supervisor preloads supervisor-watch.ts).
  */
 export function serviceArgv(s: Service, preload: readonly string[] = []): { command: string; args: string[] } {
   const imports = [tsxLoader(), ...preload].flatMap((p) => ['--import', p])
-  return { command: process.execPath, args: [...imports, join(repoRoot, s.entry), ...(s.args ?? [])] }
+  return {
+    command: process.execPath,
+    args: [...(s.nodeArgs ?? []), ...imports, join(repoRoot, s.entry), ...(s.args ?? [])],
+  }
 }
 
 /** The pid file of a background service: `.run/<name>.pid`. */

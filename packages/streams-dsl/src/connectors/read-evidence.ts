@@ -10,7 +10,7 @@
 
 /** One partition's evidence, as `/status` shows it. */
 export type ReadEvidenceStatus = {
-  /** Next offset the job will read (one past the last record handed out, or where the log end was reached). */
+  /** Next offset the job will read (one past the last record processed, or where the log end was reached). */
   readonly position: number | null
   /** Log end offset (read_committed: the last stable offset) of the newest broker answer. */
   readonly logEnd: number | null
@@ -47,7 +47,7 @@ export class ReadEvidence {
     this.since = now
   }
 
-  /** Records up to `lastOffset` were handed out at `now`. */
+  /** Records up to `lastOffset` were processed at `now`. */
   delivered(lastOffset: number, now: number): void {
     if (this.position === null || lastOffset + 1 > this.position) this.position = lastOffset + 1
     this.since = now

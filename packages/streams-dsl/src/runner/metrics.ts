@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client'
 import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { DeadLetter, Sink } from '../connectors/types.js'
 import type { EngineStatus } from '../runtime/types.js'
@@ -22,6 +22,8 @@ export type RunnerMetrics = {
   readonly batchSeconds: Histogram
   /** Counts what reached the DLQ, by reason. */
   countDeadLetters(letters: readonly DeadLetter[]): void
+  /** Records how long an operation's results took to be durable in a sink (see `EngineOptions.onResultLatency`). */
+  resultLatency(sink: string, ms: number): void
   /** Wraps a sink to time its writes and, for windowed results, how long after the window's end they were written. */
   wrapSink<T>(sink: Sink<T>): Sink<T>
 }
@@ -228,10 +230,23 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
     registers: [registry],
   })
 
+  const latency = new Summary({
+    name: 'streams_result_latency_seconds',
+    help: 'From the start of the operation that produced results (for a window: at or before the watermark passed its end) until they were durable in the sink; quantiles over the last minute',
+    labelNames: ['sink'],
+    percentiles: [0.5, 0.9, 0.99, 1],
+    maxAgeSeconds: 60,
+    ageBuckets: 6,
+    registers: [registry],
+  })
+
   return {
     registry,
     batchSize,
     batchSeconds,
+    resultLatency(sink, ms) {
+      latency.observe({ sink }, ms / 1000)
+    },
     countDeadLetters(letters) {
       for (const l of letters) dlq.inc({ reason: l.reason })
     },

@@ -61,6 +61,8 @@ export class EngineCore implements Engine {
   private routedTo: number[] = []
   private readonly dlq: DeadLetter[] = []
   private chain: Promise<unknown> = Promise.resolve()
+  /** When the current operation started (`performance.now()`): its results' latency counts from here. */
+  private opStartedAt = 0
   private offsets: TopicPartitionOffset[] = []
   /** Ordered, coalescing writers of every sink this engine writes to (shared by the tasks of a staged engine). */
   readonly writers: SinkWriters
@@ -98,7 +100,7 @@ export class EngineCore implements Engine {
     })
     const wrap = options.wrapSink
     if (wrap) for (const s of this.plan.sinks) s.sink = wrap(s.sink)
-    this.writers = options.writers ?? new SinkWriters()
+    this.writers = options.writers ?? new SinkWriters(undefined, options.onResultLatency)
     this.sinkWriters = this.plan.sinks.map((s) => this.writers.of(s.sink))
     this.dlqWriter = options.deadLetters && this.writers.of(options.deadLetters)
     this.routedWriter = wiring?.role === 'upstream' ? this.writers.of(wiring.sink) : undefined
@@ -112,6 +114,7 @@ export class EngineCore implements Engine {
 
   private serial(op: () => Promise<void> | void): Promise<void> {
     const run = this.chain.then(async () => {
+      this.opStartedAt = performance.now()
       // a failed write stops the engine: outputs were lost from memory (rebuild it from the last checkpoint)
       const failed = this.writers.failure
       if (failed) throw failed
@@ -489,7 +492,7 @@ export class EngineCore implements Engine {
       if (s.buffer.length === 0) continue
       const out = s.buffer
       s.buffer = []
-      take((this.sinkWriters[i] as SinkWriter<unknown>).push(out))
+      take((this.sinkWriters[i] as SinkWriter<unknown>).push(out, this.opStartedAt))
     }
     if (this.dlq.length > 0 && this.dlqWriter) take(this.dlqWriter.push(this.dlq.splice(0)))
     if (this.routed.length > 0) {

@@ -9,7 +9,8 @@ type Waiter = { resolve(): void; reject(e: Error): void; until: number }
  * them, and a sink sees every record once, in order, never two overlapping writes (the latest/previous script
  * relies on that: a late firing must land after the result it replaces).
  *
- * Memory is bounded: {@link SinkWriter.push} returns a promise to wait on once more than `maxPending` records
+ * A write takes at most `maxBatch` records (a Redis pipeline or a produce burst stays small; the rest follows in
+ * the next write). Memory is bounded: {@link SinkWriter.push} returns a promise to wait on once more than `maxPending` records
  * wait, which holds the engine and, through the source's in-flight bound, the input. A failed write fails the
  * writer: every later push and flush rejects with its error (outputs were lost from memory; the engine must be
  * rebuilt from its last checkpoint).
@@ -21,6 +22,8 @@ type Waiter = { resolve(): void; reject(e: Error): void; until: number }
  */
 export class SinkWriter<T> {
   #pending: T[] = []
+  /** When each push of the pending records happened (`performance.now()`), for the result latency. */
+  #pushedAt: number[] = []
   #inflight: Promise<void> | undefined
   #failure: Error | undefined
   #waiters: Waiter[] = []
@@ -28,6 +31,9 @@ export class SinkWriter<T> {
   constructor(
     readonly sink: Sink<T>,
     readonly maxPending = 50_000,
+    readonly maxBatch = 5_000,
+    /** Called once per push that gave `since` (`performance.now()`), when its records are durable: ms since then. */
+    readonly onDurable?: (sink: string, ms: number) => void,
   ) {}
 
   /** The error of the write that failed, if one did. */
@@ -42,11 +48,13 @@ export class SinkWriter<T> {
 
   /**
    * Hands records over (the array is taken, not copied). Returns undefined, or a promise that resolves once at
-   * most `maxPending` records wait. Throws once a write has failed.
+   * most `maxPending` records wait. Throws once a write has failed. `since`: when the work that produced them
+   * started, for {@link SinkWriter.onDurable}.
    */
-  push(records: T[]): Promise<void> | undefined {
+  push(records: T[], since?: number): Promise<void> | undefined {
     if (this.#failure) throw this.#failure
     if (records.length === 0) return undefined
+    if (this.onDurable && since !== undefined) this.#pushedAt.push(since)
     if (this.#pending.length === 0) this.#pending = records
     else for (let i = 0; i < records.length; i++) this.#pending.push(records[i] as T)
     if (!this.#inflight) this.#next()
@@ -61,8 +69,19 @@ export class SinkWriter<T> {
   }
 
   #next(): void {
-    const batch = this.#pending
-    this.#pending = []
+    // at most `maxBatch` records per write: a sink's request (a Redis pipeline, a produce burst) stays small
+    let batch = this.#pending
+    let pushedAt = this.#pushedAt
+    if (batch.length > this.maxBatch) {
+      this.#pending = batch.slice(this.maxBatch)
+      batch = batch.slice(0, this.maxBatch)
+      // the pushes behind this write are still pending too: their latency counts from the later write
+      this.#pushedAt = pushedAt.slice()
+      pushedAt = []
+    } else {
+      this.#pending = []
+      this.#pushedAt = []
+    }
     let write: Promise<void>
     try {
       write = this.sink.write(batch)
@@ -72,6 +91,10 @@ export class SinkWriter<T> {
     this.#inflight = write.then(
       () => {
         this.#inflight = undefined
+        if (this.onDurable) {
+          const t = performance.now()
+          for (const at of pushedAt) this.onDurable(this.sink.name, t - at)
+        }
         if (this.#pending.length > 0) this.#next()
         this.#wake()
       },
@@ -79,6 +102,7 @@ export class SinkWriter<T> {
         this.#inflight = undefined
         this.#failure = e instanceof Error ? e : new Error(String(e))
         this.#pending = []
+        this.#pushedAt = []
         this.#wake()
       },
     )
@@ -110,13 +134,17 @@ export class SinkWriter<T> {
 export class SinkWriters {
   readonly #by = new Map<Sink<unknown>, SinkWriter<unknown>>()
 
-  constructor(readonly maxPending = 50_000) {}
+  constructor(
+    readonly maxPending = 50_000,
+    /** Called once per push when its records are durable (see {@link SinkWriter}). */
+    readonly onDurable?: (sink: string, ms: number) => void,
+  ) {}
 
   /** The writer of a sink, created on first use. */
   of<T>(sink: Sink<T>): SinkWriter<T> {
     let w = this.#by.get(sink as Sink<unknown>)
     if (!w) {
-      w = new SinkWriter(sink as Sink<unknown>, this.maxPending)
+      w = new SinkWriter(sink as Sink<unknown>, this.maxPending, undefined, this.onDurable)
       this.#by.set(sink as Sink<unknown>, w)
     }
     return w as SinkWriter<T>

@@ -57,7 +57,7 @@ export class StagedEngine implements Engine {
   readonly downstream = new Map<string, EngineCore>()
   readonly #topics: ReadonlyMap<string, RepartitionTopic>
   /** One writer per sink for every engine here: routed records and markers share one, in order. */
-  readonly writers = new SinkWriters()
+  readonly writers: SinkWriters
   #lastMarkers = ''
   #lastIdle = ''
   #markersSentAt = Number.NEGATIVE_INFINITY
@@ -67,6 +67,7 @@ export class StagedEngine implements Engine {
     readonly options: StagedEngineOptions,
   ) {
     this.#topics = new Map(options.topics.map((t) => [t.topic, t]))
+    this.writers = new SinkWriters(undefined, options.onResultLatency)
     this.upstream = createEngine(topology, {
       ...this.#common(),
       tasks: options.upstreamTasks ?? ((tp) => `${tp.topic}-${tp.partition}`),

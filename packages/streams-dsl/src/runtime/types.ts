@@ -40,6 +40,12 @@ export type EngineOptions = {
    * it. Default: always true — with no source to ask (a test), silence counts as idleness.
    */
   caughtUp?: (tp: TopicPartition, now: number) => boolean
+  /**
+   * Called when the results of an operation are durable in a sink: milliseconds from the start of the operation
+   * that produced them (for a window, at or before the moment the watermark passed its end) to the
+   * acknowledgement. Once per operation and sink, not per record.
+   */
+  onResultLatency?: (sink: string, ms: number) => void
   /** Shared writers of the sinks (set by the staged engine, so its tasks share one writer per sink). Internal. */
   writers?: SinkWriters
   /** Set by the staged engine: this engine's side of one or more repartition topics. Internal. */

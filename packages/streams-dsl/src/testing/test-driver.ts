@@ -50,8 +50,11 @@ export class TestDriver {
   private readonly outputs = new Map<string, unknown[]>()
   private readonly dead: DeadLetter[] = []
   private readonly logs = new Map<string, RawRecord[]>()
-  /** Partitions cut off by {@link outage}, with what was piped to them meanwhile (delivered on recovery). */
-  private readonly cut = new Map<string, RawRecord[]>()
+  /**
+   * Partitions cut off by {@link outage}, with what was piped to them meanwhile (delivered on recovery, as one
+   * batch; `piped`: something was, if only an empty batch, which still makes the partition known).
+   */
+  private readonly cut = new Map<string, { topic: string; partition: number; records: RawRecord[]; piped: boolean }>()
 
   constructor(
     readonly topology: Topology,
@@ -146,7 +149,8 @@ export class TestDriver {
     log.push(...records)
     const held = this.cut.get(`${topic}:${partition}`)
     if (held) {
-      held.push(...records)
+      held.records.push(...records)
+      held.piped = true
       return
     }
     await this.deliverBatch({ topic, partition, records })
@@ -169,7 +173,7 @@ export class TestDriver {
   outage(partitions?: readonly TopicPartition[]): void {
     for (const tp of partitions ?? this.knownPartitions()) {
       const id = `${tp.topic}:${tp.partition}`
-      if (!this.cut.has(id)) this.cut.set(id, [])
+      if (!this.cut.has(id)) this.cut.set(id, { topic: tp.topic, partition: tp.partition, records: [], piped: false })
     }
   }
 
@@ -180,8 +184,7 @@ export class TestDriver {
       const held = this.cut.get(id)
       if (!held) continue
       this.cut.delete(id)
-      const first = held[0]
-      if (first) await this.deliverBatch({ topic: first.topic, partition: first.partition, records: held })
+      if (held.piped) await this.deliverBatch({ topic: held.topic, partition: held.partition, records: held.records })
     }
     // the runner ticks every 200 ms: a recovered partition that is silent and caught up may be idle at once
     await this.advanceWallClock(0)
@@ -283,7 +286,7 @@ export class TestDriver {
     for (const c of committed) {
       const log = this.logs.get(`${c.topic}:${c.partition}`) ?? []
       // records held by an outage are not read yet: they come when it ends
-      const held = this.cut.get(`${c.topic}:${c.partition}`)?.length ?? 0
+      const held = this.cut.get(`${c.topic}:${c.partition}`)?.records.length ?? 0
       const records = log.slice(c.offset, log.length - held)
       if (records.length) await this.engine.process({ topic: c.topic, partition: c.partition, records })
     }

@@ -43,7 +43,7 @@ export type KafkaSourceOptions = {
 
 /** Where one assigned partition stands. */
 export type PartitionPosition = TopicPartition & {
-  /** Next offset to hand out (last delivered + 1, or where the end was reached), null before that is known. */
+  /** Next offset to read: one past the last record processed (or where the end was reached), null before known. */
   readonly position: number | null
   /** Last offset committed by this instance, null if none yet. */
   readonly committed: number | null
@@ -119,6 +119,10 @@ export class KafkaSource implements SourceConnector {
   /** Owned partitions by topic, then partition number. */
   readonly #parts = new Map<string, Part[]>()
   readonly #inflight = new Set<Promise<void>>()
+  /** The newest poll handed out, resolved once it is processed (and every poll before it). */
+  #processed: Promise<void> = Promise.resolve()
+  /** End-of-partition events of the current poll. */
+  readonly #eofs: TopicPartitionOffset[] = []
   #inflightBytes = 0
   #consumer: Consumer | undefined
   #handlers: SourceHandlers | undefined
@@ -182,9 +186,8 @@ export class KafkaSource implements SourceConnector {
       if (l.severity <= 4) this.#warnOnce(`kafka: ${l.fac}: ${l.message}`)
     })
     consumer.on('event.error', (e) => this.#clientError(e))
-    consumer.on('partition.eof', (e: TopicPartitionOffset) =>
-      this.#part(e.topic, e.partition)?.evidence.reachedEnd(e.offset),
-    )
+    // emitted during the poll that reached the end, before its records are processed: applied after them
+    consumer.on('partition.eof', (e: TopicPartitionOffset) => this.#eofs.push(e))
     await new Promise<void>((resolve, reject) =>
       consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())),
     )
@@ -220,6 +223,13 @@ export class KafkaSource implements SourceConnector {
       // a rebalance callback that came during the poll runs first: it decides what is still ours
       if (this.#rebalance) await this.#rebalance
       if (messages.length > 0 && !this.#halted) this.#dispatch(messages)
+      if (this.#eofs.length > 0) {
+        // the end of a partition counts once the records before it are processed
+        const eofs = this.#eofs.splice(0)
+        void this.#processed.then(() => {
+          for (const e of eofs) this.#part(e.topic, e.partition)?.evidence.reachedEnd(e.offset)
+        })
+      }
     }
   }
 
@@ -242,13 +252,11 @@ export class KafkaSource implements SourceConnector {
       p.out.push(m)
     }
     if (touched.length === 0) return
-    const now = Date.now()
     const batches: InputBatch[] = new Array(touched.length)
     for (let i = 0; i < touched.length; i++) {
       const p = touched[i] as Part
       const records = p.out as RawRecord[]
       p.out = undefined
-      p.evidence.delivered((records[records.length - 1] as RawRecord).offset, now)
       batches[i] = { topic: p.topic, partition: p.partition, records }
     }
     this.#inflightBytes += bytes
@@ -256,6 +264,13 @@ export class KafkaSource implements SourceConnector {
       () => {
         this.#inflightBytes -= bytes
         this.#inflight.delete(done)
+        // Positions move once the records are processed, not when handed out: a tick queued before these
+        // records, or a bounded run's end check, must not count them as read while they wait in the queue.
+        const now = Date.now()
+        for (const b of batches) {
+          const p = this.#part(b.topic, b.partition)
+          p?.evidence.delivered((b.records[b.records.length - 1] as RawRecord).offset, now)
+        }
         if (this.#throttled && this.#inflightBytes <= this.#maxInFlight / 2) this.#throttle(false)
       },
       () => {
@@ -266,6 +281,7 @@ export class KafkaSource implements SourceConnector {
       },
     )
     this.#inflight.add(done)
+    this.#processed = done
   }
 
   /**
