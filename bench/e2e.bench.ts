@@ -13,6 +13,10 @@
 //      process's own (its resource usage, logged at exit).
 // Runs are interleaved over BENCH_REPEATS (the machine is shared; its load drifts); medians are reported, with the
 // ratios to the raw client rate and to the figures of the peers measured here (the issue's reference table).
+//   4. Result latency under live traffic: per mode of BENCH_LIVE_MODES (auto,single), the job on fresh topics fed
+//      BENCH_LIVE_RATE events/s (2000) with event time = now for BENCH_LIVE_S seconds (40); the job's own
+//      streams_result_latency_seconds (from the start of the operation in which the watermark passed a window's
+//      end to the result acknowledged by Redis) gives p50/p99.
 // Settings: BENCH_EVENTS (1000000), BENCH_PRODUCTS (10000), BENCH_PARTITIONS (6), BENCH_REPEATS (2),
 // BENCH_RUNS (single,partition,auto,single:bounded,partition:bounded,auto:bounded), BENCH_TIMEOUT_S (300),
 // KAFKA_BROKERS; JOB_ENV_* variables are passed to the job without the prefix (e.g. JOB_ENV_POLL_RECORDS=2000).
@@ -24,11 +28,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import rdkafka from '@confluentinc/kafka-javascript'
 import { Redis } from 'ioredis'
-import { describeCluster } from '../packages/streams-dsl/src/connectors/kafka/index.js'
+import { describeCluster, ensureTopics } from '../packages/streams-dsl/src/connectors/kafka/index.js'
 import { serviceArgv } from '../scripts/lib/background.js'
 import { jobService } from '../scripts/lib/job-service.js'
 import { deleteBenchTopics } from './lib/cleanup.js'
 import { isCloser, preloadCtrDataset, type WindowCounts, windowKey } from './lib/ctr-dataset.js'
+import { liveProducer } from './lib/live-producer.js'
 import { freePort, installed, median, runToEnd } from './lib/processes.js'
 import { writeResult } from './lib/report.js'
 
@@ -40,6 +45,9 @@ const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 300) * 1000
 const RUNS = (process.env.BENCH_RUNS ?? 'single,partition,auto,single:bounded,partition:bounded,auto:bounded').split(
   ',',
 )
+const LIVE_MODES = (process.env.BENCH_LIVE_MODES ?? 'auto,single').split(',').filter(Boolean)
+const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000)
+const LIVE_S = Number(process.env.BENCH_LIVE_S ?? 40)
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'
 const prefix = `bench-e2e-${Date.now().toString(36)}`
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -295,10 +303,77 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
   }
 }
 
+// ---- result latency under live traffic --------------------------------------------------------------------------------
+
+type LiveRun = { mode: string; events: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null }
+
+async function liveRun(mode: string): Promise<LiveRun> {
+  await redis.flushall()
+  const live = { impressionsTopic: `${prefix}-live-${mode}-impressions`, clicksTopic: `${prefix}-live-${mode}-clicks` }
+  await ensureTopics(
+    [
+      { topic: live.impressionsTopic, partitions: PARTITIONS },
+      { topic: live.clicksTopic, partitions: PARTITIONS },
+    ],
+    brokers,
+  )
+  const port = await freePort()
+  const { command, args } = serviceArgv(jobService())
+  const child = spawn(command, args, {
+    cwd: root,
+    env: {
+      ...process.env,
+      ...jobService().env,
+      APPLICATION_ID: `${prefix}-live-${mode}`,
+      IMPRESSIONS_TOPIC: live.impressionsTopic,
+      CLICKS_TOPIC: live.clicksTopic,
+      KAFKA_BROKERS: brokers,
+      REDIS_URL: redisUrl,
+      TASKS: mode,
+      JOB_PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: 'ignore',
+  })
+  const exited = new Promise((r) => child.once('exit', r))
+  try {
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      const st = await fetch(`http://127.0.0.1:${port}/status`)
+        .then((r) => r.json() as Promise<{ partitions?: unknown[] }>)
+        .catch(() => undefined)
+      if ((st?.partitions?.length ?? 0) > 0) break
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const producer = await liveProducer({
+      brokers,
+      ...live,
+      partitions: PARTITIONS,
+      products: PRODUCTS,
+      perSecond: LIVE_RATE,
+    })
+    await new Promise((r) => setTimeout(r, LIVE_S * 1000))
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
+    const events = await producer.stop()
+    const q = (quantile: string) => {
+      const m = new RegExp(
+        `^streams_result_latency_seconds\\{quantile="${quantile}",sink="redis-latest-previous[^"]*"[^}]*\\} ([0-9.e+-]+)$`,
+        'm',
+      ).exec(metrics)
+      return m ? Math.round(Number(m[1]) * 10_000) / 10 : null
+    }
+    return { mode, events, p50Ms: q('0.5'), p99Ms: q('0.99'), maxMs: q('1') }
+  } finally {
+    child.kill('SIGTERM')
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))])
+  }
+}
+
 // ---- the runs -----------------------------------------------------------------------------------------------------
 
 const ceilings: Ceiling[] = []
 const jobs: JobRun[] = []
+const lives: LiveRun[] = []
 const rate = (s: number | null | undefined) => (s === null || s === undefined ? null : Math.round(N / s))
 try {
   for (let r = 0; r < REPEATS; r++) {
@@ -317,6 +392,11 @@ try {
         `run ${r + 1}/${REPEATS} job ${spec}: ${j.seconds === null ? 'NOT EXACT' : `${rate(j.seconds)} events/s (${j.seconds.toFixed(1)} s)`}, peak RSS ${j.peakRssMiB ?? '?'} MiB, late ${j.late}${j.problems.length ? `; ${j.problems.length} problem(s)` : ''}`,
       )
     }
+  }
+  for (const mode of LIVE_MODES) {
+    const l = await liveRun(mode)
+    lives.push(l)
+    log(`live ${mode}: result latency p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms (${l.events} events)`)
   }
 } finally {
   await deleteBenchTopics(brokers, prefix).catch(() => {})
@@ -377,6 +457,7 @@ writeResult(
     client: `@confluentinc/kafka-javascript 1.10.1, librdkafka ${rdkafka.librdkafkaVersion}`,
     runs: RUNS,
     repeats: REPEATS,
+    live: { modes: LIVE_MODES, eventsPerSecond: LIVE_RATE, seconds: LIVE_S },
     jobEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('JOB_ENV_'))),
     statistic:
       'median of the repeats; job: from the process start until Redis holds the exact latest/previous of every product; ceilings: process start to the last record',
@@ -387,6 +468,7 @@ writeResult(
     ceilings: { kcat: ceilingRate('kcat'), rdkafka: raw },
     jobs: perRun,
     autoVsSingle: ratio(perRun.auto?.eventsPerSecond ?? null, single),
+    resultLatencyUnderLiveTraffic: Object.fromEntries(lives.map((l) => [l.mode, l])),
     allExact: jobs.every((j) => j.problems.length === 0),
     runs: { ceilings, jobs },
   },
