@@ -356,11 +356,15 @@ async function liveRun(mode: string): Promise<LiveRun> {
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
     const events = await producer.stop()
     const q = (quantile: string) => {
-      const m = new RegExp(
-        `^streams_result_latency_seconds\\{quantile="${quantile}",sink="redis-latest-previous[^"]*"[^}]*\\} ([0-9.e+-]+)$`,
-        'm',
-      ).exec(metrics)
-      return m ? Math.round(Number(m[1]) * 10_000) / 10 : null
+      const line = metrics
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('streams_result_latency_seconds{') &&
+            l.includes(`quantile="${quantile}"`) &&
+            l.includes('sink="redis-latest-previous'),
+        )
+      return line ? Math.round(Number(line.split(' ').pop()) * 10_000) / 10 : null
     }
     return { mode, events, p50Ms: q('0.5'), p99Ms: q('0.99'), maxMs: q('1') }
   } finally {

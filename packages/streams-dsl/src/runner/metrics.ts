@@ -1,8 +1,9 @@
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { DeadLetter, Sink } from '../connectors/types.js'
 import type { EngineStatus } from '../runtime/types.js'
 import type { SinkStatus } from './backpressure.js'
+import { WeightedQuantiles } from './weighted-quantiles.js'
 
 /** What the metrics read at scrape time. */
 export type MetricsSources = {
@@ -22,8 +23,8 @@ export type RunnerMetrics = {
   readonly batchSeconds: Histogram
   /** Counts what reached the DLQ, by reason. */
   countDeadLetters(letters: readonly DeadLetter[]): void
-  /** Records how long an operation's results took to be durable in a sink (see `EngineOptions.onResultLatency`). */
-  resultLatency(sink: string, ms: number): void
+  /** Records how long results took to be durable in a sink (see `EngineOptions.onResultLatency`). */
+  resultLatency(sink: string, ms: number, results: number): void
   /** Wraps a sink to time its writes and, for windowed results, how long after the window's end they were written. */
   wrapSink<T>(sink: Sink<T>): Sink<T>
 }
@@ -230,22 +231,34 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
     registers: [registry],
   })
 
-  const latency = new Summary({
+  const latencies = new Map<string, WeightedQuantiles>()
+  new Gauge({
     name: 'streams_result_latency_seconds',
-    help: 'From the start of the operation that produced results (for a window: at or before the watermark passed its end) until they were durable in the sink; quantiles over the last minute',
-    labelNames: ['sink'],
-    percentiles: [0.5, 0.9, 0.99, 1],
-    maxAgeSeconds: 60,
-    ageBuckets: 6,
+    help: 'Per result, from the start of the operation that produced it (for a window: at or before the watermark passed its end) until durable in the sink; quantiles over the last minute, weighted by results',
+    labelNames: ['sink', 'quantile'],
     registers: [registry],
+    collect() {
+      this.reset()
+      const t = now()
+      for (const [sink, q] of latencies)
+        for (const quantile of [0.5, 0.9, 0.99, 1]) {
+          const v = q.quantile(quantile, t)
+          if (v !== null) this.set({ sink, quantile: String(quantile) }, v / 1000)
+        }
+    },
   })
 
   return {
     registry,
     batchSize,
     batchSeconds,
-    resultLatency(sink, ms) {
-      latency.observe({ sink }, ms / 1000)
+    resultLatency(sink, ms, results) {
+      let q = latencies.get(sink)
+      if (!q) {
+        q = new WeightedQuantiles(60_000)
+        latencies.set(sink, q)
+      }
+      q.add(ms, results, now())
     },
     countDeadLetters(letters) {
       for (const l of letters) dlq.inc({ reason: l.reason })

@@ -168,7 +168,7 @@ export class Runner {
       engine: {
         deadLetters: this.#dlq,
         wrapSink: (s) => this.#metrics.wrapSink(s),
-        onResultLatency: (sink, ms) => this.#metrics.resultLatency(sink, ms),
+        onResultLatency: (sink, ms, results) => this.#metrics.resultLatency(sink, ms, results),
         ...(this.options.clock && { clock: this.options.clock }),
         caughtUp: (tp, now) => this.#source?.caughtUp(tp, now) ?? false,
       },

@@ -22,8 +22,8 @@ type Waiter = { resolve(): void; reject(e: Error): void; until: number }
  */
 export class SinkWriter<T> {
   #pending: T[] = []
-  /** When each push of the pending records happened (`performance.now()`), for the result latency. */
-  #pushedAt: number[] = []
+  /** The pending records' pushes, oldest first: when each happened (`performance.now()`) and how many it gave. */
+  #pushes: { since: number; count: number }[] = []
   #inflight: Promise<void> | undefined
   #failure: Error | undefined
   #waiters: Waiter[] = []
@@ -32,8 +32,11 @@ export class SinkWriter<T> {
     readonly sink: Sink<T>,
     readonly maxPending = 50_000,
     readonly maxBatch = 5_000,
-    /** Called once per push that gave `since` (`performance.now()`), when its records are durable: ms since then. */
-    readonly onDurable?: (sink: string, ms: number) => void,
+    /**
+     * Called as records of a push that gave `since` (`performance.now()`) become durable: ms since then, and
+     * how many records (a push's records may be split over two writes).
+     */
+    readonly onDurable?: (sink: string, ms: number, records: number) => void,
   ) {}
 
   /** The error of the write that failed, if one did. */
@@ -54,7 +57,7 @@ export class SinkWriter<T> {
   push(records: T[], since?: number): Promise<void> | undefined {
     if (this.#failure) throw this.#failure
     if (records.length === 0) return undefined
-    if (this.onDurable && since !== undefined) this.#pushedAt.push(since)
+    if (this.onDurable && since !== undefined) this.#pushes.push({ since, count: records.length })
     if (this.#pending.length === 0) this.#pending = records
     else for (let i = 0; i < records.length; i++) this.#pending.push(records[i] as T)
     if (!this.#inflight) this.#next()
@@ -71,17 +74,11 @@ export class SinkWriter<T> {
   #next(): void {
     // at most `maxBatch` records per write: a sink's request (a Redis pipeline, a produce burst) stays small
     let batch = this.#pending
-    let pushedAt = this.#pushedAt
     if (batch.length > this.maxBatch) {
       this.#pending = batch.slice(this.maxBatch)
       batch = batch.slice(0, this.maxBatch)
-      // the pushes behind this write are still pending too: their latency counts from the later write
-      this.#pushedAt = pushedAt.slice()
-      pushedAt = []
-    } else {
-      this.#pending = []
-      this.#pushedAt = []
-    }
+    } else this.#pending = []
+    const pushes = this.#takePushes(batch.length)
     let write: Promise<void>
     try {
       write = this.sink.write(batch)
@@ -93,7 +90,7 @@ export class SinkWriter<T> {
         this.#inflight = undefined
         if (this.onDurable) {
           const t = performance.now()
-          for (const at of pushedAt) this.onDurable(this.sink.name, t - at)
+          for (const p of pushes) this.onDurable(this.sink.name, t - p.since, p.count)
         }
         if (this.#pending.length > 0) this.#next()
         this.#wake()
@@ -102,10 +99,28 @@ export class SinkWriter<T> {
         this.#inflight = undefined
         this.#failure = e instanceof Error ? e : new Error(String(e))
         this.#pending = []
-        this.#pushedAt = []
+        this.#pushes = []
         this.#wake()
       },
     )
+  }
+
+  /** The pushes the next `n` pending records came from (splitting the last one if it goes on past them). */
+  #takePushes(n: number): { since: number; count: number }[] {
+    const out: { since: number; count: number }[] = []
+    while (n > 0 && this.#pushes.length > 0) {
+      const p = this.#pushes[0] as { since: number; count: number }
+      if (p.count <= n) {
+        out.push(p)
+        this.#pushes.shift()
+        n -= p.count
+      } else {
+        out.push({ since: p.since, count: n })
+        p.count -= n
+        n = 0
+      }
+    }
+    return out
   }
 
   /** Waits until at most `until` records wait (-1: nothing pending and nothing in flight). */
@@ -136,8 +151,8 @@ export class SinkWriters {
 
   constructor(
     readonly maxPending = 50_000,
-    /** Called once per push when its records are durable (see {@link SinkWriter}). */
-    readonly onDurable?: (sink: string, ms: number) => void,
+    /** Called as pushed records become durable (see {@link SinkWriter}). */
+    readonly onDurable?: (sink: string, ms: number, records: number) => void,
   ) {}
 
   /** The writer of a sink, created on first use. */

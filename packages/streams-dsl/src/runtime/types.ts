@@ -41,11 +41,11 @@ export type EngineOptions = {
    */
   caughtUp?: (tp: TopicPartition, now: number) => boolean
   /**
-   * Called when the results of an operation are durable in a sink: milliseconds from the start of the operation
-   * that produced them (for a window, at or before the moment the watermark passed its end) to the
-   * acknowledgement. Once per operation and sink, not per record.
+   * Called as results become durable in a sink: milliseconds from the start of the operation that produced them
+   * (for a window, at or before the moment the watermark passed its end) to the acknowledgement, and how many
+   * results (once per write and operation, not per record).
    */
-  onResultLatency?: (sink: string, ms: number) => void
+  onResultLatency?: (sink: string, ms: number, results: number) => void
   /** Shared writers of the sinks (set by the staged engine, so its tasks share one writer per sink). Internal. */
   writers?: SinkWriters
   /** Set by the staged engine: this engine's side of one or more repartition topics. Internal. */

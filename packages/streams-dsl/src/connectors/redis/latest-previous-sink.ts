@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
 import { sharedSinkRedis } from './connection.js'
-import { LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
+import { HISTORY_LUA, LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
 import { writePipelineWithRetry } from './pipeline-write.js'
 import type { RetryLogger } from './retry.js'
 
@@ -37,6 +37,7 @@ export type RedisLatestPreviousOptions<T> = {
 
 type WithScript = Redis & {
   ctrLatestPrevious(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  ctrHistory(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
 }
 
 /** Results per script call at most (whole keys each): Redis is never held for long by one call. */
@@ -74,6 +75,7 @@ export function redisLatestPrevious<T extends WindowedResult>(
     if (!client) {
       const r = options.redis ?? sharedSinkRedis()
       if (!('ctrLatestPrevious' in r)) r.defineCommand('ctrLatestPrevious', { lua: LATEST_PREVIOUS_LUA })
+      if (!('ctrHistory' in r)) r.defineCommand('ctrHistory', { lua: HISTORY_LUA })
       client = r as WithScript
     }
     return client
@@ -93,28 +95,41 @@ export function redisLatestPrevious<T extends WindowedResult>(
         if (list) list.push(windowStart(r), serialize(r))
         else byKey.set(field, [windowStart(r), serialize(r)])
       }
-      const head = [historyMax, publish, historyTtl, options.history ? '1' : '0']
-      const calls: { keys: string[]; args: (string | number)[] }[] = []
-      let call = { keys: [latest, previous], args: [...head] }
+      type Call = { keys: string[]; args: (string | number)[] }
+      const calls: Call[] = []
+      const histories: Call[] = []
+      let call: Call = { keys: [latest, previous], args: [publish] }
+      let history: Call = { keys: [], args: [historyMax, historyTtl] }
       let size = 0
       for (const [field, pairs] of byKey) {
         if (size > 0 && size + pairs.length / 2 > RESULTS_PER_CALL) {
           calls.push(call)
-          call = { keys: [latest, previous], args: [...head] }
+          histories.push(history)
+          call = { keys: [latest, previous], args: [publish] }
+          history = { keys: [], args: [historyMax, historyTtl] }
           size = 0
         }
-        if (options.history) call.keys.push(`${options.history.prefix}${field}`)
         call.args.push(field, pairs.length / 2)
         for (const x of pairs) call.args.push(x)
+        if (options.history) {
+          history.keys.push(`${options.history.prefix}${field}`)
+          history.args.push(pairs.length / 2)
+          for (const x of pairs) history.args.push(x)
+        }
         size += pairs.length / 2
       }
-      if (size > 0) calls.push(call)
+      if (size > 0) {
+        calls.push(call)
+        histories.push(history)
+      }
       const r = redis()
       await writePipelineWithRetry(
         r,
         (pipeline) => {
           const scripted = pipeline as unknown as WithScript
+          // latest/previous first: what the API reads lands before the history
           for (const c of calls) scripted.ctrLatestPrevious(c.keys.length, ...c.keys, ...c.args)
+          if (options.history) for (const h of histories) scripted.ctrHistory(h.keys.length, ...h.keys, ...h.args)
         },
         { name, signal: closed.signal, health, logger: options.logger },
       )
