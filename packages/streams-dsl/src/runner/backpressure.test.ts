@@ -158,3 +158,42 @@ describe('Backpressure', () => {
     expect(() => pauseAfterMsFromEnv({ PAUSE_AFTER_MS: 'soon' })).toThrow('PAUSE_AFTER_MS must be a number')
   })
 })
+
+describe('Backpressure of a repartitioned job', () => {
+  it('pauses only the inputs for a slow write, every partition for a sink outage', async () => {
+    vi.useFakeTimers()
+    try {
+      const source = new MemorySource({ in: 2, 'app-by-k-repartition': 2 })
+      const paused = new Set<string>()
+      const id = (tp: { topic: string; partition: number }) => `${tp.topic}-${tp.partition}`
+      vi.spyOn(source, 'pause').mockImplementation((tps) => {
+        for (const tp of tps) paused.add(id(tp))
+      })
+      vi.spyOn(source, 'resume').mockImplementation((tps) => {
+        for (const tp of tps) paused.delete(id(tp))
+      })
+      const health = new SinkHealth()
+      const bp = new Backpressure({
+        source,
+        partitions: () => source.partitions(),
+        thresholdMs: 1000,
+        internal: (tp) => tp.topic.endsWith('-repartition'),
+      })
+      bp.watch('redis', health)
+      let release!: () => void
+      const slow = bp.track(new Promise<void>((r) => (release = r)))
+      await vi.advanceTimersByTimeAsync(1001)
+      // the slow writer may be the repartition producer: its downstream input keeps flowing
+      expect([...paused].sort()).toEqual(['in-0', 'in-1'])
+      health.down(new Error('connect ECONNREFUSED'), 'connection')
+      expect([...paused].sort()).toEqual(['app-by-k-repartition-0', 'app-by-k-repartition-1', 'in-0', 'in-1'])
+      health.up()
+      expect([...paused].sort()).toEqual(['in-0', 'in-1'])
+      release()
+      await slow
+      expect([...paused]).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})

@@ -11,6 +11,12 @@ export type BackpressureOptions = {
   readonly partitions: () => readonly TopicPartition[]
   /** Pause once a tracked write has been pending this long (default 1000 ms). */
   readonly thresholdMs?: number
+  /**
+   * Partitions of internal topics (repartition topics): paused for an outage of a sink, never for slow writes —
+   * the slow writer may be the repartition producer itself, and pausing its downstream input would only stop
+   * the tasks that drain it.
+   */
+  readonly internal?: (tp: TopicPartition) => boolean
   readonly logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
 }
 
@@ -31,6 +37,8 @@ export class Backpressure {
   pauses = 0
   #slow = 0
   #paused = false
+  /** What the current pause covers. */
+  #scope: 'all' | 'inputs' = 'all'
   #stopped = false
   readonly #sinks = new Map<string, SinkHealth>()
   readonly #unsubscribe: (() => void)[] = []
@@ -76,7 +84,9 @@ export class Backpressure {
 
   /** Partitions newly assigned while paused are paused as well (the client assigns them unpaused). */
   assigned(partitions: readonly TopicPartition[]): void {
-    if (this.#paused && partitions.length) this.#call('pause', partitions)
+    const internal = this.options.internal
+    const these = this.#scope === 'inputs' && internal ? partitions.filter((tp) => !internal(tp)) : partitions
+    if (this.#paused && these.length) this.#call('pause', these)
   }
 
   /** No more pause or resume calls (before the source stops). */
@@ -89,8 +99,21 @@ export class Backpressure {
     if (this.#stopped) return
     const down = [...this.#sinks].filter(([, h]) => h.current.state === 'unavailable').map(([n]) => n)
     const stuck = this.#slow > 0 || down.length > 0
-    if (stuck === this.#paused) return
-    const partitions = this.options.partitions()
+    // what is paused: every partition for an outage, the inputs of the job only for slow writes
+    const scope = down.length > 0 ? 'all' : 'inputs'
+    if (stuck === this.#paused && (!stuck || scope === this.#scope)) return
+    const internal = this.options.internal
+    const all = this.options.partitions()
+    const inputs = internal ? all.filter((tp) => !internal(tp)) : all
+    if (stuck && this.#paused) {
+      // already paused: widen to the internal partitions (an outage began) or resume them (it ended)
+      const extra = all.filter((tp) => !inputs.includes(tp))
+      this.#call(scope === 'all' ? 'pause' : 'resume', extra)
+      this.#scope = scope
+      return
+    }
+    const partitions = stuck && scope === 'inputs' ? inputs : all
+    this.#scope = scope
     this.#paused = stuck
     if (stuck) {
       this.pauses++

@@ -232,10 +232,12 @@ export class Runner {
       },
     })
     const source = this.#source
+    const internalTopics = new Set(this.#setup.repartitionTopics.map((t) => t.topic))
     this.#backpressure = new Backpressure({
       source,
       partitions: () => source.partitions(),
       thresholdMs: this.options.pauseAfterMs ?? pauseAfterMsFromEnv(this.options.env ?? process.env) ?? 1000,
+      internal: (tp) => internalTopics.has(tp.topic),
       logger: this.logger,
     })
     for (const node of this.topology.nodes) {
