@@ -12,6 +12,7 @@ const packages = [
   'packages/serving',
   'packages/testing',
   'examples/producers',
+  'examples/metrics',
   'scripts',
   'compose',
 ]

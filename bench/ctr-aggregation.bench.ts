@@ -11,10 +11,21 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { ProductId, productIdRule } from '@ctr/ctr-topology/contract'
+import {
+  type InputBatch,
+  json,
+  type RawRecord,
+  type Serde,
+  type Sink,
+  sumOf,
+  topic,
+  topology,
+  tumbling,
+} from '@ctr/streams-dsl'
+// the engine alone is what this bench measures (no runner, no Kafka): not public API
+import { createEngine } from '@ctr/streams-dsl/internal'
 import { z } from 'zod'
-import { ProductId, productIdRule } from '../packages/ctr-topology/src/contract.js'
-import type { InputBatch, RawRecord, Serde, Sink } from '../packages/streams-dsl/src/index.js'
-import { createEngine, json, sumOf, topic, topology, tumbling } from '../packages/streams-dsl/src/index.js'
 import { writeResult } from './lib/report.js'
 
 const EVENTS = Number(process.env.EVENTS ?? 5_000_000)
@@ -28,7 +39,7 @@ const MODES = ['objects', 'json-parse', 'json', 'json-fast'] as const
 type Mode = (typeof MODES)[number]
 
 // The CTR job's decode schema (packages/ctr-topology): only what the topology reads is validated and built;
-// event_id and user_id are in every payload but skipped (CONTRACTS.md: unknown fields are ignored).
+// event_id and user_id are in every payload but skipped (docs/contract.md §1.2: unknown fields are ignored).
 const Event = z.object({
   product_id: ProductId, // the job's rule: 1-128 code points, no control characters or lone surrogates
   timestamp: z.union([z.number(), z.string()]).nullish(),

@@ -7,7 +7,7 @@
 //      each its own process from a fresh consumer group.
 //   3. The job (`pnpm job`'s command: scripts/lib/job-service.ts, memory settings included) as its own process, from a
 //      fresh application id and an empty private Redis, in each run of BENCH_RUNS (task modes single, partition,
-//      auto; `:bounded` adds `--until-end`), timed from the process start until Redis holds the exact latest and
+//      auto; `:bounded` adds `--until-end`, `:eos` GUARANTEE=exactly-once, e.g. `auto:eos`), timed from the process start until Redis holds the exact latest and
 //      previous of every product; then every window of every product is checked in the history sorted sets, the
 //      late count must be 0, and the job is stopped (a bounded run exits by itself, with 0). Peak RSS is the
 //      process's own (its resource usage, logged at exit).
@@ -18,7 +18,7 @@
 //      streams_result_latency_seconds (from the start of the operation in which the watermark passed a window's
 //      end to the result acknowledged by Redis) gives p50/p99.
 // Settings: BENCH_EVENTS (1000000), BENCH_PRODUCTS (10000), BENCH_PARTITIONS (6), BENCH_REPEATS (2),
-// BENCH_RUNS (single,partition,auto,single:bounded,partition:bounded,auto:bounded), BENCH_TIMEOUT_S (300),
+// BENCH_RUNS (single,partition,auto,single:bounded,partition:bounded,auto:bounded,single:eos,auto:eos), BENCH_TIMEOUT_S (300),
 // KAFKA_BROKERS; JOB_ENV_* variables are passed to the job without the prefix (e.g. JOB_ENV_POLL_RECORDS=2000).
 
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -27,9 +27,10 @@ import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import rdkafka from '@confluentinc/kafka-javascript'
+import { describeCluster, ensureTopics } from '@ctr/streams-dsl/kafka'
 import { Redis } from 'ioredis'
-import { describeCluster, ensureTopics } from '../packages/streams-dsl/src/connectors/kafka/index.js'
 import { serviceArgv } from '../scripts/lib/background.js'
+import { buildJob } from '../scripts/lib/job-build.js'
 import { jobService } from '../scripts/lib/job-service.js'
 import { deleteBenchTopics } from './lib/cleanup.js'
 import { isCloser, preloadCtrDataset, type WindowCounts, windowKey } from './lib/ctr-dataset.js'
@@ -42,9 +43,9 @@ const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000)
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2)
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 300) * 1000
-const RUNS = (process.env.BENCH_RUNS ?? 'single,partition,auto,single:bounded,partition:bounded,auto:bounded').split(
-  ',',
-)
+const RUNS = (
+  process.env.BENCH_RUNS ?? 'single,partition,auto,single:bounded,partition:bounded,auto:bounded,single:eos,auto:eos'
+).split(',')
 const LIVE_MODES = (process.env.BENCH_LIVE_MODES ?? 'auto,single').split(',').filter(Boolean)
 const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000)
 const LIVE_S = Number(process.env.BENCH_LIVE_S ?? 40)
@@ -84,10 +85,14 @@ const redisServer = spawn(
 )
 const redisUrl = `redis://127.0.0.1:${redisPort}`
 const redis = new Redis(redisUrl, { retryStrategy: () => 100 })
+// (refused while redis-server starts: ioredis retries; only a lasting failure matters, and ping says it)
+redis.on('error', () => {})
 await redis.ping()
 
 // ---- the data ---------------------------------------------------------------------------------------------------
 
+// the job runs bundled, as npm start runs it (scripts/lib/job-build.ts)
+await buildJob()
 const loadBefore = loadavg()[0]
 const cluster = await describeCluster(brokers)
 await deleteBenchTopics(brokers, 'bench-e2e-')
@@ -128,7 +133,8 @@ async function hashDiff(key: 'latest' | 'previous'): Promise<string[]> {
       .map(([p, v]) => [p, canonical(v)]),
   )
   const out: string[] = []
-  for (const [p, v] of want[key]) if (got.get(p) !== v) out.push(`ctr:${key} ${p}: got ${got.get(p) ?? 'nothing'}`)
+  for (const [p, v] of want[key])
+    if (got.get(p) !== v) out.push(`ctr:${key} ${p}: got ${got.get(p) ?? 'nothing'}, want ${v}`)
   for (const p of got.keys()) if (!want[key].has(p)) out.push(`ctr:${key} ${p}: not expected`)
   return out
 }
@@ -197,8 +203,9 @@ async function eventsRead(port: number): Promise<number> {
 }
 
 async function jobRun(spec: string, r: number): Promise<JobRun> {
-  const [tasks, variant] = spec.split(':') as [string, string | undefined]
-  const bounded = variant === 'bounded'
+  const [tasks, ...variants] = spec.split(':') as [string, ...string[]]
+  const bounded = variants.includes('bounded')
+  const eos = variants.includes('eos')
   await redis.flushall()
   const port = await freePort()
   const extra = Object.fromEntries(
@@ -208,7 +215,8 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
   )
   const env = {
     ...process.env,
-    APPLICATION_ID: `${prefix}-${tasks}${bounded ? '-bounded' : ''}-${r}`,
+    APPLICATION_ID: `${prefix}-${[tasks, ...variants].join('-')}-${r}`,
+    GUARANTEE: eos ? 'exactly-once' : 'at-least-once',
     IMPRESSIONS_TOPIC: data.impressionsTopic,
     CLICKS_TOPIC: data.clicksTopic,
     KAFKA_BROKERS: brokers,
@@ -288,7 +296,9 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
     await Promise.race([exited, new Promise((res) => setTimeout(res, 60_000))])
   }
   if (exitCode === null) child.kill('SIGKILL')
-  const late = status?.counters?.late ?? null
+  // a bounded run has exited: its counters are in its last words
+  const done = lines.find((l) => l.includes('bounded run done'))
+  const late = status?.counters?.late ?? (done ? ((JSON.parse(done) as { late?: number }).late ?? null) : null)
   if (late !== null && late > 0) problems.push(`${late} late events`)
   if (problems.length > 0) log(`${spec}: ${problems.join('; ')}; last lines: ${lines.slice(-5).join(' | ')}`)
   return {
@@ -422,7 +432,8 @@ const perRun = Object.fromEntries(
       spec,
       {
         eventsPerSecond: eps,
-        seconds: median(these.map((j) => j.seconds)),
+        // the time of the median rate (the upper median of an even count, for both)
+        seconds: eps === null ? null : N / eps,
         peakRssMiB: median(these.map((j) => j.peakRssMiB)),
         vsRawClient: ratio(eps, raw),
         vsFlink: ratio(eps, PEERS.flink),
@@ -432,6 +443,20 @@ const perRun = Object.fromEntries(
   }),
 )
 const single = perRun.single?.eventsPerSecond ?? null
+// the cost of GUARANTEE=exactly-once: each `:eos` run's rate over the same run without it, in the same bench run
+const eosCost = Object.fromEntries(
+  RUNS.filter((spec) => spec.split(':').includes('eos')).map((spec) => {
+    const base = spec
+      .split(':')
+      .filter((v) => v !== 'eos')
+      .join(':')
+    return [
+      spec,
+      { vs: base, ratio: ratio(perRun[spec]?.eventsPerSecond ?? null, perRun[base]?.eventsPerSecond ?? null) },
+    ]
+  }),
+)
+for (const [spec, c] of Object.entries(eosCost)) log(`${spec}: ${c.ratio ?? '-'} of ${c.vs} (at-least-once)`)
 const table = [
   '| run | events/s | s | peak RSS | vs raw client | vs Flink (53k) | exact |',
   '|---|---|---|---|---|---|---|',
@@ -472,6 +497,7 @@ writeResult(
     ceilings: { kcat: ceilingRate('kcat'), rdkafka: raw },
     jobs: perRun,
     autoVsSingle: ratio(perRun.auto?.eventsPerSecond ?? null, single),
+    exactlyOnceVsAtLeastOnce: eosCost,
     resultLatencyUnderLiveTraffic: Object.fromEntries(lives.map((l) => [l.mode, l])),
     allExact: jobs.every((j) => j.problems.length === 0),
     runs: { ceilings, jobs },

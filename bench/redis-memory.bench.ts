@@ -1,14 +1,14 @@
 // Redis memory per product of the CTR job's keys (not a timing: a measurement of how history keys are bounded).
 // `pnpm bench redis-memory` starts a private, empty redis-server (`redis-server` must be installed; the shared one
 // is never touched), writes PRODUCTS products (default 2,000) x WINDOWS windows (default 120, the job's
-// HISTORY_WINDOWS) of CTR results through the job's sink (`redisLatestPrevious` with a history capped at WINDOWS),
+// HISTORY_WINDOWS) of CTR results through the job's sink (`ctrResultsSink` with a history capped at WINDOWS),
 // and reports `MEMORY USAGE` of one history key, of `ctr:latest` and `ctr:previous` per product, and the growth of
 // `used_memory` per product.
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import { ctrResultsSink } from '@ctr/ctr-topology'
+import { createSinkRedis } from '@ctr/streams-dsl/redis'
 import { Redis } from 'ioredis'
-import { createSinkRedis } from '../packages/streams-dsl/src/connectors/redis/connection.js'
-import { redisLatestPrevious } from '../packages/streams-dsl/src/connectors/redis/latest-previous-sink.js'
 import { writeResult } from './lib/report.js'
 
 const PRODUCTS = Number(process.env.PRODUCTS ?? 2_000)
@@ -47,9 +47,10 @@ try {
   await admin.ping()
   const used = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1])
   const before = await used()
-  const sink = redisLatestPrevious<CtrResult>({
+  const sink = ctrResultsSink({
     redis: sinkRedis,
-    history: { prefix: 'ctr:history:', max: WINDOWS },
+    history: { max: WINDOWS },
+    publish: false,
     logger: { warn: () => {}, info: () => {} },
   })
   // Window by window, as the job writes them: every product gets one result per window (120 impressions, 7 clicks).

@@ -9,9 +9,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { toCtrResult } from '@ctr/ctr-topology'
 import { freshRedis, type TestRedis } from '@ctr/testing'
 import autocannon from 'autocannon'
-import { freePort, result } from '../packages/serving/src/test-support.js'
+import { freePort } from './lib/processes.js'
 import { writeResult } from './lib/report.js'
 import { hasWrk, type LoadRun, wrk } from './lib/wrk.js'
 
@@ -22,6 +23,10 @@ const WARMUP_S = 2
 const CONNECTIONS = 32
 const ROUTES = { product: '/ctr/{product_id}', latest: '/ctr/latest', top: '/ctr/top' }
 const TARGETS = { 'GET /ctr/{product_id}': '>= 15,000 req/s', 'GET /ctr/latest': '>= 3,000 req/s, p99 <= 20 ms' }
+
+/** A product's result for the window starting at `start`, as the job writes it. */
+const result = (id: string, start: number, impressions: number, clicks: number) =>
+  toCtrResult({ key: id, window: { start, end: start + 10_000 }, value: { impressions, clicks } })
 
 async function seed(redis: TestRedis): Promise<void> {
   const now = Math.floor(Date.now() / 10_000) * 10_000

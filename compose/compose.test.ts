@@ -62,7 +62,7 @@ describe('compose/docker-compose.yml', () => {
     })
   })
 
-  it('publishes the seed ports: API 8000, Kafka UI 8080, RedisInsight 5540, Redis 6379', () => {
+  it('publishes fixed host ports: API 8000, Kafka UI 8080, RedisInsight 5540, Redis 6379', () => {
     expect(published('api')).toEqual([8000])
     expect(published('kafka-ui')).toEqual([8080])
     expect(published('redisinsight')).toEqual([5540])

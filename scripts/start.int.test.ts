@@ -103,11 +103,8 @@ describe('scripts/start.ts (npm start)', () => {
     const redis = await freshRedis()
     const p = await startPipeline(redis.url)
     await waitFor(() => p.output().includes('[start] ready:'), { timeoutMs: 90_000, message: 'the pipeline ready' })
-    const entries = [
-      'examples/producers/src/main.ts',
-      'packages/ctr-topology/src/main.ts',
-      'packages/serving/src/main.ts',
-    ]
+    // the job runs bundled (scripts/lib/job-build.ts)
+    const entries = ['.build/job.mjs', 'examples/producers/src/main.ts', 'packages/serving/src/main.ts']
     const entryOf = (pid: number) => processRecord(pid)?.argv.at(-1) ?? ''
     // (start.ts may have other children, e.g. tsx's esbuild service)
     const children = childrenOf(p.child.pid as number).filter((pid) =>

@@ -9,7 +9,7 @@
  * 4. The job, the API and the producers as children (logs in .run/logs/), each waited for until ready.
  * 5. The URLs, then one live status line from the job's /status every 2 s.
  * Ctrl-C / SIGTERM / SIGHUP (the terminal closed) / a crash of this process stops producers, job and API in
- * that order; if this process is killed outright they stop by themselves (scripts/lib/supervisor-watch.ts).
+ * that order; if this process is killed outright they stop by themselves (scripts/lib/supervisor-watch.mjs).
  * Kafka keeps running (`pnpm kafka:down`). A child that dies early is named with the tail of its log, the
  * rest is stopped, exit code 1.
  */
@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { runDir, runningPid, serviceArgv } from './lib/background.js'
 import { ForegroundRun } from './lib/foreground.js'
+import { buildJob } from './lib/job-build.js'
 import { jobService } from './lib/job-service.js'
 import { brokerIds, brokerList } from './lib/kafka-admin.js'
 import { clusterNodes, startCluster } from './lib/kafka-cluster.js'
@@ -148,6 +149,7 @@ async function pipeline(run: ForegroundRun): Promise<number> {
   held.redis = await ensureRedis(redisUrl, (l) => say(`Redis: ${l}`), { pidFile: join(pidDir, 'redis.pid') })
   if (!held.redis) say(`Redis: using ${redisUrl}`)
   createTopics(brokers)
+  await buildJob()
 
   const env = { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl }
   const services: Supervised[] = [

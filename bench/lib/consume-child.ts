@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs'
 import rdkafka, { KafkaJS } from '@confluentinc/kafka-javascript'
-import { KafkaSource } from '../../packages/streams-dsl/src/connectors/kafka/kafka-source.js'
+import { KafkaSource } from '@ctr/streams-dsl/kafka'
 import { quietKafkaLogger } from './quiet-logger.js'
 
 const [mode, eventsArg, topicsArg, brokers = '127.0.0.1:9092'] = process.argv.slice(2)

@@ -1,4 +1,4 @@
-// A preloaded CTR backlog for the end-to-end benchmarks: impressions and clicks (CONTRACTS §1 JSON) keyed by
+// A preloaded CTR backlog for the end-to-end benchmarks: impressions and clicks (docs/contract.md §1 JSON) keyed by
 // product_id, the same partition function for both topics (co-partitioned), event time rising over `spanMs` and
 // ending a minute before now; the exact per-window counts are computed while producing, so every run can be
 // checked against them. The last record of each partition is a closing event `closingAfterMs` of event time
@@ -6,8 +6,8 @@
 // run fires every real window without waiting for idleness.
 
 import rdkafka from '@confluentinc/kafka-javascript'
-import { ensureTopics } from '../../packages/streams-dsl/src/connectors/kafka/index.js'
-import { partitionForKey } from '../../packages/streams-dsl/src/runtime/repartition.js'
+import { partitionForKey } from '@ctr/streams-dsl/internal'
+import { ensureTopics } from '@ctr/streams-dsl/kafka'
 
 export type DatasetOptions = {
   readonly brokers: string

@@ -1,5 +1,5 @@
 import rdkafka from '@confluentinc/kafka-javascript'
-import { partitionForKey } from '../../packages/streams-dsl/src/runtime/repartition.js'
+import { partitionForKey } from '@ctr/streams-dsl/internal'
 
 /** Live CTR traffic: `perSecond` events with event time = now, keyed by product, until stopped. */
 export async function liveProducer(o: {

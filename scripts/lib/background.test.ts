@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -60,7 +60,11 @@ describe('background services', () => {
       writeFileSync(bg.pidFile('sleeper'), `${older.pid}\n`)
       expect(bg.runningPid(sleeper)).toBe(older.pid)
     } finally {
+      // gone, and its pid file with it, before the next test starts the service (else: 'already-running')
+      const exited = new Promise((r) => older.once('exit', r))
       older.kill('SIGKILL')
+      await exited
+      rmSync(bg.pidFile('sleeper'), { force: true })
     }
   })
 
@@ -80,5 +84,17 @@ describe('readableLine', () => {
     expect(bg.readableLine('{"level":30,"msg":"stopped"}')).toBe('info: stopped')
     expect(bg.readableLine('[producers] sent 10')).toBe('[producers] sent 10')
     expect(bg.readableLine('{not json')).toBe('{not json')
+  })
+})
+
+describe('serviceArgv', () => {
+  it('runs a TypeScript entry with the tsx loader and a bundled one with node alone', async () => {
+    const bg = await import('./background.js')
+    const ts = bg.serviceArgv({ name: 'x', entry: 'a/main.ts', nodeArgs: ['--max-old-space-size=64'] }, ['/w.mjs'])
+    expect(ts.args.slice(0, 2)).toEqual(['--max-old-space-size=64', '--import'])
+    expect(ts.args[2]).toMatch(/tsx/)
+    expect(ts.args.slice(3)).toEqual(['--import', '/w.mjs', expect.stringMatching(/a\/main\.ts$/)])
+    const js = bg.serviceArgv({ name: 'x', entry: '.build/job.mjs', args: ['--until-end'] }, ['/w.mjs'])
+    expect(js.args).toEqual(['--import', '/w.mjs', expect.stringMatching(/\.build\/job\.mjs$/), '--until-end'])
   })
 })

@@ -10,11 +10,14 @@ export const runDir: string = process.env.CTR_RUN_DIR ?? join(repoRoot, '.run')
 /** Where background and foreground services write their logs. */
 export const logsDir: string = join(runDir, 'logs')
 
-/** A TypeScript entry point run with `node --import tsx`, so its pid is the service itself (no wrapper). */
+/**
+ * A service: a TypeScript entry point run with `node --import tsx`, or a JavaScript one (`.mjs`, `.js`: the
+ * bundled job) run by node alone; either way its pid is the service itself (no wrapper).
+ */
 export type Service = {
   /** Short name: pid file `.run/<name>.pid`, log `.run/logs/<name>.log`. */
   readonly name: string
-  /** Entry file, relative to the repository root. */
+  /** Entry file, relative to the repository root; `.ts` files are run with tsx's loader. */
   readonly entry: string
   readonly args?: readonly string[]
   /** Flags for node itself, before the entry (e.g. the heap bound of the job). */
@@ -25,11 +28,12 @@ export type Service = {
 const tsxLoader = (): string => createRequire(join(repoRoot, 'package.json')).resolve('tsx')
 
 /**
- * The command line that runs a service: `node [nodeArgs] --import <tsx> [--import <preload>...] <entry> ...args`
- * (the supervisor preloads supervisor-watch.ts).
+ * The command line that runs a service: `node [nodeArgs] [--import <tsx>] [--import <preload>...] <entry> ...args`
+ * (tsx for a `.ts` entry only; the supervisor preloads supervisor-watch.mjs).
  */
 export function serviceArgv(s: Service, preload: readonly string[] = []): { command: string; args: string[] } {
-  const imports = [tsxLoader(), ...preload].flatMap((p) => ['--import', p])
+  const loader = s.entry.endsWith('.ts') ? [tsxLoader()] : []
+  const imports = [...loader, ...preload].flatMap((p) => ['--import', p])
   return {
     command: process.execPath,
     args: [...(s.nodeArgs ?? []), ...imports, join(repoRoot, s.entry), ...(s.args ?? [])],

@@ -30,7 +30,7 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
  * {@link reapLeftovers}), records its own pid, runs services with a {@link Supervisor} and ends them all,
  * in order and cleanly, on Ctrl-C, SIGTERM, SIGHUP (the terminal closed), the unexpected death of a child,
  * or a crash of its own (an uncaught exception). When it is killed outright (SIGKILL) the children see it
- * through their watch pipe and stop by themselves (supervisor-watch.ts). A second signal more than 2 s
+ * through their watch pipe and stop by themselves (supervisor-watch.mjs). A second signal more than 2 s
  * after the first kills the children at once.
  *
  * @example

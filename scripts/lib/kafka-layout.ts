@@ -15,7 +15,7 @@ export type KafkaNode = {
   readonly pidFile: string
 }
 
-/** Size of the local cluster: 3 brokers like the seed's, or 1 for quick work. */
+/** Size of the local cluster: 3 brokers (replicated as in production), or 1 for quick work. */
 export type ClusterSize = 1 | 3
 
 /**
@@ -62,7 +62,7 @@ export function bootstrapServers(nodes: readonly KafkaNode[]): string {
 }
 
 /**
- * The server.properties of one node. Replication mirrors the seed's cluster:
+ * The server.properties of one node. Replication as a production cluster of three would have it:
  * with 3 nodes, replication factor 3 and min.insync.replicas 2 everywhere
  * (internal topics included); with 1 node, 1 and 1. Thread counts are low
  * because the machine has 2 cores and runs the tests beside the cluster.

@@ -61,9 +61,13 @@ describe('process records and pid files', () => {
   it('stops a recorded process, kills one that ignores SIGTERM, and never signals a different one', async () => {
     const stoppable = processRecord(sleep('1000'))
     expect(stoppable && (await stopProcess(stoppable, 2000))).toBe('stopped')
-    const stubborn = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"])
+    const stubborn = spawn(process.execPath, [
+      '-e',
+      "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); console.log('ready')",
+    ])
     children.push(stubborn)
-    await new Promise((r) => setTimeout(r, 300))
+    // (a fixed wait was not enough on a loaded machine: SIGTERM came before the handler was installed)
+    await new Promise((r) => stubborn.stdout?.once('data', r))
     const rec = processRecord(stubborn.pid as number)
     const t0 = Date.now()
     expect(rec && (await stopProcess(rec, 500))).toBe('killed')

@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
-import { redisAnswers } from '@ctr/testing/local-redis'
 import { logFile, logsDir } from './background.js'
 import { portFree } from './kafka-process.js'
 import { busyPortMessage } from './port-holder.js'
 import { removePidFile, writePidFile } from './process-record.js'
+import { redisAnswers } from './redis-probe.js'
 import { UserError } from './user-error.js'
 
 /** A Redis this process started: stop it with {@link LocalRedis.stop}. */

@@ -28,14 +28,14 @@ export type SupervisorOptions = {
 type Running = {
   spec: Supervised
   child: ChildProcess
-  /** Our end of the pipe the child watches (supervisor-watch.ts). */
+  /** Our end of the pipe the child watches (supervisor-watch.mjs). */
   watch: Socket | null
   exited: Promise<void>
   stopping: boolean
 }
 
 /** The preload that ends a child when its supervisor is gone. */
-const watchModule = join(repoRoot, 'scripts', 'lib', 'supervisor-watch.ts')
+const watchModule = join(repoRoot, 'scripts', 'lib', 'supervisor-watch.mjs')
 /** The file descriptor of the watch pipe in the child. */
 const WATCH_FD = 3
 
@@ -50,7 +50,7 @@ export type ChildDeath = {
 /**
  * Runs services as children, each in its own process group (so a Ctrl-C or a hang-up at the terminal reaches
  * only the supervisor, which then stops them in the order it chooses), their output in `.run/logs/<name>.log`,
- * their pid files in `pidDir`. Each child watches a pipe from the supervisor (supervisor-watch.ts) and stops
+ * their pid files in `pidDir`. Each child watches a pipe from the supervisor (supervisor-watch.mjs) and stops
  * cleanly by itself when the supervisor is gone, even after a SIGKILL. Reports the first unexpected exit
  * through `onDeath`.
  *
@@ -155,7 +155,7 @@ export class Supervisor {
       if (!r) continue
       r.stopping = true
       if (r.child.exitCode === null && r.child.signalCode === null) {
-        r.watch?.write('stop\n') // so the child does not take our own exit for a second request (supervisor-watch.ts)
+        r.watch?.write('stop\n') // so the child does not take our own exit for a second request (supervisor-watch.mjs)
         r.child.kill('SIGTERM')
         const timer = setTimeout(() => {
           killed.push(r.spec.title)

@@ -38,7 +38,7 @@ function run(opts: Partial<GeneratorOptions>, seconds: number, perTick = 10, see
 }
 
 const windowEnd = (ts: number) => Math.floor(ts / S) * S + S
-/** The watermark implied by a producer clock at `now` (CONTRACTS.md §2 with max event time = now). */
+/** The watermark implied by a producer clock at `now` (docs/contract.md §2 with max event time = now). */
 const watermarkAt = (now: number) => now - B - 1
 
 describe('EventGenerator', () => {

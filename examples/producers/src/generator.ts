@@ -3,7 +3,7 @@ import { type MalformedKind, malformedRecord } from './malformed.js'
 import { productCtr, productId } from './products.js'
 import type { Rng } from './rng.js'
 
-/** The CTR job's time parameters (CONTRACTS.md §2), used to stamp late events on purpose. */
+/** The CTR job's time parameters (docs/contract.md §2), used to stamp late events on purpose. */
 export const JOB_TIME = { windowMs: 10_000, outOfOrdernessMs: 3_000, allowedLatenessMs: 5_000 } as const
 
 /**

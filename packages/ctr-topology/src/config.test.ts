@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { loadJobConfig } from './config.js'
 
 describe('loadJobConfig', () => {
-  it('defaults to CONTRACTS.md §5', () => {
+  it('defaults to docs/contract.md §5', () => {
     const c = loadJobConfig({})
     expect(c).toMatchObject({
       applicationId: 'ctr',

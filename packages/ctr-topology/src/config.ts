@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type RunnerConfig } from '@ctr/streams-dsl/runner'
 import { z } from 'zod'
 
-/** The CTR job's settings (CONTRACTS.md §5): its own, plus the runner's (Kafka, Redis, port, ...). */
+/** The CTR job's settings (docs/contract.md §5): its own, plus the runner's (Kafka, Redis, port, ...). */
 export type JobConfig = {
   /** Consumer group, prefix of internal topics and of the DLQ `<applicationId>-dlq`. */
   readonly applicationId: string

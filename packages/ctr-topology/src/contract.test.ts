@@ -59,7 +59,7 @@ describe('productIdRule and ProductId', () => {
 })
 
 describe('the rest of the contract', () => {
-  it('names the Redis keys of CONTRACTS.md §3 and the job’s own', () => {
+  it('names the Redis keys of docs/contract.md §3 and the job’s own', () => {
     expect(REDIS_KEYS).toEqual({
       latest: 'ctr:latest',
       previous: 'ctr:previous',

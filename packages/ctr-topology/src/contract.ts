@@ -1,11 +1,11 @@
 /**
- * What the CTR job and the HTTP API must agree on (CONTRACTS.md §1 and §3), in one place: the rule for a
+ * What the CTR job and the HTTP API must agree on (docs/contract.md §1 and §3), in one place: the rule for a
  * `product_id`, the Redis keys the job writes and the API reads, and the result JSON. Zod and plain values only,
  * so the API imports it (`@ctr/ctr-topology/contract`) without any of the job's runtime code.
  */
 import { z } from 'zod'
 
-/** Longest product id, in Unicode characters (code points, as JSON Schema's `maxLength` counts), CONTRACTS.md §1. */
+/** Longest product id, in Unicode characters (code points, as JSON Schema's `maxLength` counts), docs/contract.md §1.2. */
 export const MAX_PRODUCT_ID_LENGTH = 128
 
 /**
@@ -59,7 +59,7 @@ export const ProductId = z
     maxLength: MAX_PRODUCT_ID_LENGTH,
   })
 
-/** The Redis keys of CONTRACTS.md §3 and the ones the job adds under `ctr:`. */
+/** The Redis keys of docs/contract.md §3 and the ones the job adds under `ctr:`. */
 export const REDIS_KEYS = {
   /** Hash `product_id` -> result JSON of the product's most recent window. */
   latest: 'ctr:latest',
@@ -82,8 +82,8 @@ export function historyKey(productId: string): string {
 }
 
 /**
- * One window's result for one product, the JSON the job stores in `ctr:latest` / `ctr:previous` (CONTRACTS.md
- * §3). Parsing keeps only these fields; readers that pass extra fields through use `CtrResult.loose()`.
+ * One window's result for one product, the JSON the job stores in `ctr:latest` / `ctr:previous`
+ * (docs/contract.md §3.2). Parsing keeps only these fields; readers that pass extra fields through use `CtrResult.loose()`.
  *
  * @example
  * CtrResult.parse({ product_id: 'p-17', impressions: 120, clicks: 7, ctr: 7 / 120, window_start: 0, window_end: 10_000 })
@@ -97,5 +97,5 @@ export const CtrResult = z.object({
   window_end: z.number().int().meta({ description: 'window end, epoch ms (exclusive)' }),
 })
 
-/** What the job stores per product and window (CONTRACTS.md §3). */
+/** What the job stores per product and window (docs/contract.md §3). */
 export type CtrResult = Readonly<z.output<typeof CtrResult>>

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { ProductId } from './contract.js'
 
 /**
- * Event time as CONTRACTS.md §1 allows it: epoch milliseconds, or an ISO-8601 date-time with `Z` or
+ * Event time as docs/contract.md §1.2 allows it: epoch milliseconds, or an ISO-8601 date-time with `Z` or
  * an offset; absent or null means "use the Kafka record timestamp". Parsed to epoch ms.
  */
 export const EventTimestamp = z

@@ -10,4 +10,5 @@ export {
 export { ClickEvent, EventTimestamp, ImpressionEvent } from './events.js'
 export { MissingTopicError, requireInputTopics } from './preflight.js'
 export { toCtrResult, type WindowedCounts } from './result.js'
+export { type CtrResultsSinkOptions, ctrResultsSink } from './results-sink.js'
 export { type CtrTopologyOptions, ctrTopology } from './topology.js'

@@ -5,11 +5,10 @@
  * `pnpm job --until-end`: a bounded run — reads up to the end offsets seen at start, closes every window,
  * writes the results and exits 0 (backfills, reprocessing).
  */
-import { redisLatestPrevious } from '@ctr/streams-dsl/redis'
 import { run } from '@ctr/streams-dsl/runner'
 import { loadJobConfig } from './config.js'
-import { REDIS_KEYS } from './contract.js'
 import { requireInputTopics } from './preflight.js'
+import { ctrResultsSink } from './results-sink.js'
 import { ctrTopology } from './topology.js'
 
 const fail = (message: string): never => {
@@ -31,12 +30,7 @@ try {
   throw e
 }
 
-const results = redisLatestPrevious({
-  latest: REDIS_KEYS.latest,
-  previous: REDIS_KEYS.previous,
-  history: { prefix: REDIS_KEYS.historyPrefix, max: config.historyWindows, ttlSeconds: config.historyTtlSeconds },
-  publish: REDIS_KEYS.updates,
-})
+const results = ctrResultsSink({ history: { max: config.historyWindows, ttlSeconds: config.historyTtlSeconds } })
 
 await run(ctrTopology({ ...config, results, idleTimeout: config.idleTimeoutMs }), {
   config: config.runner,

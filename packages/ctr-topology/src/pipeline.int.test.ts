@@ -2,10 +2,9 @@
  * End to end on the real cluster: the dataset of test/dataset.ts, produced in phases to fresh topics
  * (impressions 6 partitions, clicks 3), the CTR job in-process on the runner with a fresh Redis database,
  * then `ctr:latest`, `ctr:previous`, the DLQ and the API compared with what test/oracle.ts computes
- * from CONTRACTS.md on its own.
+ * from docs/contract.md on its own.
  */
 import { createApi } from '@ctr/serving'
-import { closeSharedRedis, redisLatestPrevious } from '@ctr/streams-dsl/redis'
 import { createRunner, type Runner } from '@ctr/streams-dsl/runner'
 import {
   consume,
@@ -20,6 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { buildPhases, CLICK_PARTITIONS, IMPRESSION_PARTITIONS } from '../test/dataset.js'
 import { type Expected, expectedOutcome, type ProducedRecord, S } from '../test/oracle.js'
+import { ctrResultsSink } from './results-sink.js'
 import { ctrTopology } from './topology.js'
 
 const IDLE_TIMEOUT_MS = 8_000
@@ -80,7 +80,6 @@ for (const tasks of ['single', 'auto'] as const) {
     afterAll(async () => {
       await runner?.stop()
       await producer.disconnect()
-      await closeSharedRedis()
       await redis?.release()
     })
 
@@ -92,7 +91,7 @@ for (const tasks of ['single', 'auto'] as const) {
           applicationId,
           impressionsTopic: topics.impressions,
           clicksTopic: topics.clicks,
-          results: redisLatestPrevious({ latest: 'ctr:latest', previous: 'ctr:previous' }),
+          results: ctrResultsSink({ publish: false }),
           idleTimeout: IDLE_TIMEOUT_MS,
         }),
         {

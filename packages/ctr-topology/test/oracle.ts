@@ -1,5 +1,5 @@
 /**
- * An independent model of CONTRACTS.md §1-§3 for the end-to-end test: it shares no code with the DSL or
+ * An independent model of docs/contract.md §1-§3 for the end-to-end test: it shares no code with the DSL or
  * the topology. Given records produced in phases (the test waits until the job has consumed each phase
  * before producing the next), it computes what must end up in `ctr:latest` / `ctr:previous` and in the DLQ.
  *
@@ -44,7 +44,7 @@ type Decoded = { ok: true; product: string; ts: number } | { ok: false; reason: 
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
 
-/** Decodes a value as CONTRACTS.md §1 says, or gives the DLQ reason. */
+/** Decodes a value as docs/contract.md §1 says, or gives the DLQ reason. */
 export function decode(r: ProducedRecord, wallClock: number): Decoded {
   // JSON text is UTF-8 (RFC 8259 §8.1): other bytes are not JSON.
   if (typeof r.value !== 'string' && !isUtf8(r.value)) return { ok: false, reason: 'invalid_json' }
@@ -67,7 +67,7 @@ export function decode(r: ProducedRecord, wallClock: number): Decoded {
   return { ok: true, product: p, ts }
 }
 
-/** CONTRACTS.md §1 "a non-empty string, at most 128 characters": characters are code points, none a control or a lone surrogate. */
+/** docs/contract.md §1.2 "a non-empty string, at most 128 characters": characters are code points, none a control or a lone surrogate. */
 function validProductId(p: string): boolean {
   const chars = Array.from(p) // code points; an unpaired surrogate is one of its own
   return (

@@ -50,7 +50,7 @@ export const API_INFO = {
 }
 
 /**
- * Builds the HTTP API of CONTRACTS.md §4 plus history, top, live stream, pipeline status, docs and dashboard.
+ * Builds the HTTP API of docs/contract.md §4 plus history, top, live stream, pipeline status, docs and dashboard.
  * Route errors are `{"error": {"code", "message"}}`; nothing a client sends can produce a 500.
  *
  * @example

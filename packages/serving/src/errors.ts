@@ -15,7 +15,7 @@ export type ErrorCode =
   | 'job_bad_response'
   | 'internal_error'
 
-/** The JSON body of every error response: `{"error": {"code", "message"}}` (CONTRACTS.md §4). */
+/** The JSON body of every error response: `{"error": {"code", "message"}}` (docs/contract.md §4.2). */
 export type ErrorBody = { error: { code: ErrorCode; message: string } }
 
 /**

@@ -40,7 +40,7 @@ describe('Redis down', () => {
 
       await server.stop()
       await eventually('the client to notice', async () => redis.status !== 'ready')
-      // The cached routes too, though their copy is fresh: CONTRACTS.md §4 says 503 while Redis is down.
+      // The cached routes too, though their copy is fresh: docs/contract.md §4.2 says 503 while Redis is down.
       for (const path of DATA_ROUTES) {
         const res = await app.request(path)
         expect(res.status, path).toBe(503)

@@ -1,4 +1,4 @@
-import { redisLatestPrevious } from '@ctr/streams-dsl/redis'
+import { ctrResultsSink } from '@ctr/ctr-topology'
 import { freshRedis, type TestRedis } from '@ctr/testing'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -56,7 +56,7 @@ describe('the results cache', () => {
   it('serves what the job writes and publishes at once, long before the bound, without reading whole hashes', async () => {
     // The job's own sink: the atomic Lua script, which PUBLISHes every change.
     const writer = new Redis(seed.url)
-    const sink = redisLatestPrevious({ redis: writer, publish: CHANNEL })
+    const sink = ctrResultsSink({ redis: writer, publish: CHANNEL })
     const { get, commands } = await api(seed.url, 60_000) // only the updates can explain a change seen here
     try {
       await sink.write([result('p-1', 0, 10, 1)])

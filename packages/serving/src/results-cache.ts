@@ -22,7 +22,7 @@ export type ResultsCacheOptions = {
   maxStalenessMs?: number
   /** Maps a failed Redis command to the API's 503 (and counts it). */
   redisError: (err: unknown) => ApiError
-  /** The 503 to answer while the client is not connected, else `null` (CONTRACTS.md §4: 503 when Redis is down). */
+  /** The 503 to answer while the client is not connected, else `null` (docs/contract.md §4.2: 503 when Redis is down). */
   unavailable: () => ApiError | null
   onBadResult?: BadResultHandler
   /** Milliseconds of a monotonic clock (default `performance.now`). */
@@ -119,7 +119,7 @@ class HashCopy {
 }
 
 /**
- * The API's copy of `ctr:latest` and `ctr:previous`, so that no request reads a whole hash (CONTRACTS.md §4 routes
+ * The API's copy of `ctr:latest` and `ctr:previous`, so that no request reads a whole hash (docs/contract.md §4 routes
  * `/ctr/latest`, `/ctr/previous`, `/ctr/{product_id}` and `/ctr/top` read only this). How it stays fresh:
  *
  * - every `ctr:updates` message (the job publishes each change) re-reads that product's two fields, batched:

@@ -38,7 +38,7 @@ export const ProductParams = z.object({ product_id: ProductIdParam })
 
 /**
  * One window's result for one product, as the job writes it to Redis: the contract's result schema
- * (`@ctr/ctr-topology/contract`), with extra fields passed through (CONTRACTS.md §3 allows them).
+ * (`@ctr/ctr-topology/contract`), with extra fields passed through (docs/contract.md §3 allows them).
  */
 export const CtrResult = ContractResult.loose().meta({
   id: 'CtrResult',

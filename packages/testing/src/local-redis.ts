@@ -1,26 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { Redis } from 'ioredis'
+import { redisAnswers } from '../../../scripts/lib/redis-probe.js'
 import { freePort, type StartedService } from './docker.js'
 
-/** True when a Redis answers PING at `url` within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return (await redis.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    redis.disconnect()
-  }
-}
+// The probe lives with the scripts (which start Redis for `npm start`); the test harness uses it too.
+export { redisAnswers }
 
 /**
  * Starts a private `redis-server` on a free port (nothing saved to disk) for

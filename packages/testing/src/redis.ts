@@ -6,7 +6,7 @@ import { waitFor } from './wait.js'
 
 /** An ioredis client on a database no other test uses, with its URL and a `release()`. */
 export type TestRedis = Redis & {
-  /** `redis://host:port/<db>`: hand it to the code under test (CONTRACTS.md: a database number in REDIS_URL is honoured). */
+  /** `redis://host:port/<db>`: hand it to the code under test (docs/contract.md §5.2: a database number in REDIS_URL is honoured). */
   readonly url: string
   readonly db: number
   /** Empties the database, closes the client and frees the database for other tests. Idempotent. */

@@ -22,7 +22,7 @@ export type ChaosRecord = {
   readonly value: string
 }
 
-/** The result JSON fields of CONTRACTS.md §3 (the job's own type: a shape, not its logic). */
+/** The result JSON fields of docs/contract.md §3.2 (the job's own type: a shape, not its logic). */
 export type Result = CtrResult
 
 export type Truth = { latest: Record<string, Result>; previous: Record<string, Result> }

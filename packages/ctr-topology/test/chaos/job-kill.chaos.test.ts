@@ -27,10 +27,16 @@ describe('chaos: kill -9 the job during the stream', () => {
 
     for (let kill = 0; kill < 5; kill++) {
       // a random moment once the job owns its partitions and restored them (killing it while it starts up tests
-      // little), at least one checkpoint interval later
+      // little), at least one checkpoint interval later; the first job once it has written a checkpoint (killed
+      // before that, its successor has nothing to restore and rightly starts fresh)
       const current = job
-      const ready = () => current.count(kill === 0 ? 'assigned' : 'restored') > 0 || !current.alive
-      await waitFor(ready, { timeoutMs: 60_000, message: `seed ${seed}: the job owns and restored its tasks` })
+      const awaited = kill === 0 ? 'first checkpoint written' : 'restored'
+      const ready = () => current.count(awaited) > 0 || !current.alive
+      await waitFor(ready, { timeoutMs: 60_000, message: `seed ${seed}: ${current.name} logged "${awaited}"` }).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}; its last log lines:\n${current.lines.slice(-15).join('\n')}`)
+        },
+      )
       await sleep(1_200 + rnd() * 4_000)
       expect(job.alive, `job died by itself: ${job.lines.slice(-5).join('\n')}`).toBe(true)
       await job.kill()

@@ -22,7 +22,7 @@ import { deadLettersByReason, LiveTraffic } from './live-traffic.js'
 
 // Outages under live traffic (event time = now, ~400 events/s, impressions and clicks with 6 partitions each),
 // the job in its default mode (TASKS=auto, idle timeout 10 s): Redis down 30 s, the whole Kafka cluster stopped
-// for 30 s, the job itself SIGSTOPped for 30 s. Idleness needs evidence from the brokers (CONTRACTS §2), so a
+// for 30 s, the job itself SIGSTOPped for 30 s. Idleness needs evidence from the brokers (docs/contract.md §2.3), so a
 // partition the job cannot read never goes idle and no outage makes an event late: each test ends with exact
 // latest/previous (the last windows closed by true idleness once the traffic stops) and no late_event in the DLQ.
 // Before evidence-based idleness these outages made 18 % (Redis) and 73 % (Kafka) of the events late.

@@ -91,7 +91,7 @@
     renderTable()
   })
 
-  // Same rule as the sink (CONTRACTS.md §3): a newer window shifts latest to previous, the same window replaces.
+  // Same rule as the sink (docs/contract.md §3.3): a newer window shifts latest to previous, the same window replaces.
   function apply(r) {
     const cur = latest.get(r.product_id)
     if (!cur || r.window_start > cur.window_start) {

@@ -4,7 +4,7 @@ import { ReadEvidence } from './read-evidence.js'
 
 const MAX_AGE = 3000
 
-describe('ReadEvidence (CONTRACTS §2: idleness needs evidence from the broker)', () => {
+describe('ReadEvidence (docs/contract.md §2.3: idleness needs evidence from the broker)', () => {
   it('is caught up only after a log-end answer sent after the last delivery shows nothing unread', () => {
     const e = new ReadEvidence(0)
     expect(e.status(0, MAX_AGE)).toMatchObject({ caughtUp: false, reason: 'not fetched yet since it was assigned' })

@@ -1,5 +1,5 @@
 /**
- * What a source knows about the unread records of one partition: the evidence CONTRACTS §2 asks for before a
+ * What a source knows about the unread records of one partition: the evidence docs/contract.md §2.3 asks for before a
  * silent partition may count as idle. A partition is caught up when a broker response whose request was sent
  * after the partition's last delivery (and no longer ago than `maxAgeMs`) shows its log end at or below the
  * position the job has reached. Silence is not evidence: paused, never answered, answered before the last
@@ -8,7 +8,12 @@
  * itself stopped).
  */
 
-/** One partition's evidence, as `/status` shows it. */
+/**
+ * One partition's evidence, as `/status` shows it and `SourceConnector.readEvidence` returns it.
+ *
+ * @example
+ * { position: 812, logEnd: 812, logEndCheckedAt: 1735732810000, paused: false, caughtUp: true, reason: 'log end 812 reached' }
+ */
 export type ReadEvidenceStatus = {
   /** Next offset the job will read (one past the last record processed, or where the log end was reached). */
   readonly position: number | null
@@ -16,6 +21,7 @@ export type ReadEvidenceStatus = {
   readonly logEnd: number | null
   /** Wall-clock time the request of that answer was sent, epoch ms. */
   readonly logEndCheckedAt: number | null
+  /** Paused by backpressure: never caught up meanwhile. */
   readonly paused: boolean
   /** True when the evidence shows nothing unread right now (a silent partition may then go idle). */
   readonly caughtUp: boolean

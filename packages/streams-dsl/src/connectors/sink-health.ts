@@ -1,5 +1,11 @@
-/** Whether a sink can write right now: `unavailable` while at least one write waits out an outage. */
+/**
+ * Whether a sink can write right now: `unavailable` while at least one write waits out an outage.
+ *
+ * @example
+ * sink.health.current // { state: 'unavailable', since: 1735732810000, error: 'connect ECONNREFUSED 127.0.0.1:6379', reason: 'connection' }
+ */
 export type SinkHealthState = {
+  /** `ok`, or `unavailable` while a write waits out an outage. */
   readonly state: 'ok' | 'unavailable'
   /** Epoch ms of the last change, null before any. */
   readonly since: number | null
@@ -27,6 +33,7 @@ export class SinkHealth {
 
   constructor(readonly now: () => number = Date.now) {}
 
+  /** The state now. */
   get current(): SinkHealthState {
     return this.#state
   }
@@ -71,7 +78,14 @@ export class SinkHealth {
   }
 }
 
-/** A sink that reports its availability (the Redis sinks do). */
+/**
+ * A sink that reports its availability (the Redis sinks do): the runner pauses the input while it is unavailable
+ * and shows it in `/status` and `/metrics`.
+ *
+ * @example
+ * const health = new SinkHealth()
+ * const sink: Sink<string> & ObservableSink = { name: 'audit', health, write: async (lines) => send(lines) }
+ */
 export type ObservableSink = { readonly health: SinkHealth }
 
 /** The sink's {@link SinkHealth} if it has one. */

@@ -8,15 +8,32 @@
  * library.
  */
 
+import type pino from 'pino'
+import type { MessageSender } from './kafka/transactions.js'
 import type { ReadEvidenceStatus } from './read-evidence.js'
 
-/** One input partition of one topic. */
+/**
+ * One input partition of one topic.
+ *
+ * @example
+ * const tp: TopicPartition = { topic: 'views', partition: 3 }
+ */
 export type TopicPartition = { readonly topic: string; readonly partition: number }
 
-/** A position to commit: `offset` is the next offset to read (Kafka convention). */
+/**
+ * A position to commit: `offset` is the next offset to read (Kafka convention).
+ *
+ * @example
+ * await source.commit([{ topic: 'views', partition: 3, offset: 1042 }]) // 0..1041 are done
+ */
 export type TopicPartitionOffset = TopicPartition & { readonly offset: number }
 
-/** A record as it arrives from a source partition, not yet decoded. */
+/**
+ * A record as it arrives from a source partition, not yet decoded; dead letters carry it unchanged.
+ *
+ * @example
+ * const r: RawRecord = { topic: 'views', partition: 0, offset: 7, key: null, value: Buffer.from('{"page":"/a"}'), timestamp: Date.now() }
+ */
 export type RawRecord = {
   readonly topic: string
   readonly partition: number
@@ -25,17 +42,28 @@ export type RawRecord = {
   readonly value: Buffer | null
   /** The broker/producer record timestamp, epoch ms. Event time when the payload has none. */
   readonly timestamp: number
+  /** Kafka record headers, if any. */
   readonly headers?: Readonly<Record<string, Buffer | string | undefined>>
 }
 
-/** Records of one input partition, in offset order. */
+/**
+ * Records of one input partition, in offset order: what a source hands the runtime per partition and poll.
+ *
+ * @example
+ * const batch: InputBatch = { topic: 'views', partition: 0, records: [r] }
+ */
 export type InputBatch = {
   readonly topic: string
   readonly partition: number
   readonly records: readonly RawRecord[]
 }
 
-/** How a partition was taken away: handed over in a rebalance, or lost (another instance may own it already). */
+/**
+ * How a partition was taken away: handed over in a rebalance, or lost (another instance may own it already).
+ *
+ * @example
+ * onRevoked: async (partitions, info) => { if (!info?.lost) await commitWhatTheyProduced(partitions) }
+ */
 export type RevokeInfo = {
   /**
    * True when the assignment was lost (session timeout, a long pause of the process, fenced by the group): the
@@ -44,7 +72,16 @@ export type RevokeInfo = {
   readonly lost: boolean
 }
 
-/** Callbacks a source drives. */
+/**
+ * Callbacks a source drives: the runner implements them; a custom {@link SourceConnector} calls them.
+ *
+ * @example
+ * await source.start({
+ *   onBatches: async (batches) => { for (const b of batches) console.log(b.topic, b.partition, b.records.length) },
+ *   onAssigned: async () => undefined, // start at the committed offsets
+ *   onRevoked: async () => {},
+ * })
+ */
 export interface SourceHandlers {
   /**
    * Records of one poll, one batch per partition, each in offset order. The source may call again before the
@@ -60,23 +97,75 @@ export interface SourceHandlers {
   onAssigned(partitions: readonly TopicPartition[]): Promise<readonly TopicPartitionOffset[] | undefined | void>
   /** Partitions about to be taken away: flush and commit what they produced (unless `info.lost`). */
   onRevoked(partitions: readonly TopicPartition[], info?: RevokeInfo): Promise<void>
+  /**
+   * Called at once, synchronously, when the source learns that its assignment was lost, before the batches in
+   * flight finish and `onRevoked` runs: from here on nothing of these partitions may be written or checkpointed.
+   */
+  onLost?(partitions: readonly TopicPartition[]): void
 }
 
-/** Where raw records come from: a Kafka consumer group, or memory in tests. */
+/**
+ * Where raw records come from: a Kafka consumer group (`KafkaSource`), or memory in tests (`MemorySource`).
+ *
+ * @example
+ * const source: SourceConnector = new MemorySource({ views: 2 })
+ * await source.start(handlers)
+ */
 export interface SourceConnector {
+  /** The topics it reads. */
   readonly topics: readonly string[]
+  /** Starts delivering: assignments through `onAssigned`, then records through `onBatches`. */
   start(handlers: SourceHandlers): Promise<void>
   /** Commits positions; each offset is the next one to read. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>
+  /** Stops fetching these partitions (backpressure); what was fetched already is still delivered. */
   pause(partitions: readonly TopicPartition[]): void
+  /** Fetches these partitions again. */
   resume(partitions: readonly TopicPartition[]): void
   /**
-   * What the source knows of a partition's unread records at `now` (CONTRACTS §2): a silent partition goes idle
+   * What the source knows of a partition's unread records at `now` (docs/contract.md §2.3): a silent partition goes idle
    * only while `caughtUp`. Undefined for a partition it does not own.
    */
   readEvidence(tp: TopicPartition, now: number): ReadEvidenceStatus | undefined
   /** Stops fetching, leaves the group. Pending `onBatches` calls finish first. */
   stop(): Promise<void>
+}
+
+/**
+ * The structured logger connectors and sinks write to (pino's shape; a pino logger is one).
+ *
+ * @example
+ * const logger: Logger = pino({ name: 'my-job' })
+ * logger.warn({ sink: 'audit' }, 'audit sink slow')
+ */
+export type Logger = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>
+
+/**
+ * What the runner hands every sink of the topology before its first write ({@link Sink.open}): the job's
+ * settings, so a sink built without connection settings of its own writes to the job's Kafka and Redis.
+ *
+ * @example
+ * const audit: Sink<string> = {
+ *   name: 'audit',
+ *   open: (ctx) => ctx.logger.info({ redis: ctx.redisUrl }, `audit sink of ${ctx.applicationId} opened`),
+ *   write: async (lines) => lines.forEach((l) => console.log(l)),
+ * }
+ */
+export type SinkContext = {
+  /** The job's application id (`APPLICATION_ID`; by default the topology's name). */
+  readonly applicationId: string
+  /** The job's Kafka bootstrap servers (`KAFKA_BROKERS`), comma-separated `host:port`. */
+  readonly kafkaBrokers: string
+  /** The job's Redis (`REDIS_URL`), e.g. `redis://127.0.0.1:6379/0`. */
+  readonly redisUrl: string
+  /** The job's logger. */
+  readonly logger: Logger
+  /**
+   * Under the runner's `guarantee: 'exactly-once'`: the instance's Kafka transaction. A Kafka sink that sends
+   * through it has its records committed with the input offsets and the checkpoints, all or nothing (`kafkaSink`
+   * and `kafkaDeadLetterSink` do); absent under at-least-once.
+   */
+  readonly transaction?: MessageSender
 }
 
 /**
@@ -89,20 +178,49 @@ export interface SourceConnector {
  * const logSink: Sink<{ id: string }> = { name: 'log', write: async (rs) => rs.forEach((r) => console.log(r.id)) }
  */
 export interface Sink<T> {
+  /** Names the sink in logs, metrics (`sink` label) and the test driver's outputs; unique within a topology. */
   readonly name: string
+  /**
+   * Called once by the runner before the first write, with the job's settings; a sink given no connection
+   * settings of its own takes them from here. Without a runner (the test driver, an engine used directly) it is
+   * not called, and the connectors fall back to `KAFKA_BROKERS` / `REDIS_URL`.
+   */
+  open?(context: SinkContext): Promise<void> | void
+  /** Writes records in order; resolves once they are durable, rejects if they cannot be written. */
   write(records: readonly T[]): Promise<void>
   /** Waits for everything written so far to be durable. */
   flush?(): Promise<void>
+  /** Releases what the sink opened; the runner calls it once the job has stopped. */
   close?(): Promise<void>
+  /**
+   * The end (epoch ms, exclusive) of the window a record is the result of, for the runner's emit-latency metric
+   * (`streams_emit_latency_seconds`: wall clock at the write minus it). Without it, `Windowed` records are
+   * timed by `window.end` and other records not at all.
+   */
+  windowEnd?(record: T): number | undefined
 }
 
-/** Why a record went to the dead-letter output (CONTRACTS.md §1 `error.reason`). */
+/**
+ * Why a record went to the dead-letter output (docs/contract.md §1.3 `error.reason`): bad bytes, an invalid event, a
+ * timestamp too far in the future, a late event, or `processing_error` when user code threw.
+ *
+ * @example
+ * const bad = d.deadLetters().filter((l) => l.reason !== 'late_event')
+ */
 export type DeadLetterReason = 'invalid_json' | 'invalid_event' | 'future_timestamp' | 'late_event' | (string & {})
 
-/** A record that did not make it into the results, with the reason. */
+/**
+ * A record that did not make it into the results, with the reason: what the dead-letter sinks receive.
+ *
+ * @example
+ * app.deadLetters().to(collectingSink<DeadLetter>('dlq'))
+ * // { reason: 'invalid_event', message: 'page: Required', record: { topic: 'views', partition: 0, offset: 7, ... } }
+ */
 export type DeadLetter = {
   readonly reason: DeadLetterReason
+  /** What was wrong, one line, e.g. `page: Required`. */
   readonly message: string
+  /** The original record, untouched. */
   readonly record: RawRecord
 }
 

@@ -1,18 +1,6 @@
-/**
- * A windowed aggregation as a small object. `add` may mutate and return `acc` (faster) or return a new value;
- * `result` must return a value that later `add` calls do not change (it is emitted). Accumulators must be JSON
- * so window state can be snapshot.
- *
- * @example
- * const total: Aggregation<{ n: number }, number, number> = { init: () => 0, add: (a, v) => a + v.n, result: (a) => a }
- */
-export type Aggregation<T, A, R> = {
-  readonly name: string
-  readonly init: () => A
-  readonly add: (acc: A, value: T) => A
-  readonly merge?: (a: A, b: A) => A
-  readonly result: (acc: A) => R
-}
+import type { Aggregation } from '../core/aggregation.js'
+
+export type { Aggregation } from '../core/aggregation.js'
 
 /**
  * Counts events.
@@ -82,7 +70,7 @@ function compileObject<F extends string>(
 export function sumOf<F extends string>(
   ...fields: F[]
 ): Aggregation<{ readonly [k in F]: number }, Record<F, number>, Record<F, number>> {
-  if (fields.length === 0) throw new TypeError('sumOf: name at least one field')
+  if (fields.length === 0) throw new TypeError("sumOf: name at least one numeric field, e.g. sumOf('views', 'orders')")
   const init = compileObject<F>(fields, () => 0)
   return {
     name: `sumOf(${fields.join(',')})`,

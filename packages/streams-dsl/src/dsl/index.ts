@@ -1,17 +1,9 @@
-export {
-  type Aggregation,
-  avg,
-  count,
-  max,
-  min,
-  reducing,
-  sum,
-  sumOf,
-} from './aggregations.js'
-export { type Duration, formatDuration, toMillis } from './duration.js'
+export { type Duration, toMillis } from '../core/duration.js'
+export { type Aggregation, avg, count, max, min, reducing, sum, sumOf } from './aggregations.js'
 export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, type Serde, text } from './serde.js'
 export { type EventTime, type SourceSpec, topic } from './source.js'
 export {
+  type DeduplicateOptions,
   type KeyByOptions,
   KeyedStream,
   type Named,
@@ -20,4 +12,4 @@ export {
   type WindowOptions,
 } from './stream.js'
 export { TopologyBuilder, type TopologyOptions, topology } from './topology.js'
-export { hopping, session, tumbling, type Window, type Windowed, type WindowSpec, windowStarts } from './windows.js'
+export { hopping, session, tumbling, type Window, type Windowed, type WindowSpec } from './windows.js'

@@ -1,35 +1,15 @@
 import type { z } from 'zod'
+import { DecodeError, type Serde } from '../core/serde.js'
 import { fieldSet, JsonSyntaxError, parseUtf8Json, readFields } from './json-fields.js'
 
-/** Why decoding failed: the bytes are not JSON, or the JSON is not a valid event. */
-export type DecodeFailureReason = 'invalid_json' | 'invalid_event'
-
-/** Thrown by {@link Serde.decode}; the runtime turns it into a dead letter with this reason. */
-export class DecodeError extends Error {
-  constructor(
-    readonly reason: DecodeFailureReason,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'DecodeError'
-  }
-}
+export { DecodeError, type DecodeFailureReason, type Serde } from '../core/serde.js'
 
 /**
- * Turns record bytes into typed values and back. `decode` throws a {@link DecodeError} for bad input
- * (any other exception is reported as `invalid_event`). Implement it directly for a faster decoder
- * (a field scanner, or validation without building throwaway objects).
+ * Options of {@link json}: swap the parser or the validator without changing the topology.
  *
  * @example
- * const text: Serde<string> = { name: 'text', decode: (b) => b.toString('utf8'), encode: (s) => Buffer.from(s) }
+ * json(View, { validate: (v) => (isView(v) ? v : 'not a view') }) // a hand-written validator instead of zod
  */
-export interface Serde<T> {
-  readonly name: string
-  decode(bytes: Buffer): T
-  encode(value: T): Buffer
-}
-
-/** Options of {@link json}: swap the parser or the validator without changing the topology. */
 export type JsonSerdeOptions<T> = {
   /**
    * Parses bytes into a plain value; throw to reject as `invalid_json`. Default: for a plain `z.object` schema,

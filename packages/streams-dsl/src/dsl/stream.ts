@@ -1,13 +1,27 @@
 import type { Sink } from '../connectors/types.js'
+import { type Duration, toMillis } from '../core/duration.js'
 import type { GraphBuilder } from '../graph/graph-builder.js'
+import { describeValue } from '../graph/validate.js'
 import { type Aggregation, count, reducing } from './aggregations.js'
-import { type Duration, toMillis } from './duration.js'
 import type { Windowed, WindowSpec } from './windows.js'
 
-/** Naming option every operator takes, so state and descriptions keep a stable name. */
-export type Named = { name?: string }
+/**
+ * Naming option every operator takes, so state and descriptions keep a stable name.
+ *
+ * @example
+ * views.keyBy((v) => v.page, { name: 'by-page' }) // repartition topic `<application-id>-by-page-repartition`
+ */
+export type Named = {
+  /** Default `<kind>-<n>` in creation order. */
+  name?: string
+}
 
-/** Options of {@link Stream.keyBy}. */
+/**
+ * Options of {@link Stream.keyBy}.
+ *
+ * @example
+ * views.keyBy((v) => v.page, { name: 'by-page', copartitioned: true }) // the topic is keyed by page already
+ */
 export type KeyByOptions = Named & {
   /**
    * Declares that every source feeding this keyBy is already partitioned by this key: its Kafka record key is
@@ -18,12 +32,41 @@ export type KeyByOptions = Named & {
   copartitioned?: boolean
 }
 
-/** Options of {@link KeyedStream.window}. */
+/**
+ * Options of {@link KeyedStream.window}.
+ *
+ * @example
+ * keyed.window(tumbling('10s'), { allowedLateness: '5s', emit: 'onClose', name: 'per-10s' })
+ */
 export type WindowOptions = Named & {
   /** How long after a window closes late events still update it (default 0). */
   allowedLateness?: Duration
   /** `onClose` (default): one result when the watermark passes the end, plus late firings; `onUpdate`: a result per event. */
   emit?: 'onClose' | 'onUpdate'
+}
+
+/**
+ * Options of {@link Stream.deduplicate}.
+ *
+ * @example
+ * events.deduplicate({ by: (e) => e.event_id, within: '10m', allowedLateness: '5s', name: 'dedupe-events' })
+ */
+export type DeduplicateOptions<T> = Named & {
+  /** The id of a record: two records with the same id are the same event. */
+  by: (value: T) => string | number
+  /** How far apart in event time two records of one id are still the same event (`|ts - tsFirst| < within`). */
+  within: Duration
+  /**
+   * How far behind the watermark a record is still judged (default 0), like a window's allowed lateness: ids are
+   * held that much longer. Use the allowedLateness of the window downstream, if any.
+   */
+  allowedLateness?: Duration
+}
+
+/** Throws a one-line TypeError unless `fn` is a function: what the operator takes, with an example. */
+function needFunction(op: string, fn: unknown, example: string): void {
+  if (typeof fn !== 'function')
+    throw new TypeError(`${op}: pass a function of the value, e.g. ${example}; got ${describeValue(fn)}`)
 }
 
 /**
@@ -35,6 +78,7 @@ export type WindowOptions = Named & {
 export class Stream<T> {
   /** @internal */
   constructor(
+    /** @internal */
     protected readonly graph: GraphBuilder,
     /** The name of the node that produces this stream. */
     readonly node: string,
@@ -42,23 +86,82 @@ export class Stream<T> {
 
   /** Transforms each value. */
   map<U>(fn: (value: T) => U, options: Named = {}): Stream<U> {
+    needFunction('map', fn, '.map((v) => ({ page: v.page, n: 1 }))')
     return new Stream<U>(this.graph, this.graph.add({ kind: 'map', fn, inputs: [this.node], name: options.name }))
   }
 
   /** Keeps the values for which `fn` is true. */
   filter(fn: (value: T) => boolean, options: Named = {}): Stream<T> {
+    needFunction('filter', fn, ".filter((v) => v.page !== '')")
     return new Stream<T>(this.graph, this.graph.add({ kind: 'filter', fn, inputs: [this.node], name: options.name }))
   }
 
   /** Replaces each value by zero or more values; they keep its event time. */
   flatMap<U>(fn: (value: T) => Iterable<U>, options: Named = {}): Stream<U> {
+    needFunction('flatMap', fn, '.flatMap((v) => v.items)')
     return new Stream<U>(this.graph, this.graph.add({ kind: 'flatMap', fn, inputs: [this.node], name: options.name }))
   }
 
   /** Interleaves this stream with others of the same type. */
   merge(...others: Stream<T>[]): Stream<T> {
+    const bad = others.findIndex((o) => !(o instanceof Stream))
+    if (bad >= 0)
+      throw new TypeError(
+        `merge: pass streams of this topology, e.g. a.merge(b); argument ${bad + 1} is ${describeValue(others[bad])}`,
+      )
     const inputs = [this.node, ...others.map((o) => o.node)]
     return new Stream<T>(this.graph, this.graph.add({ kind: 'merge', inputs }))
+  }
+
+  /**
+   * Drops duplicates: the same id delivered twice counts once. A record is a **duplicate** when the same task
+   * already kept a record of the same `by` id whose event time `tsFirst` has `|ts - tsFirst| < within` (strict:
+   * a record exactly `within` later is a new event, kept, and itself becomes a first occurrence). The first
+   * occurrence passes on unchanged; duplicates are dropped and counted in the status counter `duplicatesDropped`
+   * (and the metric `streams_duplicates_dropped_total`); they are not dead letters.
+   *
+   * Event time and the watermark W (docs/contract.md §2) bound the state: an id kept at `tsFirst` is held until
+   * `W >= tsFirst + within - 1 + allowedLateness`, then purged (with `allowedLateness` 0: once W has passed the
+   * last event time that could still be its duplicate). A record that is no duplicate of a held id and arrives
+   * while `W >= ts + allowedLateness` might duplicate an id already purged, so it cannot be judged reliably: it is
+   * **late**, like an event for a purged window (§2.6): not passed on, sent to the late-events output (the DLQ,
+   * reason `late_event`) and counted in `late`. That is what Flink and Spark users expect from a watermark-bounded
+   * dedupe (Spark's `dropDuplicatesWithinWatermark` drops data behind the watermark too): a record is never let
+   * through twice silently; it is either deduplicated or reported.
+   *
+   * Duplicates are found **per task**: among the records of one input partition (with a co-partitioned or a
+   * repartitioned input, of one task), since records of the same Kafka key land in the same partition. Key
+   * your topic by the event id, or by whatever a duplicate shares, so that duplicates meet. Not available after
+   * `keyBy` or an aggregate (the build says so): deduplicate before the keyBy. The ids are state of the task: they are in `snapshot()`,
+   * restored with `restore()`, written in the changelog checkpoints, count in `status().windows.open`, and
+   * offsets are committed only past the records whose ids have been purged or checkpointed, as with windows.
+   *
+   * @example
+   * app
+   *   .source(topic('orders', { value: json(Order) })) // Kafka key: event_id
+   *   .deduplicate({ by: (o) => o.event_id, within: '10m' }) // a redelivery within 10 minutes counts once
+   *   .keyBy((o) => o.product_id)
+   *   .window(tumbling('1m'))
+   *   .count()
+   *   .to(sink)
+   */
+  deduplicate(options: DeduplicateOptions<T>): Stream<T> {
+    const o = (options ?? {}) as Partial<DeduplicateOptions<T>>
+    needFunction('deduplicate', o.by, '.deduplicate({ by: (v) => v.event_id, within: ' + "'10m' })")
+    const within = toMillis(o.within as Duration, 'within')
+    if (!(within >= 1)) throw new TypeError(`deduplicate: within must be at least 1 ms, e.g. '10m'; got ${within}`)
+    const allowedLateness = toMillis(o.allowedLateness ?? 0, 'allowedLateness')
+    return new Stream<T>(
+      this.graph,
+      this.graph.add({
+        kind: 'deduplicate',
+        by: o.by as (value: never) => string | number,
+        within,
+        allowedLateness,
+        inputs: [this.node],
+        name: o.name,
+      }),
+    )
   }
 
   /**
@@ -67,6 +170,7 @@ export class Stream<T> {
    * several instances can share the work whatever the input's keys and partition counts (see `describe()`).
    */
   keyBy<K extends string | number>(fn: (value: T) => K, options: KeyByOptions = {}): KeyedStream<K, T> {
+    needFunction('keyBy', fn, '.keyBy((v) => v.page)')
     return new KeyedStream<K, T>(this.graph, this.graph.add({ kind: 'keyBy', fn, inputs: [this.node], ...options }))
   }
 
@@ -91,10 +195,14 @@ export class KeyedStream<K, T> {
 
   /** Cuts the keyed stream into event-time windows. */
   window(spec: WindowSpec, options: WindowOptions = {}): WindowedStream<K, T> {
+    if (!spec || typeof spec !== 'object' || !['tumbling', 'hopping', 'session'].includes(spec.kind))
+      throw new TypeError(
+        `window: pass a window spec, e.g. tumbling('10s'), hopping({ size: '1m', advance: '10s' }) or session('30m'); got ${describeValue(spec)}`,
+      )
     const allowedLateness = toMillis(options.allowedLateness ?? 0, 'allowedLateness')
     const emit = options.emit ?? 'onClose'
     if (emit !== 'onClose' && emit !== 'onUpdate')
-      throw new TypeError(`window emit must be onClose or onUpdate, not ${emit}`)
+      throw new TypeError(`window: emit must be 'onClose' or 'onUpdate', not ${describeValue(emit)}`)
     const name = this.graph.add({
       kind: 'window',
       spec,
@@ -122,6 +230,11 @@ export class WindowedStream<K, T> {
 
   /** Aggregates each key and window with an {@link Aggregation}. */
   aggregate<A, R>(aggregation: Aggregation<T, A, R>, options: Named = {}): Stream<Windowed<K, R>> {
+    const a = aggregation as Partial<Aggregation<T, A, R>> | undefined
+    if (!a || typeof a.init !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function')
+      throw new TypeError(
+        `aggregate: pass an aggregation { name, init, add, result }, e.g. count(), sum((v) => v.n) or sumOf('views', 'orders'); got ${describeValue(aggregation)}`,
+      )
     const node = this.graph.add({
       kind: 'aggregate',
       aggregation: aggregation as unknown as Aggregation<never, unknown, unknown>,
@@ -138,6 +251,7 @@ export class WindowedStream<K, T> {
 
   /** Folds the events of each key and window with `fn`. */
   reduce(fn: (a: T, b: T) => T, options: Named = {}): Stream<Windowed<K, T>> {
+    needFunction('reduce', fn, '.reduce((a, b) => (a.at > b.at ? a : b))')
     return this.aggregate(reducing(fn), options)
   }
 }

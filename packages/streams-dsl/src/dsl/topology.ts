@@ -1,12 +1,19 @@
 import type { DeadLetter } from '../connectors/types.js'
+import { type Duration, toMillis } from '../core/duration.js'
 import { GraphBuilder } from '../graph/graph-builder.js'
 import { compileTopology, type Topology, type WatermarkSettings } from '../graph/topology.js'
-import { type Duration, toMillis } from './duration.js'
+import { describeValue } from '../graph/validate.js'
 import type { SourceSpec } from './source.js'
 import { Stream } from './stream.js'
 
-/** Options of {@link topology}. */
+/**
+ * Options of {@link topology}.
+ *
+ * @example
+ * topology('views', { watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s', maxFutureSkew: '5m' } })
+ */
 export type TopologyOptions = {
+  /** How event time is judged (see `WatermarkSettings`). */
   watermarks?: {
     /** B: how far out of order events may arrive (default 0). W(p) = maxEventTime(p) - B - 1. */
     maxOutOfOrderness?: Duration
@@ -21,7 +28,7 @@ export type TopologyOptions = {
  * Builds a topology: add sources, chain operators, end in sinks, then `build()`.
  *
  * @example
- * const app = topology('ctr', { watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s' } })
+ * const app = topology('page-views', { watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s' } })
  * app.source(topic('clicks', { value: json(Click) })).to(sink)
  * const t = app.build()
  */
@@ -45,6 +52,10 @@ export class TopologyBuilder {
 
   /** Adds an input topic; the serde types the stream. */
   source<T>(spec: SourceSpec<T>): Stream<T> {
+    if (!spec || typeof spec.topic !== 'string' || typeof spec.value?.decode !== 'function')
+      throw new TypeError(
+        `source: pass a topic spec, e.g. app.source(topic('views', { value: json(View) })); got ${describeValue(spec)}`,
+      )
     const node = this.graph.add({
       kind: 'source',
       topic: spec.topic,
@@ -84,7 +95,7 @@ export class TopologyBuilder {
  * Starts a topology definition.
  *
  * @example
- * const app = topology('ctr', { watermarks: { maxOutOfOrderness: '3s' } })
+ * const app = topology('page-views', { watermarks: { maxOutOfOrderness: '3s' } })
  */
 export function topology(name: string, options: TopologyOptions = {}): TopologyBuilder {
   return new TopologyBuilder(name, options)

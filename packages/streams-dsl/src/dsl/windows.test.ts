@@ -30,7 +30,9 @@ describe('window assigner', () => {
 
   it('rejects sizes that cannot work, with a one-line message', () => {
     expect(() => tumbling(0)).toThrow('tumbling window size must be positive')
-    expect(() => hopping({ size: '5s', advance: '10s' })).toThrow('exceeds its size')
+    expect(() => hopping({ size: '5s', advance: '10s' })).toThrow(
+      'hopping window advance 10000ms exceeds its size 5000ms, which would leave gaps between windows: use an advance of at most the size (tumbling(size) when they are equal)',
+    )
     expect(() => tumbling('ten seconds' as never)).toThrow('is not a duration')
   })
 })

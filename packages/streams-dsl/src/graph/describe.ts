@@ -1,4 +1,4 @@
-import { formatDuration } from '../dsl/duration.js'
+import { formatDuration } from '../core/duration.js'
 import type { GraphNode } from './nodes.js'
 import { keyByPartitioning } from './repartition.js'
 import type { Topology } from './topology.js'
@@ -17,6 +17,8 @@ function detail(t: Topology, n: GraphNode): string {
       return `${n.spec.name}, allowed lateness ${formatDuration(n.allowedLateness)}, emit ${n.emit}`
     case 'aggregate':
       return n.aggregation.name
+    case 'deduplicate':
+      return `within ${formatDuration(n.within)}, allowed lateness ${formatDuration(n.allowedLateness)}, per task`
     case 'sink':
       return `sink "${n.sink.name}"`
     default:

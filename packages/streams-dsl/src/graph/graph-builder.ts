@@ -1,5 +1,6 @@
 import type { GraphNode } from './nodes.js'
 import { TopologyError } from './topology.js'
+import { readTwice } from './validate.js'
 
 type NewNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'name'> & { name?: string } : never) : never
 
@@ -18,7 +19,9 @@ export class GraphBuilder {
     const name = node.name ?? `${node.kind}-${this.seq}`
     if (this.names.has(name)) {
       const what =
-        node.kind === 'source' ? `topic "${node.topic}" is read twice; reuse the stream` : 'this name is used twice'
+        node.kind === 'source'
+          ? readTwice(node.topic)
+          : 'this name is used by two operators: give each its own { name }, or leave it out for <kind>-<n>'
       throw new TopologyError(name, what)
     }
     this.names.add(name)

@@ -1,8 +1,8 @@
 import type { DeadLetter, Sink } from '../connectors/types.js'
-import type { Aggregation } from '../dsl/aggregations.js'
-import type { Serde } from '../dsl/serde.js'
-import type { EventTime } from '../dsl/source.js'
-import type { WindowSpec } from '../dsl/windows.js'
+import type { Aggregation } from '../core/aggregation.js'
+import type { EventTime } from '../core/event-time.js'
+import type { Serde } from '../core/serde.js'
+import type { WindowSpec } from '../core/window.js'
 
 // Graph nodes are untyped on purpose: the DSL classes carry the types, the graph carries the structure.
 type Fn = (value: never) => unknown
@@ -44,6 +44,15 @@ export type AggregateNode = NodeBase & {
   readonly kind: 'aggregate'
   readonly aggregation: Aggregation<never, unknown, unknown>
 }
+/** Drops a record whose id was kept shortly before (per task, by event time); see `Stream.deduplicate`. */
+export type DeduplicateNode = NodeBase & {
+  readonly kind: 'deduplicate'
+  readonly by: (value: never) => string | number
+  /** Milliseconds: a record is a duplicate of one kept at t when |ts - t| < within. */
+  readonly within: number
+  /** Milliseconds the ids are held past `within`, and records behind the watermark still judged. */
+  readonly allowedLateness: number
+}
 /** Writes to a sink. */
 export type SinkNode = NodeBase & { readonly kind: 'sink'; readonly sink: Sink<never> }
 /** Side outputs of the whole topology: records that failed, and late events. */
@@ -57,6 +66,7 @@ export type GraphNode =
   | FlatMapNode
   | MergeNode
   | KeyByNode
+  | DeduplicateNode
   | WindowNode
   | AggregateNode
   | SinkNode

@@ -40,11 +40,13 @@ describe('build(): validation names the node', () => {
       .keyBy((e) => e.product_id)
       .window(tumbling('1s'))
     expect(buildError(() => a.build())).toBe(
-      'window-3: window without aggregation: call .aggregate(), .count() or .reduce()',
+      'window-3: window without aggregation: end it with .aggregate(...), .count() or .reduce(fn), then .to(sink)',
     )
     const b = topology('t')
     b.source(topic('in', { value: json(Ev) })).keyBy((e) => e.product_id, { name: 'by-product' })
-    expect(buildError(() => b.build())).toBe('by-product: keyBy leads nowhere: call .window() on it')
+    expect(buildError(() => b.build())).toBe(
+      "by-product: keyBy without window: a keyed stream is only aggregated per window; call .window(tumbling('1m')) on it, then .count() or .aggregate(...) and .to(sink)",
+    )
   })
 
   it('a window without keyBy (only reachable below the typed DSL) and no source at all', () => {
@@ -54,26 +56,89 @@ describe('build(): validation names the node', () => {
     const agg = g.add({ kind: 'aggregate', aggregation: sumOf('n') as never, inputs: [w] })
     g.add({ kind: 'sink', sink: sink('x'), inputs: [agg] })
     expect(buildError(() => compileTopology('t', watermarks, g.seal()))).toBe(
-      'window-2: window without keyBy: call .keyBy() first',
+      'window-2: window without keyBy: call .keyBy((value) => key) before .window()',
     )
-    expect(buildError(() => topology('empty').build())).toBe('topology "empty" has no source')
+    expect(buildError(() => topology('empty').build())).toBe(
+      `topology "empty" has no source: read a topic with app.source(topic('name', { value: json(Schema) }))`,
+    )
   })
 
   it('a topic read twice, two different sinks with one name, a second build', () => {
     const a = topology('t')
     a.source(topic('in', { value: json(Ev) })).to(sink('s'))
     expect(buildError(() => a.source(topic('in', { value: json(Ev) })))).toBe(
-      'source-in: topic "in" is read twice; reuse the stream',
+      'source-in: topic "in" is read twice: call app.source() once per topic and reuse the stream it returns',
     )
     const b = topology('t')
     const s = b.source(topic('in', { value: json(Ev) }))
     s.to(sink('s'))
     s.to(sink('s'))
-    expect(buildError(() => b.build())).toContain('two different sinks are named "s"')
+    expect(buildError(() => b.build())).toBe(
+      `sink-3: two different sinks are named "s": give one of them another name (a sink's name labels its metrics, logs and test-driver output)`,
+    )
     const c = topology('t')
     c.source(topic('in', { value: json(Ev) })).to(sink('s'))
     c.build()
     expect(() => c.source(topic('other', { value: json(Ev) }))).toThrow('topology is already built')
+  })
+})
+
+describe('DSL mistakes: one line saying what to pass instead', () => {
+  const src = () => topology('t').source(topic('in', { value: json(Ev) }))
+  const keyed = () => src().keyBy((e) => e.product_id)
+
+  it('an operator given something other than a function', () => {
+    expect(() => src().map(undefined as never)).toThrow(
+      'map: pass a function of the value, e.g. .map((v) => ({ page: v.page, n: 1 })); got undefined',
+    )
+    expect(() => src().filter('yes' as never)).toThrow(
+      `filter: pass a function of the value, e.g. .filter((v) => v.page !== ''); got string "yes"`,
+    )
+    expect(() => src().keyBy({ field: 'page' } as never)).toThrow(
+      'keyBy: pass a function of the value, e.g. .keyBy((v) => v.page); got an object with keys field',
+    )
+    expect(() => src().merge({} as never)).toThrow(
+      'merge: pass streams of this topology, e.g. a.merge(b); argument 1 is an object with keys (none)',
+    )
+  })
+
+  it('a window or an aggregation that is not one', () => {
+    expect(() => keyed().window('10s' as never)).toThrow(
+      `window: pass a window spec, e.g. tumbling('10s'), hopping({ size: '1m', advance: '10s' }) or session('30m'); got string "10s"`,
+    )
+    expect(() => keyed().window(tumbling('1s'), { emit: 'always' as never })).toThrow(
+      `window: emit must be 'onClose' or 'onUpdate', not string "always"`,
+    )
+    expect(() =>
+      keyed()
+        .window(tumbling('1s'))
+        .aggregate((() => 0) as never),
+    ).toThrow(
+      "aggregate: pass an aggregation { name, init, add, result }, e.g. count(), sum((v) => v.n) or sumOf('views', 'orders'); got a function",
+    )
+    expect(() => tumbling(0)).toThrow("tumbling window size must be positive, got 0ms: e.g. tumbling('10s')")
+  })
+
+  it('a source or a sink that is not one', () => {
+    expect(() => topology('t').source('in' as never)).toThrow(
+      `source: pass a topic spec, e.g. app.source(topic('views', { value: json(View) })); got string "in"`,
+    )
+    expect(() => topic('in', {} as never)).toThrow(
+      'topic "in": value must be a serde that decodes the records, e.g. { value: json(View) } or { value: text() }',
+    )
+    const app = topology('t')
+    app.source(topic('in', { value: json(Ev) })).to(undefined as never)
+    expect(buildError(() => app.build())).toBe(
+      "sink-2: .to() needs a sink: an object with a name and write(records), e.g. collectingSink('out') or redisHash({ ... }); got undefined",
+    )
+  })
+
+  it('two operators with one name', () => {
+    const s = src()
+    s.map((e) => e.n, { name: 'n' }).to(sink('a'))
+    expect(buildError(() => s.map((e) => e.n, { name: 'n' }))).toBe(
+      'n: this name is used by two operators: give each its own { name }, or leave it out for <kind>-<n>',
+    )
   })
 })
 

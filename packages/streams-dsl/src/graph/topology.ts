@@ -2,10 +2,19 @@ import { describeTopology } from './describe.js'
 import type { GraphNode, SourceNode } from './nodes.js'
 import { validateGraph } from './validate.js'
 
-/** Watermark parameters of a topology, in milliseconds. */
+/**
+ * Watermark parameters of a topology, in milliseconds (from the `watermarks` option of `topology()`).
+ *
+ * @example
+ * topology('views', { watermarks: { maxOutOfOrderness: '3s' } }).build().watermarks
+ * // { maxOutOfOrderness: 3000, idleTimeout: 10000, maxFutureSkew: 300000 }
+ */
 export type WatermarkSettings = {
+  /** B: how far out of order events may arrive; W(p) = maxEventTime(p) - B - 1. */
   readonly maxOutOfOrderness: number
+  /** A partition silent this long (wall clock, with evidence that nothing is unread) stops holding W back. */
   readonly idleTimeout: number
+  /** Events further ahead of the wall clock are dead letters (`future_timestamp`). */
   readonly maxFutureSkew: number
 }
 
@@ -18,15 +27,16 @@ export type WatermarkSettings = {
 export class Topology {
   /** Input topics in declaration order. */
   readonly sourceTopics: readonly string[]
-  /** Nodes by name. */
+  /** @internal Nodes by name (for the runtime). */
   readonly byName: ReadonlyMap<string, GraphNode>
-  /** Consumers of each node, by name. */
+  /** @internal Consumers of each node, by name (for the runtime). */
   readonly consumers: ReadonlyMap<string, readonly string[]>
 
   /** @internal use `topology(...).build()` */
   constructor(
     readonly name: string,
     readonly watermarks: WatermarkSettings,
+    /** @internal The graph's nodes in creation order (for the runtime). */
     readonly nodes: readonly GraphNode[],
   ) {
     this.sourceTopics = Object.freeze(nodes.filter((n): n is SourceNode => n.kind === 'source').map((n) => n.topic))
@@ -43,7 +53,17 @@ export class Topology {
   }
 }
 
-/** A topology that cannot run; the message names the node. */
+/**
+ * A topology that cannot run, thrown by `build()` (or by a DSL call on a built topology); the message names the
+ * node and says how to fix it.
+ *
+ * @example
+ * try {
+ *   app.build()
+ * } catch (e) {
+ *   if (e instanceof TopologyError) console.error(e.message) // "by-page: keyBy without window: ... call .window(tumbling('1m')) on it, ..."
+ * }
+ */
 export class TopologyError extends Error {
   constructor(
     readonly node: string | undefined,

@@ -1,7 +1,12 @@
 import type { SinkHealth, SinkHealthState } from '../connectors/sink-health.js'
 import type { SourceConnector, TopicPartition } from '../connectors/types.js'
 
-/** One sink in `/status`: whether it can write, since when, why not, and its outages so far by reason. */
+/**
+ * One sink in `/status`: whether it can write, since when, why not, and its outages so far by reason.
+ *
+ * @example
+ * runner.status().sinks // [{ name: 'redis-hash(views)', state: 'ok', since: 1735732810000, outages: { connection: 1 } }]
+ */
 export type SinkStatus = { readonly name: string; readonly outages: Readonly<Record<string, number>> } & SinkHealthState
 
 /** Options of {@link Backpressure}. */

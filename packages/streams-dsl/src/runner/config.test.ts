@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { json, topic, topology } from '../index.js'
 import { ConfigError, loadConfig } from './config.js'
+import { createRunner } from './runner.js'
 
 describe('loadConfig', () => {
   it('uses the contract defaults, the application id from the topology', () => {
@@ -16,7 +19,20 @@ describe('loadConfig', () => {
       commitIntervalMs: 1000,
       tickIntervalMs: 200,
       shutdownGraceMs: 10_000,
+      guarantee: 'at-least-once',
     })
+  })
+
+  it('reads GUARANTEE and TRANSACTIONAL_ID, and refuses a guarantee it does not know in one line', () => {
+    expect(
+      loadConfig({ GUARANTEE: 'exactly-once', TRANSACTIONAL_ID: 'ctr-0' }, { applicationId: 'ctr' }),
+    ).toMatchObject({
+      guarantee: 'exactly-once',
+      transactionalId: 'ctr-0',
+    })
+    expect(() => loadConfig({ GUARANTEE: 'exactly_once_v2' }, { applicationId: 'ctr' })).toThrow(
+      'GUARANTEE="exactly_once_v2" must be "at-least-once" or "exactly-once"',
+    )
   })
 
   it('reads the environment, honours a Redis database and treats empty values as unset', () => {
@@ -58,5 +74,17 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toContain(message)
     expect((error as Error).message).not.toContain('\n')
+  })
+})
+
+describe('GUARANTEE=exactly-once', () => {
+  it('refuses to run without checkpoints, in one line naming the fix', () => {
+    const app = topology('eos', { watermarks: { maxOutOfOrderness: '1s' } })
+    app.source(topic('in', { value: json(z.object({ k: z.string() })) })).to({ name: 'none', write: async () => {} })
+    expect(() => createRunner(app.build(), { env: { GUARANTEE: 'exactly-once', CHECKPOINTS: 'off' } })).toThrow(
+      'GUARANTEE=exactly-once needs CHECKPOINTS=on: the window state is committed with the offsets and the outputs',
+    )
+    expect(createRunner(app.build(), { env: { GUARANTEE: 'exactly-once' } }).checkpoints.intervalMs).toBe(1000)
+    expect(createRunner(app.build(), { env: {} }).checkpoints.intervalMs).toBe(5000)
   })
 })

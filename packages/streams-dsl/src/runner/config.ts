@@ -43,11 +43,38 @@ export const runnerEnvSchema = z.object({
   TICK_INTERVAL_MS: int(10, 60_000).default(200),
   /** How long a stop waits for pending writes (e.g. a Redis outage) before giving them up; 0 = not at all. */
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
+  /** What the job promises across crashes for its Kafka outputs (see the README's "Delivery guarantees"). */
+  GUARANTEE: z
+    .enum(['at-least-once', 'exactly-once'], { error: 'must be "at-least-once" or "exactly-once"' })
+    .default('at-least-once'),
+  /** `transactional.id` of the instance under exactly-once (default `<application-id>-<random>`). */
+  TRANSACTIONAL_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be letters, digits, ".", "_" or "-"')
+    .optional(),
 })
 
-/** Validated runner settings. */
+/**
+ * What a job promises across crashes for its Kafka outputs (the README's "Delivery guarantees"): `at-least-once`
+ * (idempotent producers; a replay may write them again) or `exactly-once` (one Kafka transaction per commit with
+ * the input offsets; a `read_committed` consumer sees each output once). Redis writes are idempotent in both.
+ *
+ * @example
+ * await run(app.build(), { tasks: 'auto', guarantee: 'exactly-once' }) // or GUARANTEE=exactly-once
+ */
+export type Guarantee = 'at-least-once' | 'exactly-once'
+
+/**
+ * Validated runner settings: the environment (`loadConfig`) overridden by `RunnerOptions.config`.
+ *
+ * @example
+ * createRunner(t, { config: { kafkaBrokers: '127.0.0.1:9092', redisUrl: 'redis://127.0.0.1:6379/2', port: 0 } })
+ */
 export type RunnerConfig = {
+  /** `KAFKA_BROKERS`, comma-separated `host:port`. */
   readonly kafkaBrokers: string
+  /** `REDIS_URL`: checked at start and handed to the sinks (`Sink.open`). */
   readonly redisUrl: string
   /** Consumer group, prefix of internal topics and of the DLQ (`<id>-dlq`). */
   readonly applicationId: string
@@ -55,6 +82,7 @@ export type RunnerConfig = {
   readonly port: number
   /** Address the status server listens on (`HOST`, default 127.0.0.1; 0.0.0.0 for every interface). */
   readonly host: string
+  /** `LOG_LEVEL` of the runner's pino logger. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Records taken from the Kafka client per poll (`POLL_RECORDS`). */
   readonly pollRecords: number
@@ -66,6 +94,14 @@ export type RunnerConfig = {
   readonly tickIntervalMs: number
   /** How long `stop()` waits for pending writes before it gives them up and exits 75 (output not flushed). */
   readonly shutdownGraceMs: number
+  /**
+   * `exactly-once`: each instance's Kafka writes (repartition records, dead letters, Kafka sinks, checkpoints) and
+   * its input offsets commit in one Kafka transaction; `at-least-once` (default): idempotent producers, replays
+   * after a crash may write Kafka outputs again. Redis writes are idempotent in both (`GUARANTEE`).
+   */
+  readonly guarantee: Guarantee
+  /** The instance's `transactional.id` under exactly-once (`TRANSACTIONAL_ID`); default `<application-id>-<random>`. */
+  readonly transactionalId?: string
 }
 
 /**
@@ -73,7 +109,7 @@ export type RunnerConfig = {
  * message is one line, e.g. `JOB_PORT="abc": must be an integer from 0 to 65535`.
  *
  * @example
- * const config = loadConfig(process.env, { applicationId: 'ctr' })
+ * const config = loadConfig(process.env, { applicationId: 'page-views' })
  */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -93,5 +129,7 @@ export function loadConfig(
     commitIntervalMs: e.COMMIT_INTERVAL_MS,
     tickIntervalMs: e.TICK_INTERVAL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    guarantee: e.GUARANTEE,
+    ...(e.TRANSACTIONAL_ID !== undefined && { transactionalId: e.TRANSACTIONAL_ID }),
   }
 }

@@ -1,31 +1,44 @@
+import { alterTopicCommand, KafkaChangelogStore } from '../checkpoint/changelog-store.js'
+import type { CheckpointStore } from '../checkpoint/checkpoint.js'
+import type { CheckpointConfig } from '../checkpoint/checkpoint-config.js'
+import {
+  Checkpointer,
+  type CheckpointGuard,
+  type CheckpointResult,
+  type InvalidCheckpointHandler,
+  type RestoreResult,
+} from '../checkpoint/checkpointer.js'
+import { StagedCheckpointer } from '../checkpoint/staged-checkpointer.js'
 import { describeCluster, ensureTopics } from '../connectors/kafka/admin.js'
-import { KafkaChangelogStore } from '../connectors/kafka/changelog-store.js'
 import type { ConnectorLogger } from '../connectors/kafka/client.js'
 import { kafkaRepartitionSink } from '../connectors/kafka/repartition-sink.js'
+import { describeTopicConfigs, maxMessageBytesOf } from '../connectors/kafka/topic-configs.js'
+import type { MessageSender } from '../connectors/kafka/transactions.js'
 import type { TopicPartition } from '../connectors/types.js'
 import { type KeyByPartitioning, keyByPartitioning } from '../graph/repartition.js'
 import type { Topology } from '../graph/topology.js'
 import { createEngine } from '../runtime/engine.js'
-import { repartitionTopic } from '../runtime/repartition.js'
-import { createStagedEngine } from '../runtime/staged-engine.js'
+import { repartitionTopic } from '../runtime/repartition/codec.js'
+import { createStagedEngine } from '../runtime/repartition/staged-engine.js'
 import type { Engine, EngineOptions, RepartitionTopic, TaskGrouping } from '../runtime/types.js'
-import type { CheckpointStore } from '../state/checkpoint.js'
-import type { CheckpointConfig } from './checkpoint-config.js'
-import { Checkpointer, type CheckpointResult, type RestoreResult } from './checkpointer.js'
 import { ConfigError } from './env-parse.js'
-import { StagedCheckpointer } from './staged-checkpointer.js'
 
 /**
  * How the runner spreads a topology over tasks: `'auto'` decides per keyBy (co-partitioned input: a task per
  * partition number; any other input: repartitioned through an internal topic, a task per partition of it), so
  * several instances count exactly whatever the input's keys. `'single'`: one task holding every partition
  * (exact for any keying on one instance, no internal topic). `'partition'` or a function: fixed grouping.
+ *
+ * @example
+ * await run(t, { tasks: 'auto' }) // several instances with one APPLICATION_ID share any input exactly
  */
 export type TaskMode = TaskGrouping | 'auto'
 
 /** What checkpoints and restores an engine's tasks. */
 export type TaskCheckpointer = {
   readonly store: CheckpointStore
+  /** Asked right before checkpoints are written; false skips them. */
+  guard: CheckpointGuard | undefined
   checkpoint(): Promise<CheckpointResult>
   restore(partitions: readonly TopicPartition[]): Promise<RestoreResult>
 }
@@ -51,6 +64,15 @@ type SetupOptions = {
   readonly checkpoints: CheckpointConfig
   readonly engine: Omit<EngineOptions, 'tasks' | 'repartition'>
   readonly logger: ConnectorLogger
+  /**
+   * `max.message.bytes` for the internal topics this creates (the largest of the source topics' plus room for the
+   * internal framing, when above the broker default), so that a record any source accepts fits them whole.
+   */
+  readonly internalMaxMessageBytes?: number
+  /** Records of the changelog that are not usable checkpoints (dead-lettered by the runner). */
+  readonly onInvalidCheckpoint?: InvalidCheckpointHandler
+  /** Under exactly-once: the transaction the repartition records and the checkpoints are written in. */
+  readonly producer?: MessageSender
 }
 
 /** Builds the engine (plain or staged), its checkpointer and the internal topics it needs. */
@@ -58,13 +80,24 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
   const counts = (await describeCluster(o.brokers)).topics
   const partitioning = keyByPartitioning(topology, counts)
   const changelog = async (partitions: number) =>
-    KafkaChangelogStore.open({ applicationId: o.applicationId, partitions, brokers: o.brokers, logger: o.logger })
+    KafkaChangelogStore.open({
+      applicationId: o.applicationId,
+      partitions,
+      brokers: o.brokers,
+      logger: o.logger,
+      ...(o.producer && { producer: o.producer }),
+    })
   const sourcePartitions = Math.max(1, ...topology.sourceTopics.map((t) => counts.get(t) ?? 1))
   const plain = async (tasks: TaskGrouping): Promise<EngineSetup> => {
     const engine = createEngine(topology, { ...o.engine, tasks })
     // One changelog partition per task when tasks are partitions (Kafka Streams' layout): restore reads one tail.
     const checkpointer = o.checkpoints.enabled
-      ? new Checkpointer(engine, await changelog(tasks === 'partition' ? sourcePartitions : 1), o.logger)
+      ? new Checkpointer(
+          engine,
+          await changelog(tasks === 'partition' ? sourcePartitions : 1),
+          o.logger,
+          o.onInvalidCheckpoint,
+        )
       : undefined
     return {
       engine,
@@ -94,20 +127,45 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
     topic: repartitionTopic(o.applicationId, k.keyBy),
     partitions: sourcePartitions,
   }))
+  const big = o.internalMaxMessageBytes
   await ensureTopics(
-    wanted.map((t) => ({ topic: t.topic, partitions: t.partitions })),
+    wanted.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions,
+      ...(big !== undefined && { config: { 'max.message.bytes': String(big) } }),
+    })),
     o.brokers,
   )
-  // an existing repartition topic keeps its partition count
+  // an existing repartition topic keeps its partition count and its settings
   const now = (await describeCluster(o.brokers)).topics
-  const topics: RepartitionTopic[] = wanted.map((t) => ({ ...t, partitions: now.get(t.topic) ?? t.partitions }))
+  const limits = await describeTopicConfigs(
+    wanted.map((t) => t.topic),
+    o.brokers,
+    ['max.message.bytes'],
+  ).catch((e: Error) => {
+    o.logger.warn({ err: e.message }, `${e.message}; assuming the broker default max.message.bytes`)
+    return new Map() as Awaited<ReturnType<typeof describeTopicConfigs>>
+  })
+  const topics: RepartitionTopic[] = wanted.map((t) => ({
+    ...t,
+    partitions: now.get(t.topic) ?? t.partitions,
+    maxMessageBytes: maxMessageBytesOf(limits, t.topic),
+  }))
+  for (const t of topics)
+    if (big !== undefined && (t.maxMessageBytes as number) < big)
+      o.logger.warn(
+        { topic: t.topic, maxMessageBytes: t.maxMessageBytes, wanted: big },
+        `repartition topic ${t.topic} accepts records of at most ${t.maxMessageBytes} bytes, less than the source topics: a larger record goes to the DLQ as record_too_large; run \`${alterTopicCommand(o.brokers, t.topic, `max.message.bytes=${big}`)}\``,
+      )
   const origins = topology.sourceTopics.flatMap((topic) =>
     Array.from({ length: counts.get(topic) ?? 0 }, (_, partition) => ({ topic, partition })),
   )
   const sink = kafkaRepartitionSink({
+    maxMessageBytes: Object.fromEntries(topics.map((t) => [t.topic, t.maxMessageBytes as number])),
     brokers: o.brokers,
     clientId: `${o.applicationId}-repartition`,
     logger: o.logger,
+    ...(o.producer && { producer: o.producer }),
   })
   const copartitioned = partitioning.some((k) => k.mode === 'co-partitioned')
   const engine = createStagedEngine(topology, {
@@ -120,7 +178,7 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
   const partitions = Math.max(sourcePartitions, ...topics.map((t) => t.partitions))
   return {
     engine,
-    checkpointer: new StagedCheckpointer(engine, await changelog(partitions), o.logger),
+    checkpointer: new StagedCheckpointer(engine, await changelog(partitions), o.logger, o.onInvalidCheckpoint),
     topics: [...topology.sourceTopics, ...topics.map((t) => t.topic)],
     assignmentStrategy: copartitioned ? 'range' : undefined,
     partitioning,

@@ -1,6 +1,15 @@
 import { z } from 'zod'
 
-/** A configuration problem, with a one-line message naming the variable, the value and what is expected. */
+/**
+ * A configuration problem, with a one-line message naming the variable, the value and what is expected.
+ *
+ * @example
+ * try {
+ *   loadConfig({ JOB_PORT: 'abc' }, { applicationId: 'views' })
+ * } catch (e) {
+ *   if (e instanceof ConfigError) console.error(e.message) // 'JOB_PORT="abc": must be an integer from 0 to 65535'
+ * }
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }

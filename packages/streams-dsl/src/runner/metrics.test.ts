@@ -21,7 +21,7 @@ const engine = (eventsIn: number): EngineStatus => ({
     },
   ],
   windows: { open: 7, oldest: null },
-  counters: { eventsIn, late: 2, deadLetters: 3, windowsEmitted: 4, lateFirings: 0 },
+  counters: { eventsIn, late: 2, deadLetters: 3, windowsEmitted: 4, lateFirings: 0, duplicatesDropped: 6 },
 })
 const partitions: PartitionPosition[] = [
   {
@@ -55,6 +55,7 @@ describe('runner metrics', () => {
     text = await m.registry.metrics()
     expect(text).toContain('streams_events_in_total{application="a"} 250')
     expect(text).toContain('streams_late_events_total{application="a"} 2')
+    expect(text).toContain('streams_duplicates_dropped_total{application="a"} 6')
     expect(text).toContain('streams_watermark_ms{application="a"} 1000000')
     expect(text).toContain('streams_watermark_lag_seconds{application="a"} 3')
     expect(text).toContain('streams_open_windows{application="a"} 7')
@@ -114,16 +115,24 @@ describe('runner metrics', () => {
       { reason: 'late_event', message: 'z', record },
     ])
     const written: unknown[] = []
+    // a sink that says where a result's window ends
     const sink = m.wrapSink({
       name: 'results',
-      write: async (rs: readonly { window_end: number }[]) => void written.push(...rs),
+      write: async (rs: readonly { ends: number }[]) => void written.push(...rs),
+      windowEnd: (r) => r.ends,
     })
-    await sink.write([{ window_end: 18_000 }, { window_end: 15_000 }])
+    await sink.write([{ ends: 18_000 }, { ends: 15_000 }])
     expect(written).toHaveLength(2)
+    // Windowed results carry their window; a record with neither is not timed
+    const windowed = m.wrapSink<unknown>({ name: 'windowed', write: async () => {} })
+    const w = (end: number) => ({ key: 'k', window: { start: end - 10_000, end }, value: 1, lateFiring: false })
+    await windowed.write([w(19_000), { window_end: 1 }, null])
     const text = await m.registry.metrics()
     expect(text).toContain('streams_dead_letters_total{reason="invalid_json"} 2')
     expect(text).toContain('streams_dead_letters_total{reason="late_event"} 1')
     expect(text).toContain('streams_emit_latency_seconds_sum{sink="results"} 7')
+    expect(text).toContain('streams_emit_latency_seconds_sum{sink="windowed"} 1')
+    expect(text).toContain('streams_emit_latency_seconds_count{sink="windowed"} 1')
     expect(text).toContain('streams_sink_write_seconds_count{sink="results"} 1')
   })
 })

@@ -3,6 +3,7 @@ import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { DeadLetter, Sink } from '../connectors/types.js'
 import type { EngineStatus } from '../runtime/types.js'
 import type { SinkStatus } from './backpressure.js'
+import type { CheckpointHealth } from './checkpoint-health.js'
 import { WeightedQuantiles } from './weighted-quantiles.js'
 
 /** What the metrics read at scrape time. */
@@ -14,6 +15,8 @@ export type MetricsSources = {
   readonly backpressure?: () =>
     | { readonly paused: boolean; readonly pauses: number; sinks?(): readonly SinkStatus[] }
     | undefined
+  /** Checkpoint outcomes (absent with checkpoints off). */
+  readonly checkpoints?: () => Pick<CheckpointHealth, 'succeeded' | 'failed' | 'ageSeconds'> | undefined
 }
 
 /** The runner's Prometheus metrics, in a registry of its own (several runners may share a process in tests). */
@@ -32,7 +35,8 @@ export type RunnerMetrics = {
 /**
  * Creates the runner's metrics: events in, late events, DLQ by reason, watermark and its lag behind the wall
  * clock, open windows, consumer lag and committed offset per partition, batch sizes and processing time,
- * sink write time and emit delay (wall clock at write minus `window_end`).
+ * sink write time and emit delay (wall clock at write minus the result's window end: `Sink.windowEnd`, or
+ * `window.end` of a `Windowed` result).
  *
  * @example
  * const m = createRunnerMetrics({ engine: () => engine.status(), partitions: () => source.partitions() })
@@ -41,14 +45,14 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
   const registry = new Registry()
   registry.setDefaultLabels(labels)
   const now = sources.now ?? Date.now
-  const last = { eventsIn: 0, late: 0, windowsEmitted: 0 }
+  const last = { eventsIn: 0, late: 0, windowsEmitted: 0, duplicatesDropped: 0 }
   const fromCounter = (field: keyof typeof last) =>
     function (this: Counter) {
       const c = sources.engine()?.counters
       if (!c) return
-      const delta = c[field] - last[field]
+      const delta = (c[field] ?? 0) - last[field]
       if (delta > 0) this.inc(delta)
-      last[field] = c[field]
+      last[field] = c[field] ?? 0
     }
   new Counter({
     name: 'streams_events_in_total',
@@ -67,6 +71,12 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
     help: 'Window results emitted (incl. late firings)',
     registers: [registry],
     collect: fromCounter('windowsEmitted'),
+  })
+  new Counter({
+    name: 'streams_duplicates_dropped_total',
+    help: 'Records dropped by deduplicate as duplicates (not dead letters)',
+    registers: [registry],
+    collect: fromCounter('duplicatesDropped'),
   })
   const dlq = new Counter({
     name: 'streams_dead_letters_total',
@@ -204,6 +214,35 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
         }
     },
   })
+  const lastCheckpoints = { succeeded: 0, failed: 0 }
+  const checkpointCounter = (field: keyof typeof lastCheckpoints) =>
+    function (this: Counter) {
+      const n = sources.checkpoints?.()?.[field] ?? 0
+      if (n > lastCheckpoints[field]) this.inc(n - lastCheckpoints[field])
+      lastCheckpoints[field] = n
+    }
+  new Counter({
+    name: 'streams_checkpoints_total',
+    help: 'Checkpoints that succeeded (each followed by an offset commit)',
+    registers: [registry],
+    collect: checkpointCounter('succeeded'),
+  })
+  new Counter({
+    name: 'streams_checkpoint_failures_total',
+    help: 'Checkpoints that failed (no offset is committed until one succeeds)',
+    registers: [registry],
+    collect: checkpointCounter('failed'),
+  })
+  new Gauge({
+    name: 'streams_checkpoint_age_seconds',
+    help: 'Seconds since the last successful checkpoint (since the start before the first); absent with checkpoints off',
+    registers: [registry],
+    collect() {
+      this.reset()
+      const h = sources.checkpoints?.()
+      if (h) this.set(h.ageSeconds(now()))
+    },
+  })
   const batchSize = new Histogram({
     name: 'streams_batch_size',
     help: 'Records per input batch',
@@ -225,7 +264,7 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
   })
   const emitDelay = new Histogram({
     name: 'streams_emit_latency_seconds',
-    help: 'Wall clock when a window result was written minus its window_end',
+    help: 'Wall clock when a window result was written minus its window end',
     labelNames: ['sink'],
     buckets: [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 300],
     registers: [registry],
@@ -266,6 +305,8 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
     wrapSink<T>(sink: Sink<T>): Sink<T> {
       const timer = writeSeconds.labels({ sink: sink.name })
       const delay = emitDelay.labels({ sink: sink.name })
+      // The sink says where a result's window ends; a `Windowed` result carries it itself.
+      const windowEnd = sink.windowEnd ? (r: T) => sink.windowEnd?.(r) : windowedEnd
       const wrapped: Sink<T> = {
         name: sink.name,
         async write(records) {
@@ -274,7 +315,7 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
           end()
           const t = now()
           for (const r of records) {
-            const we = (r as { window_end?: unknown } | null)?.window_end
+            const we = windowEnd(r)
             if (typeof we === 'number') delay.observe((t - we) / 1000)
           }
         },
@@ -285,4 +326,10 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
       return wrapped
     },
   }
+}
+
+/** `window.end` of a `Windowed` result, else undefined. */
+function windowedEnd(r: unknown): number | undefined {
+  const end = (r as { window?: { end?: unknown } } | null)?.window?.end
+  return typeof end === 'number' ? end : undefined
 }

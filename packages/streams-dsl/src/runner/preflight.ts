@@ -1,7 +1,12 @@
 import { Redis } from 'ioredis'
 import { describeCluster, KafkaUnavailableError } from '../connectors/kafka/admin.js'
 
-/** Redis did not answer: the message says where we looked and how to start it. */
+/**
+ * Redis did not answer at start: the message says where the runner looked and how to start it.
+ *
+ * @example
+ * await runner.start().catch((e) => e instanceof RedisUnavailableError && console.error(e.message))
+ */
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError'
 }

@@ -40,7 +40,14 @@ describe('Redis stopped mid-stream', () => {
       info: (_o: object, msg: string) => lines.push({ level: 'info', msg }),
     }
     const sinkRedis = createSinkRedis(url)
-    const sink = redisLatestPrevious<Result>({ redis: sinkRedis, logger })
+    const sink = redisLatestPrevious<Result>({
+      latest: 'ctr:latest',
+      previous: 'ctr:previous',
+      field: (r) => r.product_id,
+      windowStart: 'window_start',
+      redis: sinkRedis,
+      logger,
+    })
     const runner = createRunner(countingTopology('outage', input, sink), {
       config: {
         kafkaBrokers: kafkaBrokers(),

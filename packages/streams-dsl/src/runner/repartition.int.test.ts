@@ -1,10 +1,19 @@
-import { createTopics, freshRedis, kafkaBrokers, produce, type TestRedis, uniqueTopic, waitFor } from '@ctr/testing'
+import {
+  consume,
+  createTopics,
+  freshRedis,
+  kafkaBrokers,
+  produce,
+  type TestRedis,
+  uniqueTopic,
+  waitFor,
+} from '@ctr/testing'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { describeCluster } from '../connectors/kafka/admin.js'
 import { createSinkRedis } from '../connectors/redis/connection.js'
 import { count, json, topic, topology, tumbling } from '../index.js'
-import { StagedEngine } from '../runtime/staged-engine.js'
+import { StagedEngine } from '../runtime/repartition/staged-engine.js'
 import {
   countingTopology,
   type Event,
@@ -83,7 +92,7 @@ describe('runner, tasks auto: repartitioning through an internal topic', () => {
       // b leaves (graceful): a takes every task over from the checkpoints and counts what follows exactly
       await b.stop()
       await waitFor(() => owned(a.runner.engine) === 8, { timeoutMs: 60_000, message: 'a owns all 8 partitions' })
-      // Meanwhile every partition went idle and event time followed the wall clock from phase 1 (CONTRACTS §2),
+      // Meanwhile every partition went idle and event time followed the wall clock from phase 1 (docs/contract.md §2.4),
       // so phase 2 is recent; and it is one window, so no partition's records can make another's late, whatever
       // the order they arrive in (idle partitions do not hold W back).
       const second = events(pastWindowStart(1), 1, 12, 80)
@@ -95,6 +104,43 @@ describe('runner, tasks auto: repartitioning through an internal topic', () => {
     } finally {
       await a.stop()
       await b.stop()
+      await redis.release()
+    }
+  })
+
+  it('a foreign and a corrupt record in the repartition topic are dead letters (invalid_internal_record), counted; the job goes on, exact', async () => {
+    const input = uniqueTopic('unkeyed')
+    await createTopics([{ topic: input, partitions: 2 }])
+    const redis = await freshRedis()
+    const app = uniqueTopic('app-rp-poison')
+    const start = pastWindowStart(4)
+    const all = events(start, 3, 6, 40)
+    const a = instance(app, input, redis)
+    try {
+      await a.runner.start()
+      const internal = `${app}-keyBy-3-repartition`
+      // what another program (or a bit flip) could put there, ahead of the real records: not a bundle, and a
+      // JSON look-alike of an event
+      await produce(internal, [
+        { key: 'x', value: 'not a repartition record', partition: 0 },
+        { key: null, value: { product_id: 'p-0', kind: 'impression', timestamp: start }, partition: 1 },
+      ])
+      await produce(
+        input,
+        all.map((e, i) => ({ key: null, value: e, partition: i % 2 })),
+      )
+      await expectExact(redis, all)
+      await waitFor(() => a.runner.status().deadLetters.invalid_internal_record === 2 || null, {
+        timeoutMs: 30_000,
+        message: 'both internal records dead-lettered',
+      })
+      expect(a.runner.status().state).toBe('running')
+      const dlq = await consume(`${app}-dlq`, { count: 2, timeoutMs: 30_000 })
+      expect(dlq.map((m) => m.headers['error.reason'])).toEqual(['invalid_internal_record', 'invalid_internal_record'])
+      expect(dlq.every((m) => m.headers['source.topic'] === internal)).toBe(true)
+      expect(dlq.map((m) => m.value)).toContain('not a repartition record')
+    } finally {
+      await a.stop()
       await redis.release()
     }
   })
@@ -137,7 +183,7 @@ describe('runner, tasks auto: repartitioning through an internal topic', () => {
     }
   })
 
-  it('refuses to repartition without checkpoints, in one line', async () => {
+  it('refuses CHECKPOINTS=off for a windowed topology before touching Kafka, in one line', async () => {
     const input = uniqueTopic('nocp')
     await createTopics([{ topic: input, partitions: 2 }])
     const redis = await freshRedis()
@@ -153,7 +199,11 @@ describe('runner, tasks auto: repartitioning through an internal topic', () => {
         (e: Error) => e,
       )
       expect(error?.name).toBe('ConfigError')
-      expect(error?.message).toMatch(/^CHECKPOINTS=off: keyBy-3 need\(s\) a repartition topic, which needs checkpoints/)
+      expect(error?.message).toMatch(
+        /^CHECKPOINTS=off cannot run topology "[^"]+": it has windows \(window-4\), .* set CHECKPOINTS=on \(the default\)/,
+      )
+      expect(runner.state).toBe('starting')
+      expect((await describeCluster(kafkaBrokers())).topics.has(`${app}-dlq`)).toBe(false)
       expect(error?.message).not.toContain('\n')
     } finally {
       await runner.stop()

@@ -64,6 +64,32 @@ describe('run() as a process', () => {
     }
   })
 
+  it('refuses CHECKPOINTS=off for a topology with windows: exit 1, one line saying what to set', async () => {
+    const input = uniqueTopic('events')
+    await createTopics([{ topic: input, partitions: 1 }])
+    const redis = await freshRedis()
+    const job = startJob({
+      KAFKA_BROKERS: kafkaBrokers(),
+      REDIS_URL: redis.url,
+      APPLICATION_ID: uniqueTopic('app'),
+      INPUT: input,
+      CHECKPOINTS: 'off',
+    })
+    // before the refusal the job ran: stop it once it says so, so the test fails instead of hanging
+    let exited = false
+    void job.exit.then(() => {
+      exited = true
+    })
+    await waitFor(() => exited || (job.output().includes('running as') && job.child.kill('SIGTERM')), {
+      timeoutMs: 60_000,
+    })
+    const { code, stderr } = await job.exit
+    expect(code).toBe(1)
+    expect(stderr).toBe(
+      'CHECKPOINTS=off cannot run topology "fixture-job": it has windows (window-4), and a restart without checkpoints would rebuild a window that already fired from part of its records and overwrite its complete result; set CHECKPOINTS=on (the default) or unset CHECKPOINTS\n',
+    )
+  })
+
   it('exits 1 with one line saying what to fix when Redis refuses the writes for good (WRONGTYPE)', async () => {
     const input = uniqueTopic('events')
     await createTopics([{ topic: input, partitions: 1 }])

@@ -1,4 +1,3 @@
-import { closeSharedRedis } from '../connectors/redis/connection.js'
 import type { Topology } from '../graph/topology.js'
 import { isUserFacing } from './preflight.js'
 import { createRunner, type Runner, type RunnerOptions } from './runner.js'
@@ -12,9 +11,9 @@ import { EXIT_OUTPUT_NOT_FLUSHED, FORCE_EXIT_AFTER_GRACE_MS } from './shutdown.j
  * (nothing committed past the last durable output). A job that stopped on an error prints it on one line, exit 1.
  *
  * @example
- * // packages/ctr-topology/src/main.ts
+ * // main.ts of a job
  * import { run } from '@ctr/streams-dsl/runner'
- * await run(ctrTopology(), { tasks: 'partition' })
+ * await run(app.build(), { tasks: 'auto' })
  */
 export async function run(topology: Topology, options: RunnerOptions = {}): Promise<never> {
   let runner: Runner
@@ -48,7 +47,6 @@ export async function run(topology: Topology, options: RunnerOptions = {}): Prom
     return exitWith(e)
   }
   const code = await runner.finished
-  await closeSharedRedis().catch(() => {})
   if (code !== 0) process.stderr.write(`${oneLine(runner.status().error ?? `stopped with exit code ${code}`)}\n`)
   process.exit(code)
 }

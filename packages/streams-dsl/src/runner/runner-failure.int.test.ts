@@ -26,7 +26,7 @@ describe('runner when a sink fails for good', () => {
         commitIntervalMs: 100,
         logLevel: 'silent',
       },
-      checkpoints: { enabled: false },
+      checkpoints: { intervalMs: 100 },
     })
     try {
       await runner.start()

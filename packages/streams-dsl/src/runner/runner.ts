@@ -1,30 +1,53 @@
+import { randomUUID } from 'node:crypto'
 import pino from 'pino'
 import { filter, interval, map, merge, Subject, type Subscription, tap } from 'rxjs'
 import { concatMap } from 'rxjs/operators'
+import { alterTopicCommand } from '../checkpoint/changelog-store.js'
+import { type CheckpointConfig, loadCheckpointConfig } from '../checkpoint/checkpoint-config.js'
+import { CheckpointSkipped } from '../checkpoint/checkpointer.js'
 import { ensureTopics } from '../connectors/kafka/admin.js'
-import { setDefaultKafkaBrokers } from '../connectors/kafka/client.js'
 import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-letter-sink.js'
 import { KafkaSource } from '../connectors/kafka/kafka-source.js'
-import { setDefaultRedisUrl } from '../connectors/redis/connection.js'
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  describeTopicConfigs,
+  maxMessageBytesOf,
+} from '../connectors/kafka/topic-configs.js'
+import { KafkaTransactions, TransactionAbortedError } from '../connectors/kafka/transactions.js'
 import { sinkHealthOf } from '../connectors/sink-health.js'
-import type { DeadLetter, InputBatch, Sink, TopicPartition, TopicPartitionOffset } from '../connectors/types.js'
+import type {
+  DeadLetter,
+  InputBatch,
+  Sink,
+  SinkContext,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../connectors/types.js'
 import type { Topology } from '../graph/topology.js'
+import type { SinkWriters } from '../runtime/sink-writer.js'
 import type { Clock, Engine } from '../runtime/types.js'
 import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
 import { BoundedRun } from './bounded-run.js'
-import { type CheckpointConfig, loadCheckpointConfig } from './checkpoint-config.js'
-import { loadConfig, type RunnerConfig } from './config.js'
+import { CheckpointHealth } from './checkpoint-health.js'
+import { type Guarantee, loadConfig, type RunnerConfig } from './config.js'
 import { type EngineSetup, setupEngine, type TaskCheckpointer, type TaskMode } from './engine-setup.js'
+import { ConfigError } from './env-parse.js'
 import { type StatusServer, startStatusServer } from './http-server.js'
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js'
 import { checkKafka, checkRedis, safeUrl } from './preflight.js'
 import { EXIT_OUTPUT_NOT_FLUSHED, OutputNotFlushedError } from './shutdown.js'
 import { type RunnerStatus, runnerStatus } from './status.js'
 
-/** Options of {@link createRunner}; everything but the topology is optional. */
+/**
+ * Options of {@link createRunner}; everything but the topology is optional.
+ *
+ * @example
+ * createRunner(t, { tasks: 'auto', config: { port: 0 }, checkpoints: { intervalMs: 2000 }, untilEnd: true })
+ */
 export type RunnerOptions = {
   /** Settings; missing ones come from the environment (see `loadConfig`). */
   readonly config?: Partial<RunnerConfig>
+  /** The environment settings are read from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>
   /**
    * How partitions group into tasks (default `'single'`): `'auto'` repartitions each keyBy's input through an
@@ -34,7 +57,9 @@ export type RunnerOptions = {
   readonly tasks?: TaskMode
   /** Check that Redis answers before starting (default true: most topologies write to it). */
   readonly requireRedis?: boolean
+  /** The wall clock (default `Date.now`). */
   readonly clock?: Clock
+  /** The runner's logger, also handed to the sinks (default: pino at `LOG_LEVEL`). */
   readonly logger?: pino.Logger
   /** Checkpoint settings; missing ones come from the environment (see `loadCheckpointConfig`). */
   readonly checkpoints?: Partial<CheckpointConfig>
@@ -47,16 +72,32 @@ export type RunnerOptions = {
    * the same application id goes on from there with its windows still open. One instance only.
    */
   readonly untilEnd?: boolean
+  /**
+   * `'exactly-once'`: each instance's Kafka writes (repartition records, dead letters, Kafka sink outputs, the
+   * changelog checkpoints) and its input offsets commit in one Kafka transaction, fenced by the consumer group's
+   * generation (Kafka Streams' exactly_once_v2); needs checkpoints. Default `GUARANTEE`, else `'at-least-once'`.
+   */
+  readonly guarantee?: Guarantee
 }
 
 type Work =
   | { readonly kind: 'batches'; readonly batches: readonly InputBatch[] }
   | { readonly kind: 'tick' | 'commit' }
-  | { readonly kind: 'assign'; readonly partitions: readonly TopicPartition[] }
+  | {
+      readonly kind: 'assign'
+      readonly partitions: readonly TopicPartition[]
+      /** Filled by the restore: where to read partitions from instead of the committed offsets. */
+      readonly starts: TopicPartitionOffset[]
+    }
   | { readonly kind: 'revoke'; readonly partitions: readonly TopicPartition[]; readonly lost: boolean }
 type Job = { readonly work: Work; readonly done?: { resolve(): void; reject(e: unknown): void } }
 
-/** Lifecycle of a runner. */
+/**
+ * Lifecycle of a runner: `created` → `starting` → `running` → `stopping` → `stopped` (or `failed`).
+ *
+ * @example
+ * if (runner.state === 'running') await runner.stop()
+ */
 export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
 
 /**
@@ -73,9 +114,11 @@ export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'sto
  * process.exitCode = await runner.finished
  */
 export class Runner {
+  /** The settings in effect: the environment overridden by `options.config`. */
   readonly config: RunnerConfig
   /** Checkpointing and group settings (`CHECKPOINTS`, `CHECKPOINT_INTERVAL_MS`, `KAFKA_SESSION_TIMEOUT_MS`). */
   readonly checkpoints: CheckpointConfig
+  /** The runner's logger. */
   readonly logger: pino.Logger
   /** Resolves with the exit code once the runner has stopped (0 after a clean stop). */
   readonly finished: Promise<number>
@@ -100,14 +143,40 @@ export class Runner {
   /** A bounded run has read everything and closed its windows: nothing more is processed or committed. */
   #inputEnded = false
   readonly #deadLetters = new Map<string, number>()
+  /** Outcomes of the checkpoints (checkpoints on only). */
+  #checkpointHealth: CheckpointHealth | undefined
+  /** The instance's Kafka transaction (exactly-once only). */
+  #tx: KafkaTransactions | undefined
+  /**
+   * The group has moved on without this instance (its assignment was lost, a transaction was fenced or aborted):
+   * nothing is processed, written, checkpointed or committed until every task is dropped and assigned anew.
+   */
+  #fenced = false
+  #checkpointWritten = false
+  /** The process may have been frozen past its session (a stop signal, a long GC pause): ask the group first. */
+  #suspect = false
+  /** When the tick timer last ran (performance.now()); a longer gap means the process was not running. */
+  #lastBeat = 0
+  /** When the group coordinator last confirmed this instance a member (performance.now()). */
+  #memberAt = Number.NEGATIVE_INFINITY
 
   constructor(
     readonly topology: Topology,
     readonly options: RunnerOptions = {},
   ) {
     const fromEnv = loadConfig(options.env ?? process.env, { applicationId: topology.name })
-    this.config = { ...fromEnv, ...options.config }
-    this.checkpoints = { ...loadCheckpointConfig(options.env ?? process.env), ...options.checkpoints }
+    this.config = { ...fromEnv, ...options.config, ...(options.guarantee && { guarantee: options.guarantee }) }
+    const env = options.env ?? process.env
+    this.checkpoints = {
+      ...loadCheckpointConfig(env),
+      // under exactly-once every commit is a checkpoint and a transaction: Kafka outputs are seen once committed
+      ...(this.config.guarantee === 'exactly-once' && env.CHECKPOINT_INTERVAL_MS === undefined && { intervalMs: 1000 }),
+      ...options.checkpoints,
+    }
+    if (this.config.guarantee === 'exactly-once' && !this.checkpoints.enabled)
+      throw new ConfigError(
+        'GUARANTEE=exactly-once needs CHECKPOINTS=on: the window state is committed with the offsets and the outputs',
+      )
     this.logger =
       options.logger ??
       pino({ name: this.config.applicationId, level: this.config.logLevel, base: { pid: process.pid } })
@@ -119,11 +188,13 @@ export class Runner {
         engine: () => this.#engine?.status(),
         partitions: () => this.#source?.partitions() ?? [],
         backpressure: () => this.#backpressure,
+        checkpoints: () => this.#checkpointHealth,
       },
       { application: this.config.applicationId },
     )
   }
 
+  /** Where in its lifecycle the runner is. */
   get state(): RunnerState {
     return this.#state
   }
@@ -133,7 +204,7 @@ export class Runner {
     return this.#server?.port
   }
 
-  /** The engine, once started (tests read its status). */
+  /** @internal The engine, once started (this package's tests reach into it; `status()` is the public view). */
   get engine(): Engine | undefined {
     return this.#engine
   }
@@ -145,26 +216,99 @@ export class Runner {
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`runner already ${this.#state}`)
     this.#state = 'starting'
+    refuseReplayWithoutCheckpoints(this.topology, this.checkpoints)
     const c = this.config
-    setDefaultKafkaBrokers(c.kafkaBrokers)
-    setDefaultRedisUrl(c.redisUrl)
     await checkKafka(c.kafkaBrokers)
     if (this.options.requireRedis !== false) await checkRedis(c.redisUrl)
-    await ensureTopics([{ topic: deadLetterTopic(c.applicationId), partitions: 3 }], c.kafkaBrokers)
+    // Internal topics must take any record a source accepts: created with the largest source limit (plus room for
+    // the DLQ headers and the bundle framing); an existing one keeps its own, and what does not fit is handled.
+    const dlqTopic = deadLetterTopic(c.applicationId)
+    const settings = (topics: readonly string[]) =>
+      describeTopicConfigs(topics, c.kafkaBrokers, ['max.message.bytes']).catch((e: Error) => {
+        this.logger.warn({ err: e.message }, `${e.message}; assuming the broker default max.message.bytes`)
+        return new Map() as Awaited<ReturnType<typeof describeTopicConfigs>>
+      })
+    const sourceLimits = await settings(this.topology.sourceTopics)
+    const largest = Math.max(
+      DEFAULT_MAX_MESSAGE_BYTES,
+      ...this.topology.sourceTopics.map((t) => maxMessageBytesOf(sourceLimits, t)),
+    )
+    const internalMax = largest > DEFAULT_MAX_MESSAGE_BYTES ? largest + 65_536 : undefined
+    await ensureTopics(
+      [
+        {
+          topic: dlqTopic,
+          partitions: 3,
+          ...(internalMax !== undefined && { config: { 'max.message.bytes': String(internalMax) } }),
+        },
+      ],
+      c.kafkaBrokers,
+    )
+    const dlqLimit = maxMessageBytesOf(await settings([dlqTopic]), dlqTopic)
+    if (internalMax !== undefined && dlqLimit < internalMax)
+      this.logger.warn(
+        { topic: dlqTopic, maxMessageBytes: dlqLimit, sources: largest },
+        `DLQ topic ${dlqTopic} accepts records of at most ${dlqLimit} bytes, less than the source topics (${largest}): a larger dead letter is written with its value truncated (headers error.value.bytes, error.value.truncated); run \`${alterTopicCommand(c.kafkaBrokers, dlqTopic, `max.message.bytes=${internalMax}`)}\``,
+      )
+    const cp = this.checkpoints
+    if (c.guarantee === 'exactly-once') {
+      this.#tx = new KafkaTransactions({
+        brokers: c.kafkaBrokers,
+        transactionalId: c.transactionalId ?? `${c.applicationId}-${randomUUID().slice(0, 8)}`,
+        // an id of its own: a fenced producer is this instance's after a freeze, never a newer instance's
+        renewWhenFenced: c.transactionalId === undefined,
+        transactionTimeoutMs: Math.max(10_000, 3 * cp.intervalMs),
+        // batches stay within the smallest topic limit it writes to (records larger than a batch go alone)
+        batchBytes: Math.max(1, Math.min(dlqLimit, DEFAULT_MAX_MESSAGE_BYTES) - 1024),
+        logger: this.logger,
+      })
+      try {
+        await this.#tx.start()
+      } catch (e) {
+        throw Object.assign(
+          new Error(
+            `GUARANTEE=exactly-once: cannot start a transactional producer on ${c.kafkaBrokers} (${(e as Error).message}); the brokers must allow transactions (transaction.state.log.replication.factor <= brokers)`,
+          ),
+          { name: 'ConfigError' },
+        )
+      }
+      this.logger.info(
+        { transactionalId: this.#tx.transactionalId },
+        'exactly-once: Kafka sinks, the DLQ, the repartition topics and the checkpoints are written in one transaction per commit with the input offsets; other sinks (Redis) write outside it and must be idempotent',
+      )
+    }
+    // The job's settings reach the sinks explicitly: a sink built without connection settings uses these.
+    const context: SinkContext = {
+      applicationId: c.applicationId,
+      kafkaBrokers: c.kafkaBrokers,
+      redisUrl: c.redisUrl,
+      logger: this.logger,
+      // under exactly-once a Kafka sink writes through the instance's transaction
+      ...(this.#tx && { transaction: this.#tx.sender() }),
+    }
+    for (const sink of this.#sinks()) await sink.open?.(context)
 
     this.#dlq = kafkaDeadLetterSink({
+      ...(this.#tx && { producer: this.#tx.sender() }),
       applicationId: c.applicationId,
       brokers: c.kafkaBrokers,
       logger: this.logger,
+      maxMessageBytes: dlqLimit,
       onWritten: (letters) => this.#countDeadLetters(letters),
     })
-    const cp = this.checkpoints
     this.#setup = await setupEngine(this.topology, {
+      ...(this.#tx && { producer: this.#tx.sender() }),
       tasks: this.options.tasks ?? 'single',
       applicationId: c.applicationId,
       brokers: c.kafkaBrokers,
       checkpoints: cp,
       logger: this.logger,
+      ...(internalMax !== undefined && { internalMaxMessageBytes: internalMax }),
+      // a corrupt or foreign changelog record: a dead letter, never a crash loop (the restore goes on without it)
+      onInvalidCheckpoint: (invalid) =>
+        (this.#dlq as Sink<DeadLetter>).write(
+          invalid.map((i) => ({ reason: 'invalid_internal_record', message: i.reason, record: i.record })),
+        ),
       engine: {
         deadLetters: this.#dlq,
         wrapSink: (s) => this.#metrics.wrapSink(s),
@@ -175,6 +319,12 @@ export class Runner {
     })
     this.#engine = this.#setup.engine
     this.#checkpointer = this.#setup.checkpointer
+    if (this.#checkpointer) this.#checkpointHealth = new CheckpointHealth(Date.now())
+    if (this.#checkpointer && !this.#tx) this.#checkpointer.guard = () => this.#mayCheckpoint()
+    // exactly-once: a Kafka write that cannot commit with its transaction (a record timed out while the process
+    // was frozen, a producer renewed) is no sink failure; the transaction is aborted and every task rebuilt
+    const writers = this.#writers()
+    if (this.#tx && writers) writers.onAbort = (e) => this.#fence(e.message)
     if (this.options.untilEnd) {
       this.#bounded = await BoundedRun.start({
         sources: this.topology.sourceTopics,
@@ -201,6 +351,7 @@ export class Runner {
       this.#jobs.pipe(concatMap((job) => this.#execute(job))).subscribe(),
       merge(
         interval(c.tickIntervalMs).pipe(
+          tap(() => this.#beat()),
           filter(() => !this.#tickQueued),
           tap(() => {
             this.#tickQueued = true
@@ -229,6 +380,8 @@ export class Runner {
       rdkafka: {
         'session.timeout.ms': cp.sessionTimeoutMs,
         'heartbeat.interval.ms': Math.floor(cp.sessionTimeoutMs / 5),
+        // records of aborted transactions (a fenced zombie's, a crashed instance's) are never read
+        'isolation.level': 'read_committed',
       },
     })
     const source = this.#source
@@ -245,19 +398,23 @@ export class Runner {
       if (health && node.kind === 'sink') this.#backpressure.watch(node.sink.name, health)
     }
     this.#startedAt = Date.now()
+    this.#lastBeat = performance.now()
     await this.#source.start({
       onBatches: (batches) => this.#enqueue({ kind: 'batches', batches }),
       onAssigned: async (partitions) => {
-        const assigned = this.#enqueue({ kind: 'assign', partitions })
+        const starts: TopicPartitionOffset[] = []
+        const assigned = this.#enqueue({ kind: 'assign', partitions, starts })
         // The client applies the assignment once this resolves, unpaused: pause them too if the input is paused.
         assigned.then(
           () => setTimeout(() => this.#backpressure?.assigned(partitions), 0),
           () => {},
         )
         await assigned
-        return undefined
+        // read restored partitions from their checkpoint's offsets, not from the committed ones
+        return starts
       },
       onRevoked: (partitions, info) => this.#enqueue({ kind: 'revoke', partitions, lost: info?.lost ?? false }),
+      onLost: (partitions) => this.#lost(partitions),
     })
     this.#state = 'running'
     this.logger.info(
@@ -279,10 +436,14 @@ export class Runner {
   async #execute({ work, done }: Job): Promise<void> {
     try {
       const engine = this.#engine!
+      // after a freeze past the session, nothing is written before the group says this instance still belongs
+      if ((work.kind === 'batches' || work.kind === 'tick' || work.kind === 'commit') && !this.#fenced)
+        await this.#confirmMembership()
       switch (work.kind) {
         case 'batches': {
           if (this.#failure) throw this.#failure
-          if (this.#inputEnded) break
+          // a zombie's records: their partitions are someone else's now and are read again from a checkpoint
+          if (this.#inputEnded || this.#fenced) break
           const batches = this.#bounded ? this.#bounded.clip(work.batches) : work.batches
           let n = 0
           for (const b of batches) n += b.records.length
@@ -294,7 +455,7 @@ export class Runner {
         }
         case 'tick':
           this.#tickQueued = false
-          if (this.#failure || this.#state !== 'running' || this.#inputEnded) break
+          if (this.#failure || this.#state !== 'running' || this.#inputEnded || this.#fenced) break
           await this.#track(engine.tick())
           if (this.#bounded && (await this.#bounded.reached(this.#source!.partitions(), () => engine.flush())))
             await this.#endOfInput()
@@ -304,28 +465,145 @@ export class Runner {
           await this.#commit()
           break
         case 'assign':
+          // our own open transaction would hold back the read_committed read of the changelog: commit it first
+          if (this.#tx?.open && !this.#fenced) await this.#commit()
           // Restore the tasks' window and watermark state before their first record.
-          if (this.#checkpointer) await this.#checkpointer.restore(work.partitions)
+          if (this.#checkpointer) work.starts.push(...(await this.#checkpointer.restore(work.partitions)).seek)
           await engine.assign(work.partitions)
           break
-        case 'revoke':
+        case 'revoke': {
           // Commit what these partitions produced while we still own them. At shutdown that is all we do:
           // revoking would let the watermark jump past the partitions we drop and fire windows early. A lost
-          // assignment is someone else's already: nothing is checkpointed or committed for it.
-          if (work.lost)
+          // assignment is someone else's already: nothing is checkpointed, committed or written for it.
+          const lost = work.lost || this.#fenced
+          if (lost) {
             this.logger.warn(
               { partitions: work.partitions.length },
-              'assignment lost: dropping its tasks without a commit',
+              `assignment ${work.lost ? 'lost' : 'dropped after a fenced or aborted transaction'}: dropping its tasks without a commit or a write`,
             )
-          else await this.#commit()
+            await this.#dropOutputs(() => (this.#stopping ? Promise.resolve() : engine.revoke(work.partitions)))
+            const left = (this.#source?.partitions() ?? []).filter(
+              (p) => !work.partitions.some((tp) => tp.topic === p.topic && tp.partition === p.partition),
+            )
+            if (left.length === 0) {
+              this.#fenced = false
+              this.#writers()?.mute(false)
+              this.logger.info('every task dropped: the next assignment restores them from their checkpoints')
+            } else this.#source?.rejoin() // what is left must go too: it is ahead of what Kafka holds
+            break
+          }
+          await this.#commit()
           if (!this.#stopping) await engine.revoke(work.partitions)
           break
+        }
       }
       done?.resolve()
     } catch (e) {
       done?.reject(e)
       this.#fail(e)
     }
+  }
+
+  /** The tick timer ran: a gap of most of a session since the last run means the process was frozen. */
+  #beat(): void {
+    const now = performance.now()
+    if (now - this.#lastBeat > 0.8 * this.checkpoints.sessionTimeoutMs) this.#suspect = true
+    this.#lastBeat = now
+  }
+
+  /**
+   * After a freeze of most of a session (SIGSTOP, a long GC pause; seen by the tick timer, or by this job starting
+   * long after its last run), asks the group coordinator whether this instance is still a member before anything
+   * is written: a zombie learns it here instead of firing windows and writing a checkpoint first. Waits while the
+   * coordinator does not answer; a lost assignment reported meanwhile ends the wait.
+   */
+  async #confirmMembership(): Promise<void> {
+    if (performance.now() - this.#lastBeat > 0.8 * this.checkpoints.sessionTimeoutMs) this.#suspect = true
+    while (this.#suspect && !this.#fenced && !this.#failure && this.#source) {
+      const askedAt = performance.now()
+      const m = await this.#source.checkMembership()
+      this.logger.debug({ membership: m }, 'membership after a freeze')
+      if (m === 'fenced') this.#fence('the group has moved on while this instance was frozen')
+      else if (m === 'member' || m === 'unknown' || this.#state !== 'running') {
+        this.#suspect = false
+        if (m === 'member') this.#memberAt = askedAt
+      } else await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+
+  /**
+   * The checkpoint guard under at-least-once, asked right before a write: a member of the group's current
+   * generation, confirmed by the coordinator within the last quarter of a session. A process frozen in between
+   * is caught by the time check (its session cannot have expired within 0.8 of a session of a successful
+   * commit: heartbeats go every fifth), so only a freeze in the moment between the check and the send escapes it.
+   */
+  async #mayCheckpoint(): Promise<boolean> {
+    if (this.#fenced || this.#failure || !this.#source) return false
+    if (performance.now() - this.#memberAt > 0.25 * this.checkpoints.sessionTimeoutMs) {
+      // the time the question was sent, not the answer processed: a freeze in between must not count as fresh
+      const askedAt = performance.now()
+      const m = await this.#source.checkMembership()
+      this.logger.debug(
+        { membership: m, ms: Math.round(performance.now() - askedAt) },
+        'membership before a checkpoint',
+      )
+      if (m === 'fenced') {
+        this.#fence('offset commit refused by the group (this member is gone from it)')
+        return false
+      }
+      if (m !== 'member' && m !== 'unknown') return false
+      this.#memberAt = askedAt
+    }
+    return !this.#fenced && performance.now() - this.#memberAt <= 0.25 * this.checkpoints.sessionTimeoutMs
+  }
+
+  /** The source learnt the assignment was lost: from now on nothing of it is written (the revoke drops the tasks). */
+  #lost(partitions: readonly TopicPartition[]): void {
+    this.logger.warn(
+      { partitions: partitions.length },
+      'assignment lost (session expired or fenced by the group): writing nothing more until its tasks are dropped',
+    )
+    this.#fenced = true
+    this.#suspect = false
+    this.#discardOutputs()
+  }
+
+  /**
+   * This instance's state may be ahead of what Kafka holds (a fenced zombie, an aborted transaction): drop every
+   * task without a commit and rejoin the group, which assigns them again, restored from their checkpoints.
+   */
+  #fence(reason: string): void {
+    if (this.#fenced) return
+    this.logger.warn({}, `${reason}: dropping every task without a commit and rejoining the group`)
+    this.#fenced = true
+    this.#suspect = false
+    this.#discardOutputs()
+    this.#source?.rejoin()
+  }
+
+  #writers(): SinkWriters | undefined {
+    return (this.#engine as { writers?: SinkWriters } | undefined)?.writers
+  }
+
+  /**
+   * Drops the outputs waiting in the sink writers (not the writes in flight) and, until every task is dropped,
+   * whatever the batch still in flight hands them (muted); aborts the open transaction.
+   */
+  #discardOutputs(): void {
+    const writers = this.#writers()
+    writers?.mute(true)
+    const n = writers?.discard() ?? 0
+    if (n > 0) this.logger.warn({ records: n }, `dropped ${n} output record(s) not yet written`)
+    this.#tx
+      ?.abort()
+      .catch((e) => this.logger.warn({ err: (e as Error).message }, `abort failed: ${(e as Error).message}`))
+  }
+
+  /** Runs `fn` (revoking lost tasks) with every output it produces dropped, and aborts the open transaction. */
+  async #dropOutputs(fn: () => Promise<void>): Promise<void> {
+    this.#discardOutputs()
+    await fn()
+    await this.#tx?.abort()
   }
 
   /** Pauses the input while `work` (writes to the sinks) is pending past the threshold. */
@@ -344,35 +622,90 @@ export class Runner {
     this.#inputEnded = true
     await engine.endOfInput()
     await engine.flush()
+    // the windows closed at the end of input: their Kafka outputs commit without offsets
+    if (this.#tx) await this.#tx.commit([])
     const read = [...(this.#bounded as BoundedRun).endOffsets.values()].reduce((a, b) => a + b, 0)
+    const { eventsIn, late, deadLetters, windowsEmitted } = engine.status().counters
     this.logger.info(
-      { uptimeSeconds: this.#uptime() },
+      { uptimeSeconds: this.#uptime(), eventsIn, late, deadLetters, windowsEmitted },
       `bounded run done: read up to the end offsets seen at start (${read} in all), closed every window, results written; stopping`,
     )
     void this.stop()
   }
 
   async #commit(): Promise<void> {
-    if (this.#failure || !this.#engine || !this.#source || this.#inputEnded) return
+    if (this.#failure || !this.#engine || !this.#source || this.#inputEnded || this.#fenced) return
+    if (this.#tx) return this.#commitTransaction(this.#tx)
     let offsets: TopicPartitionOffset[]
     if (!this.#checkpointer) {
       // what the offsets cover must be in the sinks before they are committed
       await this.#engine.flush()
       offsets = this.#engine.committable()
     } else {
-      // Checkpoint first, then commit exactly what the checkpoint covers (never past it).
+      // Checkpoint first, then commit exactly what the checkpoint covers (never past it). A zombie (its session
+      // expired, the group moved on) must not write a checkpoint older than its successor's: the guard asks the
+      // group right before the write (#mayCheckpoint).
+      const health = this.#checkpointHealth as CheckpointHealth
       try {
-        offsets = (await this.#checkpointer.checkpoint()).offsets
+        const result = await this.#checkpointer.checkpoint()
+        offsets = result.offsets
+        this.#firstCheckpoint(result.written)
       } catch (e) {
-        this.logger.warn({ err: (e as Error).message }, `checkpoint failed, will retry: ${(e as Error).message}`)
+        if (e instanceof CheckpointSkipped) return // checkpoint later
+        const error = e instanceof Error ? e : new Error(String(e))
+        health.failure(error, Date.now())
+        this.logger.warn(
+          { err: error.message, consecutiveFailures: health.consecutiveFailures },
+          `checkpoint failed (${health.consecutiveFailures} in a row; nothing is committed until one succeeds), will retry: ${error.message}`,
+        )
         return
       }
+      if (health.consecutiveFailures > 0)
+        this.logger.info(
+          { failures: health.consecutiveFailures },
+          `checkpoint succeeded again after ${health.consecutiveFailures} failure(s); committing`,
+        )
+      health.success(Date.now())
     }
     try {
       await this.#source.commit(offsets)
     } catch (e) {
       this.logger.warn({ err: (e as Error).message }, `offset commit failed, will retry: ${(e as Error).message}`)
     }
+  }
+
+  /**
+   * Exactly-once: the checkpoint records (in the open transaction, with the outputs since the last commit), then
+   * the offsets it covers, committed in the transaction with the consumer's group metadata. A stale generation
+   * (a zombie) or any abort: the outputs are discarded with the transaction and the state that produced them is
+   * dropped (rejoin, restore from the last committed checkpoint).
+   */
+  async #commitTransaction(tx: KafkaTransactions): Promise<void> {
+    const source = this.#source as KafkaSource
+    const health = this.#checkpointHealth as CheckpointHealth
+    try {
+      const { offsets, written } = await (this.#checkpointer as TaskCheckpointer).checkpoint()
+      await source.commitTransaction(tx, offsets)
+      health.success(Date.now())
+      this.#firstCheckpoint(written)
+    } catch (e) {
+      health.failure(e instanceof Error ? e : new Error(String(e)), Date.now())
+      if (e instanceof TransactionAbortedError) {
+        this.#fence(e.fenced ? `transaction fenced by the group (${e.message})` : e.message)
+        return
+      }
+      if ((e as Error).message.startsWith('Kafka transaction failed for good')) throw e
+      // a checkpoint that could not be written: its records may be half in the transaction
+      await tx.abort().catch(() => {})
+      this.#fence(`checkpoint failed, transaction aborted (${(e as Error).message})`)
+    }
+  }
+
+  /** Says once that this instance's state is durable: a crash from now on restores instead of starting fresh. */
+  #firstCheckpoint(written: number): void {
+    if (this.#checkpointWritten || written === 0) return
+    this.#checkpointWritten = true
+    this.logger.info({ tasks: written }, `first checkpoint written (${written} task(s)): a restart restores from it`)
   }
 
   #countDeadLetters(letters: readonly DeadLetter[]): void {
@@ -431,11 +764,11 @@ export class Runner {
     clearTimeout(grace)
     this.#jobs.complete()
     for (const s of this.#subscriptions) s.unsubscribe()
-    for (const node of this.topology.nodes)
-      if (node.kind === 'sink') await attempt(`closing sink ${node.sink.name}`, () => node.sink.close?.())
+    for (const sink of this.#sinks()) await attempt(`closing sink ${sink.name}`, () => sink.close?.())
     await attempt('closing the DLQ producer', () => this.#dlq?.close?.())
     await attempt('closing the changelog producer', () => this.#checkpointer?.store.close?.())
     await attempt('closing the repartition producer', () => this.#setup?.close())
+    await attempt('closing the transactional producer', () => this.#tx?.close())
     await attempt('closing the status server', () => this.#server?.close())
     this.#state = this.#failure ? 'failed' : 'stopped'
     const code = this.#failure instanceof OutputNotFlushedError ? EXIT_OUTPUT_NOT_FLUSHED : this.#failure ? 1 : 0
@@ -465,23 +798,33 @@ export class Runner {
       )
       this.logger.error({ err: this.#failure.message }, this.#failure.message)
     }
-    for (const node of this.topology.nodes) {
-      if (node.kind !== 'sink') continue
+    for (const sink of this.#sinks()) {
       // Closed again, awaited, further down the stop; here only the pending writes matter.
       Promise.resolve()
-        .then(() => node.sink.close?.())
+        .then(() => sink.close?.())
         .catch(() => {})
     }
+  }
+
+  /** The topology's sinks, each once (one sink object may end several streams). */
+  #sinks(): Sink<unknown>[] {
+    const sinks = new Set<Sink<unknown>>()
+    for (const node of this.topology.nodes) if (node.kind === 'sink') sinks.add(node.sink)
+    return [...sinks]
   }
 
   #uptime = () => (this.#startedAt ? Math.round((Date.now() - this.#startedAt) / 1000) : 0)
 
   /** The `/status` JSON: engine status, per-partition offsets, lag and watermarks, DLQ counts by reason. */
   status(): RunnerStatus {
+    const now = Date.now()
+    const degraded = this.#state === 'running' ? this.#checkpointHealth?.degradedReason(now) : undefined
     return runnerStatus({
       applicationId: this.config.applicationId,
       topology: this.topology.name,
-      state: this.#state,
+      state: degraded ? 'degraded' : this.#state,
+      ...(degraded && { reason: degraded }),
+      ...(this.#checkpointHealth && { checkpoints: this.#checkpointHealth.status(now) }),
       uptimeSeconds: this.#uptime(),
       engine: this.#engine?.status(),
       partitions: this.#source?.partitions() ?? [],
@@ -492,6 +835,21 @@ export class Runner {
       ...(this.#failure && { error: this.#failure.message }),
     })
   }
+}
+
+/**
+ * Without checkpoints a restart replays from `engine.committable()` with the watermark back at -infinity: records
+ * after that offset that belonged to a window already fired and purged rebuild it from part of its records, and
+ * its partial result overwrites the complete one. So a topology with windows needs checkpoints; a stateless one
+ * (map/filter to a sink) replays exactly from its committed offsets.
+ */
+function refuseReplayWithoutCheckpoints(topology: Topology, checkpoints: CheckpointConfig): void {
+  if (checkpoints.enabled) return
+  const windows = topology.nodes.filter((n) => n.kind === 'window').map((n) => n.name)
+  if (windows.length === 0) return
+  throw new ConfigError(
+    `CHECKPOINTS=off cannot run topology "${topology.name}": it has windows (${windows.join(', ')}), and a restart without checkpoints would rebuild a window that already fired from part of its records and overwrite its complete result; set CHECKPOINTS=on (the default) or unset CHECKPOINTS`,
+  )
 }
 
 /** One line per keyBy: how its input reaches its window's tasks. */
@@ -509,7 +867,7 @@ function describeTasks(setup: EngineSetup, tasks: TaskMode): string[] {
  * Creates a {@link Runner} for a topology (not started). Config: `options.config`, then the environment.
  *
  * @example
- * const runner = createRunner(ctrTopology(), { tasks: 'partition' })
+ * const runner = createRunner(app.build(), { tasks: 'auto', config: { port: 0 } })
  * await runner.start()
  */
 export function createRunner(topology: Topology, options: RunnerOptions = {}): Runner {

@@ -1,22 +1,43 @@
 import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
 import type { EngineStatus, PartitionStatus } from '../runtime/types.js'
 import type { SinkStatus } from './backpressure.js'
+import type { CheckpointStatus } from './checkpoint-health.js'
 
-/** One input partition in `/status`: where the consumer is, what is committed, and its watermark. */
+/**
+ * One input partition in `/status`: where the consumer is, what is committed, and its watermark.
+ *
+ * @example
+ * runner.status().partitions.map((p) => `${p.topic}-${p.partition}: lag ${p.lag}, idle ${p.idle}`)
+ */
 export type RunnerPartitionStatus = Partial<PartitionStatus> &
   Pick<PartitionPosition, 'topic' | 'partition' | 'position' | 'committed' | 'highWatermark' | 'lag'>
 
-/** The `/status` JSON. */
+/**
+ * The `/status` JSON: the runner's state, the job watermark, the oldest open window and why it waits, counters, dead
+ * letters by reason, backpressure and sinks, and every input partition.
+ *
+ * @example
+ * const s = runner.status()
+ * console.log(s.state, s.watermark, s.windows.oldest?.reason)
+ */
 export type RunnerStatus = {
   applicationId: string
+  /** The topology's name. */
   topology: string
+  /** The runner's state (a {@link RunnerState}), or `degraded` while it runs but checkpoints fail (see `reason`). */
   state: string
+  /** Why the state is `degraded`. */
+  reason?: string
   uptimeSeconds: number
+  /** Why the runner stopped, when it failed: one line. */
   error?: string
+  /** Checkpoint outcomes (checkpoints on only). */
+  checkpoints?: CheckpointStatus
   watermark: number | null
   allIdle: boolean
   windows: EngineStatus['windows']
   counters: EngineStatus['counters'] | null
+  /** Dead letters written so far, by reason. */
   deadLetters: Record<string, number>
   /** True while the input is paused because the sinks fall behind (backpressure). */
   paused: boolean
@@ -32,6 +53,8 @@ export function runnerStatus(input: {
   applicationId: string
   topology: string
   state: string
+  reason?: string
+  checkpoints?: CheckpointStatus
   uptimeSeconds: number
   engine: EngineStatus | undefined
   partitions: readonly PartitionPosition[]
@@ -49,8 +72,10 @@ export function runnerStatus(input: {
     applicationId: input.applicationId,
     topology: input.topology,
     state: input.state,
+    ...(input.reason !== undefined && { reason: input.reason }),
     uptimeSeconds: input.uptimeSeconds,
     ...(input.error !== undefined && { error: input.error }),
+    ...(input.checkpoints !== undefined && { checkpoints: input.checkpoints }),
     watermark: input.engine?.watermark ?? null,
     allIdle: input.engine?.allIdle ?? false,
     windows: input.engine?.windows ?? { open: 0, oldest: null },

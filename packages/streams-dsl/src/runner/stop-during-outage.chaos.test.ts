@@ -180,7 +180,15 @@ describe('stopping while Redis is down', () => {
     await createTopics([{ topic: input, partitions: 2 }])
     const sinkRedis = createSinkRedis(redis.url)
     // A sink is closed with its runner: one per runner.
-    const sink = () => redisLatestPrevious<Result>({ redis: sinkRedis, logger: { warn: () => {}, info: () => {} } })
+    const sink = () =>
+      redisLatestPrevious<Result>({
+        latest: 'ctr:latest',
+        previous: 'ctr:previous',
+        field: (r) => r.product_id,
+        windowStart: 'window_start',
+        redis: sinkRedis,
+        logger: { warn: () => {}, info: () => {} },
+      })
     const config = {
       kafkaBrokers: kafkaBrokers(),
       redisUrl: redis.url,

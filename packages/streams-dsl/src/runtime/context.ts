@@ -1,4 +1,5 @@
 import type { RawRecord } from '../connectors/types.js'
+import type { StateBackend } from '../state/state-backend.js'
 import type { PartitionState, WatermarkTracker } from './watermarks.js'
 
 /**
@@ -12,7 +13,12 @@ export type RecordContext = {
   partition: PartitionState | null
 }
 
-/** Running totals an engine reports in its status. */
+/**
+ * Running totals a job reports in its status (`/status`, `TestDriver.status()`).
+ *
+ * @example
+ * d.status().counters // { eventsIn: 120034, late: 3, deadLetters: 5, windowsEmitted: 9120, lateFirings: 2, duplicatesDropped: 0 }
+ */
 export type EngineCounters = {
   /** Records delivered to the engine (valid or not). */
   eventsIn: number
@@ -24,10 +30,14 @@ export type EngineCounters = {
   windowsEmitted: number
   /** Window results emitted after the window had fired. */
   lateFirings: number
+  /** Records dropped by a `deduplicate` operator as duplicates of a record it kept (not dead letters). */
+  duplicatesDropped: number
 }
 
-/** What a window operator shares with the engine: the watermark, the current record, the counters. */
+/** What an operator shares with the engine: the watermark, the current record, the counters, the state backend. */
 export type OperatorDeps = {
+  /** Where the operator opens its stores (one per task). */
+  readonly state: StateBackend
   readonly tracker: WatermarkTracker
   readonly ctx: RecordContext
   readonly counters: EngineCounters

@@ -5,7 +5,7 @@ import { count, hopping, json, session, topic, topology, tumbling } from '../ind
 import { TestDriver } from '../testing/test-driver.js'
 import { type ModelParams, type ModelRecord, type ModelResult, ReferenceModel } from './engine.reference.js'
 
-// Property tests: the engine (through the test driver) against the reference model of CONTRACTS.md §2,
+// Property tests: the engine (through the test driver) against the reference model of docs/contract.md §2,
 // over random multi-partition streams with out-of-order, late, too-late, equal-timestamp, future and bad
 // records, idle gaps and wall-clock advances.
 
@@ -183,7 +183,7 @@ const lastWrite = (rs: ModelResult[]) => {
   return m
 }
 
-describe('engine vs reference model (CONTRACTS.md §2)', () => {
+describe('engine vs reference model (docs/contract.md §2)', () => {
   it('tumbling, emit on close: same results, late firings, dead letters, watermarks and committable offsets', async () => {
     await fc.assert(
       fc.asyncProperty(params(true), fc.array(step, { maxLength: 40 }), fc.boolean(), async (p, steps, pre) => {
@@ -260,7 +260,26 @@ describe('engine vs reference model (CONTRACTS.md §2)', () => {
           )
         },
       ),
-      { numRuns: 1000 },
+      {
+        numRuns: 1000,
+        examples: [
+          // found by CI: after a restore, an origin partition's markers reported no wall time of its last event,
+          // so the all-idle advance ran from an older one and judged a timely event late
+          [
+            { size: 1000, B: 0, L: 0, idleTimeout: 1000, futureSkew: 10000, emit: 'onClose', advance: 1000 },
+            [
+              { kind: 'batch', topic: 'b', partition: 0, records: [{ kind: 'event', key: 'k0', ts: T0 + 7999 }] },
+              { kind: 'advance', ms: 526 },
+              { kind: 'batch', topic: 'b', partition: 0, records: [{ kind: 'event', key: 'k1', ts: T0 + 5000 }] },
+              { kind: 'checkpoint' },
+              { kind: 'advance', ms: 1475 },
+              { kind: 'batch', topic: 'a', partition: 0, records: [{ kind: 'event', key: 'k0', ts: T0 + 9000 }] },
+            ],
+            2,
+            'snapshot',
+          ],
+        ],
+      },
     )
   }, 120_000)
 

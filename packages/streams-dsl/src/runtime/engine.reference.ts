@@ -1,5 +1,5 @@
 /**
- * A reference model of CONTRACTS.md §2, written straight from the text and sharing no code with the engine.
+ * A reference model of docs/contract.md §2, written straight from the text and sharing no code with the engine.
  * Slow and simple on purpose: windows keep their raw contributions, results are recomputed from scratch,
  * the watermark is recomputed from every partition after every event. Used by the property tests only.
  */

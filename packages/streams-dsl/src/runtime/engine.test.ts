@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { DeadLetter } from '../connectors/types.js'
 import { json, topic, topology, tumbling } from '../index.js'
+import type { StateBackend } from '../state/state-backend.js'
+import { memoryStateBackend } from '../state/state-backend.js'
+import type { WindowStore } from '../state/window-store.js'
 import { collectingSink } from '../testing/collecting-sink.js'
 import { TestDriver } from '../testing/test-driver.js'
 import { createEngine } from './engine.js'
@@ -228,5 +231,46 @@ describe('engine', () => {
       'redis down',
     )
     expect(engine.committable()).toEqual([])
+  })
+})
+
+describe('engine state backend', () => {
+  it('keeps every window in the stores of the backend it is given, one per operator and task', async () => {
+    const { topology, out } = app()
+    const opened: string[] = []
+    const stores: WindowStore<unknown>[] = []
+    const state: StateBackend = {
+      name: 'recording',
+      windowStore: <A>(operator: string, task: number) => {
+        opened.push(`${operator}/${task}`)
+        const s = memoryStateBackend.windowStore<A>(operator, task)
+        stores.push(s as WindowStore<unknown>)
+        return s
+      },
+      sessionStore: (operator, task) => memoryStateBackend.sessionStore(operator, task),
+    }
+    const engine = createEngine(topology, { clock: { now: () => T0 }, tasks: 'partition', state })
+    const rec = (partition: number, offset: number, dt: number) => ({
+      topic: 'in',
+      partition,
+      offset,
+      key: null,
+      value: Buffer.from(JSON.stringify(ev('a', dt))),
+      timestamp: T0,
+    })
+    await engine.process({ topic: 'in', partition: 0, records: [rec(0, 0, 1000), rec(0, 1, 2000)] })
+    await engine.process({ topic: 'in', partition: 1, records: [rec(1, 0, 1500)] })
+    expect(opened).toEqual(['window-3/0', 'window-3/1'])
+    expect(stores.map((s) => s.buckets().map((b) => [b.start - T0, [...b.entries]]))).toEqual([
+      [[0, [['a', 2]]]],
+      [[0, [['a', 1]]]],
+    ])
+    await engine.endOfInput()
+    await engine.flush()
+    expect(out.records).toEqual([
+      { k: 'a', start: 0, n: 2, late: false },
+      { k: 'a', start: 0, n: 1, late: false },
+    ])
+    expect(stores.map((s) => s.size)).toEqual([0, 0]) // purged from the backend's stores
   })
 })

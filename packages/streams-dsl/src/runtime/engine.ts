@@ -1,3 +1,9 @@
+/**
+ * The plain engine: runs a topology's plan over input batches, one serialised operation at a time, and hands
+ * each operation's outputs to the sinks' writers. Its other roles live beside it: partitions and tasks in
+ * `task-registry.ts`, dead-letter routing in `dead-letters.ts`, the two sides of repartitioning in
+ * `repartition/` (an engine is given one with `EngineOptions.repartition` by the staged engine).
+ */
 import type {
   DeadLetter,
   InputBatch,
@@ -6,26 +12,25 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../connectors/types.js'
-import { DecodeError } from '../dsl/serde.js'
+import { DecodeError } from '../core/serde.js'
 import type { SourceNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
+import { memoryStateBackend } from '../state/state-backend.js'
 import type { EngineCounters, RecordContext } from './context.js'
+import { DeadLetterRouter } from './dead-letters.js'
+import type { EngineInternals } from './engine-internals.js'
 import { committableOffsets } from './offsets.js'
-import { buildPlan, type Plan, type PlanDeps } from './plan.js'
-import { type BundleEntry, partitionForKey, readBundle, repartitionRecord } from './repartition.js'
+import type { StatefulOperator } from './operators/index.js'
+import { buildPlan, type Plan } from './plan.js'
+import { DownstreamInput } from './repartition/downstream-input.js'
+import { repartitionDeps } from './repartition/plan-wiring.js'
+import { UpstreamRouter } from './repartition/upstream-router.js'
 import { type SinkWriter, SinkWriters } from './sink-writer.js'
 import { restoreSnapshot, takeSnapshot } from './snapshot.js'
 import { engineStatus } from './status.js'
-import { describeTime, parseEventTime } from './time.js'
-import type {
-  Clock,
-  Engine,
-  EngineOptions,
-  EngineSnapshot,
-  EngineStatus,
-  RepartitionTopic,
-  RepartitionWiring,
-} from './types.js'
+import { TaskRegistry } from './task-registry.js'
+import { describeTime, eventTime } from './time.js'
+import type { Clock, Engine, EngineOptions, EngineSnapshot, EngineStatus } from './types.js'
 import { type PartitionState, WatermarkTracker } from './watermarks.js'
 
 const systemClock: Clock = { now: () => Date.now() }
@@ -40,26 +45,34 @@ export function createEngine(topology: Topology, options: EngineOptions = {}): E
   return new EngineCore(topology, options)
 }
 
-/** The engine implementation; its fields are read by the snapshot and status helpers. Internal. */
-export class EngineCore implements Engine {
+/**
+ * The narrow view of an engine made by {@link createEngine} (for the snapshot, the status and the checkpointer);
+ * undefined for any other {@link Engine}.
+ */
+export function engineInternals(engine: Engine): EngineInternals | undefined {
+  return engine instanceof EngineCore ? engine : undefined
+}
+
+/** The engine implementation. Internal: other modules see it through {@link EngineInternals}. */
+export class EngineCore implements Engine, EngineInternals {
   readonly clock: Clock
   readonly tracker: WatermarkTracker
   readonly ctx: RecordContext = { ts: 0, record: null, partition: null }
-  readonly counters: EngineCounters = { eventsIn: 0, late: 0, deadLetters: 0, windowsEmitted: 0, lateFirings: 0 }
+  readonly counters: EngineCounters = {
+    eventsIn: 0,
+    late: 0,
+    deadLetters: 0,
+    windowsEmitted: 0,
+    lateFirings: 0,
+    duplicatesDropped: 0,
+  }
   readonly plan: Plan
-  /** Every partition ever seen, by `topic:partition`; slots are never reused. */
-  readonly partitions = new Map<string, PartitionState>()
-  readonly slots: PartitionState[] = []
-  /** Task ids by index. */
-  readonly taskIds: string[] = []
-  /** Assigned partitions whose offsets this engine commits (the sources', or its repartition partition). */
-  readonly inputs: PartitionState[] = []
-  /** Records routed to repartition topics by the current batch (upstream side). */
-  private routed: RepartitionRecord[] = []
-  private routedRecord: RawRecord | null = null
-  /** Partitions the current record was routed to, as `topic index * 2^20 + partition`. */
-  private routedTo: number[] = []
-  private readonly dlq: DeadLetter[] = []
+  readonly tasks: TaskRegistry
+  private readonly deadLetters: DeadLetterRouter
+  /** The upstream side of repartitioning, when this engine has that role. */
+  private readonly router: UpstreamRouter | undefined
+  /** The downstream side of repartitioning, when this engine has that role. */
+  private readonly downstream: DownstreamInput | undefined
   private chain: Promise<unknown> = Promise.resolve()
   /** When the current operation started (`performance.now()`): its results' latency counts from here. */
   private opStartedAt = 0
@@ -78,12 +91,22 @@ export class EngineCore implements Engine {
     const caughtUp = options.caughtUp
     this.tracker = new WatermarkTracker(topology.watermarks, caughtUp ? (p, now) => caughtUp(p, now) : undefined)
     const wiring = options.repartition
-    this.plan = buildPlan(topology, {
-      ...repartitionDeps(wiring, (t, index) => (key) => this.route(t, index, key)),
+    this.tasks = new TaskRegistry({
+      grouping: options.tasks ?? 'single',
       tracker: this.tracker,
+      isSource: (topic) => this.plan.sources.has(topic),
+      isRepartitionInput: (topic) => wiring?.role === 'downstream' && wiring.topic.topic === topic,
+      topologyName: topology.name,
+    })
+    this.deadLetters = new DeadLetterRouter(this.counters, options.deadLetters !== undefined)
+    const router = wiring?.role === 'upstream' ? new UpstreamRouter(this.ctx, this.deadLetters) : undefined
+    this.plan = buildPlan(topology, {
+      ...repartitionDeps(wiring, (t, index) => (key) => router?.route(t, index, key)),
+      tracker: this.tracker,
+      state: options.state ?? memoryStateBackend,
       ctx: this.ctx,
       counters: this.counters,
-      late: (message) => this.deadLetter('late_event', message, this.ctx.record as RawRecord),
+      late: (message) => this.deadLetters.send('late_event', message, this.ctx.record as RawRecord),
       // no input record behind a window result: the dead letter carries the result itself
       resultFailed: (operator, result, e) => {
         const w = (result as { key?: unknown; window?: { end: number } }) ?? {}
@@ -95,9 +118,24 @@ export class EngineCore implements Engine {
           value: Buffer.from(JSON.stringify(result) ?? 'null'),
           timestamp: (w.window?.end ?? 0) - 1,
         }
-        this.deadLetter('processing_error', `${operator}: ${(e as Error)?.message ?? String(e)}`, record)
+        this.deadLetters.send('processing_error', `${operator}: ${(e as Error)?.message ?? String(e)}`, record)
       },
     })
+    this.deadLetters.useRoutes(this.plan)
+    this.router = router
+    this.downstream =
+      wiring?.role === 'downstream'
+        ? new DownstreamInput({
+            topologyName: topology.name,
+            plan: this.plan,
+            tracker: this.tracker,
+            ctx: this.ctx,
+            counters: this.counters,
+            tasks: this.tasks,
+            deadLetters: this.deadLetters,
+            advance: () => this.advance(),
+          })
+        : undefined
     const wrap = options.wrapSink
     if (wrap) for (const s of this.plan.sinks) s.sink = wrap(s.sink)
     this.writers = options.writers ?? new SinkWriters(undefined, options.onResultLatency)
@@ -106,7 +144,7 @@ export class EngineCore implements Engine {
     this.routedWriter = wiring?.role === 'upstream' ? this.writers.of(wiring.sink) : undefined
     if (wiring?.role === 'downstream') {
       const now = this.clock.now()
-      for (const tp of wiring.origins) this.originOf(tp.topic, tp.partition, now)
+      for (const tp of wiring.origins) this.tasks.originOf(tp.topic, tp.partition, now)
     }
   }
 
@@ -119,7 +157,7 @@ export class EngineCore implements Engine {
       const failed = this.writers.failure
       if (failed) throw failed
       await op()
-      this.offsets = committableOffsets(this.plan.windows, this.inputs)
+      this.offsets = committableOffsets(this.plan.operators, this.tasks.inputs)
       this.options.onMetrics?.(this.status())
     })
     this.chain = run.catch(() => {})
@@ -148,14 +186,14 @@ export class EngineCore implements Engine {
   private processOne(batch: InputBatch): void {
     const wiring = this.options.repartition
     const now = this.clock.now()
-    if (wiring?.role === 'downstream' && batch.topic === wiring.topic.topic) {
-      this.runRepartitioned(this.partitionOf(batch, now, true), batch.records, now)
+    if (this.downstream !== undefined && wiring?.role === 'downstream' && batch.topic === wiring.topic.topic) {
+      this.downstream.run(this.tasks.partitionOf(batch, now, true), batch.records, now)
       this.ctx.record = null
       return
     }
     const source = this.plan.sources.get(batch.topic)
     if (!source) throw new Error(`topic "${batch.topic}" is not a source of topology "${this.topology.name}"`)
-    const p = this.partitionOf(batch, now, true)
+    const p = this.tasks.partitionOf(batch, now, true)
     if (this.tracker.refresh(now)) this.advance()
     this.runBatch(source.node, source.push, p, batch.records, now)
     this.ctx.record = null
@@ -185,7 +223,7 @@ export class EngineCore implements Engine {
       p.nextOffset = offset + 1
       counters.eventsIn++
       if (rec.value === null) {
-        this.deadLetter('invalid_json', 'record has no value', rec)
+        this.deadLetters.send('invalid_json', 'record has no value', rec)
         continue
       }
       let value: unknown
@@ -194,12 +232,12 @@ export class EngineCore implements Engine {
         value = serde.decode(rec.value)
         if (extract !== undefined) ts = eventTime(extract(value), ts)
       } catch (e) {
-        this.deadLetter(e instanceof DecodeError ? e.reason : 'invalid_event', (e as Error).message, rec)
+        this.deadLetters.send(e instanceof DecodeError ? e.reason : 'invalid_event', (e as Error).message, rec)
         continue
       }
       if (ts > maxFuture) {
         const message = `event time ${describeTime(ts)} is ${Math.round((ts - now) / 1000)} s ahead of the wall clock`
-        this.deadLetter('future_timestamp', message, rec)
+        this.deadLetters.send('future_timestamp', message, rec)
         continue
       }
       ctx.ts = ts
@@ -207,99 +245,11 @@ export class EngineCore implements Engine {
       try {
         push(value)
       } catch (e) {
-        this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
+        this.deadLetters.send('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
       }
       const advanced = offset < p.replayUntil ? tracker.observeReplayed(p, ts, now) : tracker.observe(p, ts, now)
       if (advanced) this.advance()
     }
-  }
-
-  /**
-   * The downstream side of a repartition topic: drops records already seen (by origin offset), applies markers,
-   * and judges each record against the watermark over its origin partitions, W(origin) raised first to what it
-   * was just before the record upstream.
-   */
-  private runRepartitioned(input: PartitionState, records: readonly RawRecord[], now: number): void {
-    const skipBelow = input.nextOffset ?? Number.NEGATIVE_INFINITY
-    for (let i = 0; i < records.length; i++) {
-      const rec = records[i] as RawRecord
-      if (rec.offset < skipBelow) continue
-      input.nextOffset = rec.offset + 1
-      let entries: BundleEntry[]
-      try {
-        entries = readBundle(rec)
-      } catch (e) {
-        // a foreign or corrupt record in an internal topic: a dead letter, never a crash loop
-        this.deadLetter('invalid_internal_record', (e as Error).message, rec)
-        continue
-      }
-      for (let j = 0; j < entries.length; j++) this.runEntry(entries[j] as BundleEntry, input, now)
-    }
-  }
-
-  /** One entry of a bundle: a marker's report, or an original record judged as its own partition would judge it. */
-  private runEntry(entry: BundleEntry, input: PartitionState, now: number): void {
-    const tracker = this.tracker
-    if ('marker' in entry) {
-      const marker = entry.marker
-      for (const m of marker.origins) {
-        if (!this.plan.sources.has(m.topic)) continue
-        const o = this.originOf(m.topic, m.partition, now)
-        tracker.mark(o, m.maxEventTime ?? Number.NEGATIVE_INFINITY, m.idle, m.lastEventWallTime, marker.at, now)
-      }
-      // once the whole report is applied: half of it could look all-idle
-      if (tracker.settle(now)) this.advance()
-      return
-    }
-    const rec = entry.record
-    const source = this.plan.sources.get(rec.topic)
-    if (!source) return
-    const o = this.originOf(rec.topic, rec.partition, now)
-    // a record sent again after an upstream crash: already counted here
-    if (o.nextOffset !== null && rec.offset < o.nextOffset) return
-    o.nextOffset = rec.offset + 1
-    this.counters.eventsIn++
-    // W(origin) as it was just before this record upstream (usually known already: no work then)
-    if (entry.before > o.maxEventTime || o.idle) {
-      tracker.mark(o, entry.before, false, null, null, now)
-      if (tracker.settle(now)) this.advance()
-    }
-    let value: unknown
-    let ts = rec.timestamp
-    try {
-      if (rec.value === null) throw new DecodeError('invalid_json', 'record has no value')
-      value = source.node.serde.decode(rec.value)
-      const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
-      if (extract !== undefined) ts = eventTime(extract(value), ts)
-    } catch (e) {
-      // the upstream side accepted it; a different schema version here cannot
-      this.deadLetter('invalid_event', (e as Error).message, rec)
-      return
-    }
-    const ctx = this.ctx
-    ctx.ts = ts
-    ctx.record = rec
-    ctx.partition = input
-    try {
-      source.push(value)
-    } catch (e) {
-      this.deadLetter('processing_error', `${this.topology.name}: ${(e as Error).message}`, rec)
-    }
-    if (tracker.observe(o, ts, now)) this.advance()
-  }
-
-  /** Upstream side: sends the current record to the partition of `key` in the keyBy's topic (once per partition). */
-  private route(t: RepartitionTopic, index: number, key: string | number): void {
-    const rec = this.ctx.record as RawRecord
-    const partition = partitionForKey(key, t.partitions)
-    const id = index * 0x100000 + partition
-    if (this.routedRecord !== rec) {
-      this.routedRecord = rec
-      this.routedTo = []
-    } else if (this.routedTo.includes(id)) return
-    this.routedTo.push(id)
-    const p = this.ctx.partition as PartitionState
-    this.routed.push(repartitionRecord(rec, t.topic, partition, p.maxEventTime))
   }
 
   tick(): Promise<void> {
@@ -312,7 +262,7 @@ export class EngineCore implements Engine {
   assign(partitions: readonly TopicPartition[]): Promise<void> {
     return this.serial(() => {
       const now = this.clock.now()
-      for (const tp of partitions) this.partitionOf(tp, now, false)
+      for (const tp of partitions) this.tasks.partitionOf(tp, now, false)
     })
   }
 
@@ -322,9 +272,8 @@ export class EngineCore implements Engine {
       let advanced = false
       const tasks = new Set<number>()
       for (const tp of partitions) {
-        const p = this.partitions.get(`${tp.topic}:${tp.partition}`)
-        if (!p || !this.inputs.includes(p)) continue
-        this.inputs.splice(this.inputs.indexOf(p), 1)
+        const p = this.tasks.release(tp)
+        if (!p) continue
         tasks.add(p.task)
         if (this.tracker.partitions.includes(p) && this.tracker.remove(p, now)) advanced = true
         // if it comes back, its position and watermark come from a restore or from the committed offset
@@ -333,8 +282,8 @@ export class EngineCore implements Engine {
       }
       // a task whose partitions are all gone moves to another instance with its state
       for (const task of tasks) {
-        if (this.inputs.some((q) => q.task === task)) continue
-        for (const op of this.plan.windows) op.dropTask(task)
+        if (this.tasks.owns(task)) continue
+        for (const op of this.plan.operators) op.dropTask(task)
       }
       if (advanced) this.advance()
       return this.handOff()
@@ -353,8 +302,8 @@ export class EngineCore implements Engine {
 
   restore(snapshot: EngineSnapshot): void {
     restoreSnapshot(this, snapshot)
-    for (const op of this.plan.windows) op.reschedule(this.tracker.watermark)
-    this.offsets = committableOffsets(this.plan.windows, this.inputs)
+    for (const op of this.plan.operators) op.restored(this.tracker.watermark)
+    this.offsets = committableOffsets(this.plan.operators, this.tasks.inputs)
   }
 
   status(): EngineStatus {
@@ -386,95 +335,24 @@ export class EngineCore implements Engine {
 
   // ---- internals -------------------------------------------------------------------------------------
 
-  /** True for this engine's repartition input topic (downstream side). */
-  private isRepartitionInput(topic: string): boolean {
-    const w = this.options.repartition
-    return w?.role === 'downstream' && w.topic.topic === topic
+  /** The plan's stateful operators. */
+  get operators(): readonly StatefulOperator[] {
+    return this.plan.operators
   }
 
-  /**
-   * The state of an input partition; registers it when new or revoked: a source partition counts towards W from
-   * `now`; the repartition partition of a downstream engine only holds offsets (its W comes from the origins).
-   */
+  /** Registers an input partition (see {@link TaskRegistry.partitionOf}); the test driver pre-assigns with it. */
   partitionOf(tp: TopicPartition, now: number, viaBatch: boolean): PartitionState {
-    const p = this.stateOf(tp, now, viaBatch)
-    if (!this.inputs.includes(p)) this.inputs.push(p)
-    if (this.isRepartitionInput(tp.topic)) return p
-    if (!this.tracker.partitions.includes(p)) {
-      p.lastActivity = now
-      p.idle = false
-      this.tracker.add(p)
-    }
-    return p
+    return this.tasks.partitionOf(tp, now, viaBatch)
   }
 
-  /** The watermark view of a source partition upstream of this engine's repartition topic. */
-  originOf(topic: string, partition: number, now: number): PartitionState {
-    const p = this.stateOf({ topic, partition }, now, false)
-    if (!p.origin) {
-      p.origin = true
-      p.task = this.taskIndex({ topic, partition })
-    }
-    if (!this.tracker.partitions.includes(p)) {
-      p.lastActivity = now
-      p.idle = false
-      this.tracker.add(p)
-    }
-    return p
-  }
-
-  private stateOf(tp: TopicPartition, now: number, viaBatch: boolean): PartitionState {
-    const id = `${tp.topic}:${tp.partition}`
-    let p = this.partitions.get(id)
-    if (!p) {
-      if (viaBatch === false && !this.plan.sources.has(tp.topic) && !this.isRepartitionInput(tp.topic)) {
-        throw new Error(`topic "${tp.topic}" is not a source of topology "${this.topology.name}"`)
-      }
-      p = {
-        topic: tp.topic,
-        partition: tp.partition,
-        slot: this.slots.length,
-        task: this.taskIndex(tp),
-        nextOffset: null,
-        maxEventTime: Number.NEGATIVE_INFINITY,
-        lastActivity: now,
-        lastEventWallTime: null,
-        idle: false,
-        replayUntil: -1,
-        origin: false,
-        vouchedAt: null,
-      }
-      this.partitions.set(id, p)
-      this.slots.push(p)
-    }
-    return p
-  }
-
-  /** The index of the task a partition belongs to. */
-  taskIndex(tp: TopicPartition): number {
-    const g = this.options.tasks ?? 'single'
-    return this.taskIndexById(g === 'single' ? '0' : g === 'partition' ? String(tp.partition) : g(tp))
-  }
-
-  /** The index of a task by id, created when new. */
-  taskIndexById(id: string): number {
-    const i = this.taskIds.indexOf(id)
-    if (i >= 0) return i
-    this.taskIds.push(id)
-    return this.taskIds.length - 1
+  /** Assigned partitions whose offsets this engine commits (see {@link TaskRegistry.inputs}). */
+  get inputs(): readonly PartitionState[] {
+    return this.tasks.inputs
   }
 
   private advance(): void {
     const W = this.tracker.watermark
-    for (const op of this.plan.windows) op.onWatermark(W)
-  }
-
-  private deadLetter(reason: string, message: string, record: RawRecord): void {
-    this.counters.deadLetters++
-    const d: DeadLetter = { reason, message, record }
-    const route = reason === 'late_event' ? (this.plan.lateEvents ?? this.plan.deadLetters) : this.plan.deadLetters
-    if (route) route(d)
-    else if (this.options.deadLetters) this.dlq.push(d)
+    for (const op of this.plan.operators) op.onWatermark(W)
   }
 
   /**
@@ -494,40 +372,10 @@ export class EngineCore implements Engine {
       s.buffer = []
       take((this.sinkWriters[i] as SinkWriter<unknown>).push(out, this.opStartedAt))
     }
-    if (this.dlq.length > 0 && this.dlqWriter) take(this.dlqWriter.push(this.dlq.splice(0)))
-    if (this.routed.length > 0) {
-      const out = this.routed
-      this.routed = []
-      this.routedRecord = null
-      if (this.routedWriter) take(this.routedWriter.push(out))
-    }
+    const dead = this.deadLetters.take()
+    if (dead && this.dlqWriter) take(this.dlqWriter.push(dead))
+    const routed = this.router?.take()
+    if (routed && this.routedWriter) take(this.routedWriter.push(routed))
     return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined
-  }
-}
-
-/** The event time a timestamp extractor returned: a finite number as is, else parsed (ISO-8601), else `fallback`. */
-function eventTime(raw: unknown, fallback: number): number {
-  return typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, fallback)
-}
-
-/** The plan's keyBy wiring for an engine's repartitioning role. */
-function repartitionDeps(
-  wiring: RepartitionWiring | undefined,
-  sender: (t: RepartitionTopic, index: number) => (key: string | number) => void,
-): Pick<PlanDeps, 'keyByMode' | 'route' | 'owns'> {
-  if (wiring === undefined) return {}
-  if (wiring.role === 'upstream') {
-    const topics = wiring.topics
-    const indexOf = (k: string) => topics.findIndex((t) => t.keyBy === k)
-    return {
-      keyByMode: (k) => (indexOf(k) >= 0 ? 'route' : 'window'),
-      route: (k) => sender(topics[indexOf(k)] as RepartitionTopic, indexOf(k)),
-    }
-  }
-  const { keyBy, partitions } = wiring.topic
-  const mine = wiring.partition
-  return {
-    keyByMode: (k) => (k === keyBy ? 'owned' : 'skip'),
-    owns: (_k, key) => partitionForKey(key, partitions) === mine,
   }
 }

@@ -1,5 +1,5 @@
 import type { TopicPartitionOffset } from '../connectors/types.js'
-import type { WindowedOperator } from './plan.js'
+import type { StatefulOperator } from './operators/index.js'
 import type { PartitionState } from './watermarks.js'
 
 /**
@@ -8,18 +8,11 @@ import type { PartitionState } from './watermarks.js'
  * every record of every open window and rebuilds it exactly.
  */
 export function committableOffsets(
-  windows: readonly WindowedOperator[],
+  operators: readonly StatefulOperator[],
   partitions: readonly PartitionState[],
 ): TopicPartitionOffset[] {
   const low: number[] = []
-  for (const op of windows)
-    for (const store of op.stores) {
-      if (store === undefined) continue
-      for (const b of store.buckets())
-        b.minOffsets.forEach((o, slot) => {
-          if (o !== undefined && (low[slot] === undefined || o < (low[slot] as number))) low[slot] = o
-        })
-    }
+  for (const op of operators) op.lowestOffsets(low)
   const out: TopicPartitionOffset[] = []
   for (const p of partitions) {
     if (p.nextOffset === null) continue

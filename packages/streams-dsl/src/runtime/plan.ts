@@ -1,13 +1,10 @@
 import type { DeadLetter, Sink } from '../connectors/types.js'
-import type { AggregateNode, KeyByNode, SourceNode, WindowNode } from '../graph/nodes.js'
+import type { AggregateNode, DeduplicateNode, KeyByNode, SourceNode, WindowNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import type { WindowKey } from '../state/window-store.js'
 import type { OperatorDeps } from './context.js'
-import { SessionOperator } from './session-operator.js'
-import { WindowOperator } from './window-operator.js'
-
-/** A window operator of either kind. */
-export type WindowedOperator = WindowOperator | SessionOperator
+import { DedupeOperator } from './operators/dedupe-operator.js'
+import { type StatefulOperator, windowOperator } from './operators/index.js'
 
 type Push = (value: unknown) => void
 type AnyFn = (value: unknown) => unknown
@@ -18,7 +15,8 @@ export type SinkBuffer = { sink: Sink<unknown>; buffer: unknown[] }
 /** A topology compiled into plain push functions: the per-record path is a chain of direct calls. */
 export type Plan = {
   readonly sources: ReadonlyMap<string, { readonly node: SourceNode; readonly push: Push }>
-  readonly windows: readonly WindowedOperator[]
+  /** The stateful operators, in the order they were built (the order they fire in on a watermark). */
+  readonly operators: readonly StatefulOperator[]
   readonly sinks: readonly SinkBuffer[]
   /** Set when the topology routes dead letters / late events itself. */
   readonly deadLetters: ((d: DeadLetter) => void) | undefined
@@ -48,8 +46,11 @@ export type PlanDeps = OperatorDeps & {
 export function buildPlan(t: Topology, deps: PlanDeps): Plan {
   const emitters = new Map<string, Push>()
   const sinkBuffers = new Map<Sink<unknown>, SinkBuffer>()
-  const windows: WindowedOperator[] = []
+  const operators: StatefulOperator[] = []
   const node = (name: string) => t.byName.get(name)!
+  // The downstream engine of a repartition topic replays each record from its source to its keyBy: a deduplicate
+  // node (always before the keyBy: validate.ts) already ran upstream, per source partition, so here it passes on.
+  const downstreamEngine = t.nodes.some((n) => n.kind === 'keyBy' && deps.keyByMode?.(n.name) === 'owned')
 
   const emitterOf = (name: string): Push => {
     const known = emitters.get(name)
@@ -91,6 +92,13 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
       }
       case 'merge':
         return [emitterOf(name)]
+      case 'deduplicate': {
+        if (downstreamEngine) return [emitterOf(name)]
+        const op = new DedupeOperator(name, n as DeduplicateNode, deps)
+        operators.push(op)
+        op.downstream = emitterOf(name)
+        return [(v) => op.process(v)]
+      }
       case 'keyBy': {
         const keyOf = (n as KeyByNode).fn as (v: unknown) => WindowKey
         const mode = deps.keyByMode?.(name) ?? 'window'
@@ -103,9 +111,8 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         return (t.consumers.get(name) ?? []).map((w) => {
           const win = node(w) as WindowNode
           const agg = node(t.consumers.get(w)?.[0] as string) as AggregateNode
-          const Op = win.spec.kind === 'session' ? SessionOperator : WindowOperator
-          const op = new Op(w, win, agg, keyOf, deps)
-          windows.push(op)
+          const op = windowOperator(w, win, agg, keyOf, deps)
+          operators.push(op)
           const next = emitterOf(agg.name)
           // a throw in user code after the window must not leave the other results of a firing unsent
           op.downstream = (r: unknown) => {
@@ -115,8 +122,8 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
               deps.resultFailed(w, r, e)
             }
           }
-          if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.add(v) : undefined)
-          return (v: unknown) => op.add(v)
+          if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.process(v) : undefined)
+          return (v: unknown) => op.process(v)
         })
       }
       case 'sink': {
@@ -141,5 +148,5 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
     else if (n.kind === 'deadLetters') deadLetters = emitterOf(n.name)
     else if (n.kind === 'lateEvents') lateEvents = emitterOf(n.name)
   }
-  return { sources, windows, sinks: [...sinkBuffers.values()], deadLetters, lateEvents }
+  return { sources, operators, sinks: [...sinkBuffers.values()], deadLetters, lateEvents }
 }

@@ -27,6 +27,16 @@ export class SinkWriter<T> {
   #inflight: Promise<void> | undefined
   #failure: Error | undefined
   #waiters: Waiter[] = []
+  /** While set, pushed records are dropped (see {@link SinkWriters.mute}). */
+  muted = false
+  /**
+   * Called instead of failing the writer when a write rejects with an error whose `transactionAborted` is true
+   * (exactly-once: the instance's Kafka transaction cannot commit, e.g. a record timed out while the process was
+   * frozen). What the write held is dropped with the transaction, not lost: the runner drops every task and
+   * restores it from its last committed checkpoint, which reads those records again. Without a handler such an
+   * error fails the writer like any other. Returns whether it took the error.
+   */
+  onAbort: ((e: Error) => boolean) | undefined
 
   constructor(
     readonly sink: Sink<T>,
@@ -56,12 +66,24 @@ export class SinkWriter<T> {
    */
   push(records: T[], since?: number): Promise<void> | undefined {
     if (this.#failure) throw this.#failure
-    if (records.length === 0) return undefined
+    if (records.length === 0 || this.muted) return undefined
     if (this.onDurable && since !== undefined) this.#pushes.push({ since, count: records.length })
     if (this.#pending.length === 0) this.#pending = records
     else for (let i = 0; i < records.length; i++) this.#pending.push(records[i] as T)
     if (!this.#inflight) this.#next()
     return this.#pending.length > this.maxPending ? this.#wait(this.maxPending) : undefined
+  }
+
+  /**
+   * Drops what waits and is not in flight yet (the write in flight, if any, goes on); returns how many records.
+   * For an instance that learnt its assignment is gone: it must write nothing more of it.
+   */
+  discard(): number {
+    const n = this.#pending.length
+    this.#pending = []
+    this.#pushes = []
+    this.#wake()
+    return n
   }
 
   /** Resolves once everything pushed so far is durable; rejects if a write failed. */
@@ -97,9 +119,11 @@ export class SinkWriter<T> {
       },
       (e: unknown) => {
         this.#inflight = undefined
-        this.#failure = e instanceof Error ? e : new Error(String(e))
+        const error = e instanceof Error ? e : new Error(String(e))
         this.#pending = []
         this.#pushes = []
+        const aborted = (error as { transactionAborted?: unknown }).transactionAborted === true
+        if (!(aborted && this.onAbort?.(error))) this.#failure = error
         this.#wake()
       },
     )
@@ -160,16 +184,42 @@ export class SinkWriters {
     let w = this.#by.get(sink as Sink<unknown>)
     if (!w) {
       w = new SinkWriter(sink as Sink<unknown>, this.maxPending, undefined, this.onDurable)
+      w.muted = this.#muted
+      w.onAbort = (e) => {
+        if (!this.onAbort) return false
+        this.onAbort(e)
+        return true
+      }
       this.#by.set(sink as Sink<unknown>, w)
     }
     return w as SinkWriter<T>
   }
+
+  /**
+   * Set by the runner under exactly-once: a write whose Kafka transaction must be aborted calls it instead of
+   * failing its writer (see {@link SinkWriter.onAbort}).
+   */
+  onAbort: ((e: Error) => void) | undefined
 
   /** The first failed write's error, if any. */
   get failure(): Error | undefined {
     for (const w of this.#by.values()) if (w.failure) return w.failure
     return undefined
   }
+
+  /** Drops every writer's waiting records (not the writes in flight); returns how many. */
+  discard(): number {
+    let n = 0
+    for (const w of this.#by.values()) n += w.discard()
+    return n
+  }
+
+  /** While on, records pushed to any writer are dropped (an instance dropping a lost assignment's tasks). */
+  mute(on: boolean): void {
+    this.#muted = on
+    for (const w of this.#by.values()) w.muted = on
+  }
+  #muted = false
 
   /** Resolves once everything pushed to any writer so far is durable. */
   async flush(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { TopicPartitionOffset } from '../connectors/types.js'
-import type { EngineCore } from './engine.js'
+import type { EngineInternals } from './engine-internals.js'
 import type { EngineSnapshot, TaskSnapshot } from './types.js'
 
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
@@ -9,37 +9,35 @@ const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v
  * Copies the engine's state into a JSON-serialisable snapshot, grouped by task. With `copy` false the
  * accumulators are the live ones (for a caller that serialises the snapshot before the engine runs again).
  */
-export function takeSnapshot(e: EngineCore, copy = true): EngineSnapshot {
-  const tasks: TaskSnapshot[] = e.taskIds.map((id) => ({ id, partitions: [], windows: [] }))
+export function takeSnapshot(e: EngineInternals, copy = true): EngineSnapshot {
+  const tasks: TaskSnapshot[] = e.tasks.taskIds.map((id) => ({ id, partitions: [], windows: [] }))
   // the inputs, and the origin partitions a downstream engine judges by (not inputs: never committed)
-  for (const p of new Set([...e.inputs, ...e.tracker.partitions])) {
+  for (const p of new Set([...e.tasks.inputs, ...e.tracker.partitions])) {
     tasks[p.task]?.partitions.push({
       topic: p.topic,
       partition: p.partition,
       nextOffset: p.nextOffset,
       maxEventTime: finite(p.maxEventTime),
+      lastEventWallTime: p.lastEventWallTime,
       ...(p.origin && { origin: true, idle: p.idle }),
     })
   }
-  for (const op of e.plan.windows) {
-    op.stores.forEach((store, task) => {
-      if (store === undefined) return
-      for (const b of store.buckets()) {
-        const minOffsets: TopicPartitionOffset[] = []
-        b.minOffsets.forEach((offset, slot) => {
-          const p = e.slots[slot]
-          if (p && offset !== undefined) minOffsets.push({ topic: p.topic, partition: p.partition, offset })
-        })
-        tasks[task]?.windows.push({
-          operator: op.name,
-          start: b.start,
-          end: b.end,
-          fired: b.fired,
-          minOffsets,
-          entries: copy ? [...b.entries].map(([k, acc]) => [k, clone(acc)]) : [...b.entries],
-        })
-      }
-    })
+  for (const op of e.operators) {
+    for (const { task, bucket: b } of op.snapshot()) {
+      const minOffsets: TopicPartitionOffset[] = []
+      b.minOffsets.forEach((offset, slot) => {
+        const p = e.tasks.slots[slot]
+        if (p && offset !== undefined) minOffsets.push({ topic: p.topic, partition: p.partition, offset })
+      })
+      tasks[task]?.windows.push({
+        operator: op.name,
+        start: b.start,
+        end: b.end,
+        fired: b.fired,
+        minOffsets,
+        entries: copy ? [...b.entries].map(([k, acc]) => [k, clone(acc)]) : [...b.entries],
+      })
+    }
   }
   return {
     version: 1,
@@ -56,13 +54,13 @@ export function takeSnapshot(e: EngineCore, copy = true): EngineSnapshot {
  * Loads every task of a snapshot into the engine: partitions (position and watermark), window state, and —
  * when the engine has seen nothing yet — the job watermark, M, t and the counters.
  */
-export function restoreSnapshot(e: EngineCore, s: EngineSnapshot): void {
+export function restoreSnapshot(e: EngineInternals, s: EngineSnapshot): void {
   if (s.version !== 1) throw new Error(`snapshot version ${s.version} is not supported`)
   if (s.topology !== e.topology.name)
     throw new Error(`snapshot of topology "${s.topology}" cannot restore "${e.topology.name}"`)
   const now = e.clock.now()
   const fresh = e.tracker.maxEventTime === Number.NEGATIVE_INFINITY && e.tracker.watermark === Number.NEGATIVE_INFINITY
-  const ops = new Map(e.plan.windows.map((op) => [op.name, op]))
+  const ops = new Map(e.operators.map((op) => [op.name, op]))
   for (const t of s.tasks) {
     for (const w of t.windows) {
       if (!ops.has(w.operator))
@@ -71,22 +69,32 @@ export function restoreSnapshot(e: EngineCore, s: EngineSnapshot): void {
   }
   for (const t of s.tasks) {
     for (const ps of t.partitions) {
-      const p = ps.origin ? e.originOf(ps.topic, ps.partition, now) : e.partitionOf(ps, now, false)
+      const p = ps.origin ? e.tasks.originOf(ps.topic, ps.partition, now) : e.tasks.partitionOf(ps, now, false)
       p.nextOffset = ps.nextOffset
       p.maxEventTime = ps.maxEventTime ?? Number.NEGATIVE_INFINITY
       p.replayUntil = ps.replayUntil ?? -1
+      const t = ps.lastEventWallTime ?? null
+      if (t !== null && (p.lastEventWallTime === null || t > p.lastEventWallTime)) p.lastEventWallTime = t
       if (ps.origin) p.idle = ps.idle ?? false
     }
     for (const w of t.windows) {
       const op = ops.get(w.operator)!
-      const task = e.taskIndexById(t.id)
+      const task = e.tasks.taskIndexById(t.id)
       const minOffsets: number[] = []
       for (const o of w.minOffsets) {
-        const slot = e.partitionOf(o, now, false).slot
+        const slot = e.tasks.partitionOf(o, now, false).slot
         const cur = minOffsets[slot]
         if (cur === undefined || o.offset < cur) minOffsets[slot] = o.offset
       }
-      for (const [k, acc] of w.entries) op.restoreWindow(task, w.start, w.end, w.fired, k, clone(acc), [...minOffsets])
+      for (const [key, acc] of w.entries)
+        op.restore(task, {
+          start: w.start,
+          end: w.end,
+          fired: w.fired,
+          key,
+          acc: clone(acc),
+          minOffsets: [...minOffsets],
+        })
     }
   }
   if (fresh) {

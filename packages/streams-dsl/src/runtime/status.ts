@@ -1,5 +1,5 @@
 import type { WindowBucket } from '../state/window-store.js'
-import type { EngineCore } from './engine.js'
+import type { EngineInternals } from './engine-internals.js'
 import { describeTime } from './time.js'
 import type { EngineStatus, OldestWindowStatus } from './types.js'
 
@@ -7,14 +7,14 @@ const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`
 
 /** Builds the JSON status: watermarks per partition, and what holds the oldest open window. */
-export function engineStatus(e: EngineCore): EngineStatus {
+export function engineStatus(e: EngineInternals): EngineStatus {
   const now = e.clock.now()
   const tracker = e.tracker
   const idleAfter = tracker.settings.idleTimeout
   const partitions = tracker.partitions.map((p) => ({
     topic: p.topic,
     partition: p.partition,
-    task: e.taskIds[p.task] ?? '?',
+    task: e.tasks.taskIds[p.task] ?? '?',
     nextOffset: p.nextOffset,
     watermark: finite(tracker.partitionWatermark(p)),
     maxEventTime: finite(p.maxEventTime),
@@ -23,14 +23,11 @@ export function engineStatus(e: EngineCore): EngineStatus {
   }))
   let open = 0
   let oldest: WindowBucket<unknown> | undefined
-  for (const op of e.plan.windows)
-    for (const store of op.stores) {
-      if (store === undefined) continue
-      for (const b of store.buckets()) {
-        open += b.entries.size
-        if (!b.fired && (oldest === undefined || b.end < oldest.end)) oldest = b
-      }
-    }
+  for (const op of e.operators) {
+    const s = op.status()
+    open += s.open
+    if (s.oldest !== undefined && (oldest === undefined || s.oldest.end < oldest.end)) oldest = s.oldest
+  }
   const W = tracker.watermark
   let oldestStatus: OldestWindowStatus | null = null
   if (oldest) {

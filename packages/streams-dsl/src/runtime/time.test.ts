@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DecodeError } from '../dsl/serde.js'
+import { DecodeError } from '../core/serde.js'
 import { describeTime, parseEventTime } from './time.js'
 
 describe('event time', () => {

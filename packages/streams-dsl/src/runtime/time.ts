@@ -1,4 +1,4 @@
-import { DecodeError } from '../dsl/serde.js'
+import { DecodeError } from '../core/serde.js'
 
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/
 
@@ -29,4 +29,9 @@ export function describeTime(ms: number, now?: number): string {
   const iso = new Date(ms).toISOString()
   if (now !== undefined && new Date(now).toISOString().slice(0, 10) !== iso.slice(0, 10)) return iso
   return iso.slice(11, 23)
+}
+
+/** The event time a timestamp extractor returned: a finite number as is, else parsed (ISO-8601), else `fallback`. */
+export function eventTime(raw: unknown, fallback: number): number {
+  return typeof raw === 'number' && raw - raw === 0 ? raw : parseEventTime(raw, fallback)
 }

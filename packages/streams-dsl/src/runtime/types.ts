@@ -6,18 +6,33 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../connectors/types.js'
+import type { StateBackend } from '../state/state-backend.js'
 import type { EngineCounters } from './context.js'
 import type { SinkWriters } from './sink-writer.js'
 
-/** Wall clock of the engine (processing time); a manual one makes tests deterministic. */
-export type Clock = { now(): number }
+/**
+ * Wall clock of a job (processing time); a manual one (`ManualClock`) makes tests deterministic.
+ *
+ * @example
+ * const clock: Clock = { now: () => Date.now() }
+ */
+export type Clock = {
+  /** The wall-clock time, epoch ms. */
+  now(): number
+}
 
-/** How input partitions are grouped into tasks, the unit of window state that moves between instances. */
+/**
+ * How input partitions are grouped into tasks, the unit of window state that moves between instances.
+ *
+ * @example
+ * new TestDriver(t, { tasks: 'partition' }) // a task per partition number, as for co-partitioned input
+ */
 export type TaskGrouping =
   /** One task for every partition: correct for any keying, but state moves as a whole (default). */
   | 'single'
   /** One task per partition number across topics, as Kafka Streams does for co-partitioned inputs. */
   | 'partition'
+  /** A task id per partition, e.g. `(tp) => String(tp.partition % 4)`. */
   | ((tp: TopicPartition) => string)
 
 /** Options of {@link createEngine}. */
@@ -33,7 +48,7 @@ export type EngineOptions = {
   /** Called after every process/tick with the status counters (for metrics). */
   onMetrics?: (status: EngineStatus) => void
   /**
-   * True while the source has evidence that a partition holds nothing unread (CONTRACTS §2: a broker answer
+   * True while the source has evidence that a partition holds nothing unread (docs/contract.md §2.3: a broker answer
    * received after its last delivery, recent, shows its log end at or below the position). A silent partition
    * goes idle only while this holds, and stops being idle when it no longer does; so a partition the job cannot
    * read (broker unreachable, fetches failing, paused, not fetched yet, the job stopped) never lets W move past
@@ -46,6 +61,11 @@ export type EngineOptions = {
    * results (once per write and operation, not per record).
    */
   onResultLatency?: (sink: string, ms: number, results: number) => void
+  /**
+   * Where operators keep their state: one store per operator and task (default: `memoryStateBackend`, in
+   * memory). A persistent backend plugs in here without changes to the engine or the operators.
+   */
+  state?: StateBackend
   /** Shared writers of the sinks (set by the staged engine, so its tasks share one writer per sink). Internal. */
   writers?: SinkWriters
   /** Set by the staged engine: this engine's side of one or more repartition topics. Internal. */
@@ -53,7 +73,16 @@ export type EngineOptions = {
 }
 
 /** Where a keyBy's records are repartitioned to. */
-export type RepartitionTopic = { readonly keyBy: string; readonly topic: string; readonly partitions: number }
+export type RepartitionTopic = {
+  readonly keyBy: string
+  readonly topic: string
+  readonly partitions: number
+  /**
+   * The topic's `max.message.bytes` (default: the broker default, 1048588). No bundle is larger; a routed record
+   * that cannot fit one alone is a dead letter (`record_too_large`) instead.
+   */
+  readonly maxMessageBytes?: number
+}
 
 /** The repartitioning role of an engine (see `staged-engine.ts`). */
 export type RepartitionWiring =
@@ -68,42 +97,78 @@ export type RepartitionWiring =
       readonly role: 'downstream'
       readonly topic: RepartitionTopic
       readonly partition: number
-      /** Every source partition: the watermark is the least over them (CONTRACTS.md §2), not over this input. */
+      /** Every source partition: the watermark is the least over them (docs/contract.md §2), not over this input. */
       readonly origins: readonly TopicPartition[]
     }
 
-/** One input partition in {@link EngineStatus}. Times in epoch ms. */
+/**
+ * One input partition in {@link EngineStatus}. Times in epoch ms.
+ *
+ * @example
+ * { topic: 'clicks', partition: 3, task: '0', nextOffset: 812, watermark: 1735732804999, maxEventTime: 1735732808000, idle: false, lastEventWallTime: 1735732810000 }
+ */
 export type PartitionStatus = {
   topic: string
   partition: number
+  /** The task that holds its window state. */
   task: string
+  /** Next offset to process; null before any record. */
   nextOffset: number | null
+  /** W(p) = maxEventTime - B - 1; null before any valid event. */
   watermark: number | null
+  /** Greatest valid event time seen. */
   maxEventTime: number | null
+  /** Idle: silent for the idle timeout with evidence that nothing is unread; it does not hold W back. */
   idle: boolean
+  /** Wall-clock time of its last valid event. */
   lastEventWallTime: number | null
 }
 
-/** The oldest window that has not fired, and what holds it. */
+/**
+ * The oldest window that has not fired, and what holds it.
+ *
+ * @example
+ * d.status().windows.oldest?.reason
+ * // 'window [12:00:00.000,12:00:10.000) fires when the watermark reaches 12:00:09.999; partition clicks-3 holds it ...'
+ */
 export type OldestWindowStatus = {
+  /** A key with this window open. */
   key?: string | number
   start: number
   end: number
+  /** The watermark at which it fires: end - 1. */
   firesAtWatermark: number
+  /** The partitions whose W(p) is below that. */
   waitingFor: { topic: string; partition: number; watermark: number | null }[]
+  /** The answer in a sentence. */
   reason: string
 }
 
-/** JSON answer to "why hasn't my window closed?". */
+/**
+ * JSON answer to "why hasn't my window closed?": the watermark, each partition's part in it, the open windows and
+ * the oldest one's reason, the counters.
+ *
+ * @example
+ * const s = d.status()
+ * if (s.windows.oldest) console.log(s.windows.oldest.reason)
+ */
 export type EngineStatus = {
+  /** The job watermark W; null before any event. */
   watermark: number | null
+  /** Every partition idle: event time follows the wall clock. */
   allIdle: boolean
   partitions: PartitionStatus[]
+  /** Open windows (per key) and the oldest of them. */
   windows: { open: number; oldest: OldestWindowStatus | null }
   counters: EngineCounters
 }
 
-/** Window state of one window of one operator in a snapshot. */
+/**
+ * Window state of one window of one operator in a snapshot.
+ *
+ * @example
+ * d.snapshot().tasks[0]?.windows[0] // { operator: 'window-5', start: 0, end: 10000, fired: false, minOffsets: [...], entries: [['p-1', ...]] }
+ */
 export type WindowSnapshot = {
   operator: string
   start: number
@@ -113,7 +178,12 @@ export type WindowSnapshot = {
   entries: [string | number, unknown][]
 }
 
-/** One task's partitions and window state. */
+/**
+ * One task's partitions and window state in a snapshot.
+ *
+ * @example
+ * d.snapshot().tasks.map((t) => t.id) // ['0']
+ */
 export type TaskSnapshot = {
   id: string
   partitions: {
@@ -121,6 +191,8 @@ export type TaskSnapshot = {
     partition: number
     nextOffset: number | null
     maxEventTime: number | null
+    /** Wall-clock time of its last valid event (what an origin's markers report downstream after a restore). */
+    lastEventWallTime?: number | null
     /** Set when restoring from committed offsets: records below it were seen before and are replays. */
     replayUntil?: number | null
     /** A source partition upstream of a repartition topic: watermark state and dedup position, not an input. */
@@ -132,7 +204,13 @@ export type TaskSnapshot = {
   clock?: { watermark: number | null; maxEventTime: number | null; lastEventWallTime: number | null }
 }
 
-/** Everything needed to resume exactly: JSON-serialisable, per task. */
+/**
+ * Everything needed to resume exactly: JSON-serialisable, per task.
+ *
+ * @example
+ * const s = d.snapshot() // JSON round-tripped
+ * d.restore(s) // a crash and a restart from it
+ */
 export type EngineSnapshot = {
   version: 1
   topology: string

@@ -92,7 +92,7 @@ describe('watermark tracker', () => {
     expect(w.watermark).toBe(Number.NEGATIVE_INFINITY)
   })
 
-  it('a silent partition goes idle only while the source has evidence that nothing is unread (CONTRACTS §2)', () => {
+  it('a silent partition goes idle only while the source has evidence that nothing is unread (docs/contract.md §2.3)', () => {
     const caughtUp = new Set<number>()
     const w = new WatermarkTracker(settings, (p) => caughtUp.has(p.slot))
     const fast = { ...partition(0), slot: 0 }

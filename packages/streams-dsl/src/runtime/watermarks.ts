@@ -33,7 +33,7 @@ export type PartitionState = {
 }
 
 /**
- * Per-partition bounded-out-of-orderness watermarks and the job watermark, exactly as CONTRACTS.md §2:
+ * Per-partition bounded-out-of-orderness watermarks and the job watermark, exactly as docs/contract.md §2:
  * W(p) = maxEventTime(p) - B - 1; W = min W(p) over non-idle partitions; when all are idle,
  * W = max(W, M + (now - t) - B - 1); W never decreases.
  */

@@ -1,3 +1,4 @@
+/** The in-memory {@link WindowStore}: a Map by window start. */
 import type { WindowBucket, WindowStore } from './window-store.js'
 
 /**
@@ -24,6 +25,10 @@ export class MemoryWindowStore<A> implements WindowStore<A> {
 
   delete(start: number): void {
     this.byStart.delete(start)
+  }
+
+  clear(): void {
+    this.byStart.clear()
   }
 
   buckets(): WindowBucket<A>[] {

@@ -1,3 +1,8 @@
+/**
+ * The window state a window operator keeps per task: buckets by window start, each holding every key's
+ * accumulator. Backends come from a `StateBackend` (state-backend.ts); they all pass `stateBackendContract`.
+ */
+
 /** Grouping key of a window. */
 export type WindowKey = string | number
 
@@ -15,8 +20,8 @@ export type WindowBucket<A> = {
 }
 
 /**
- * Window state of one window operator in one task. Backends (in memory now; checkpointed later) all pass
- * the shared contract suite in `window-store.case.ts`.
+ * Window state of one window operator in one task. Backends (in memory now; persistent ones later) all pass
+ * the shared contract suite in `state-backend.case.ts`.
  *
  * @example
  * const store: WindowStore<number> = new MemoryWindowStore()
@@ -31,6 +36,8 @@ export interface WindowStore<A> {
   delete(start: number): void
   /** Every bucket, in ascending start order. */
   buckets(): WindowBucket<A>[]
+  /** Removes every window's state (the task moved to another instance). */
+  clear(): void
   /** Number of buckets. */
   readonly size: number
 }

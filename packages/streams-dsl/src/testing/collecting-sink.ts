@@ -1,7 +1,13 @@
 import type { Sink } from '../connectors/types.js'
 
-/** A sink that keeps everything written to it, in order. */
+/**
+ * A sink that keeps everything written to it, in order (see {@link collectingSink}).
+ *
+ * @example
+ * const out: CollectingSink<Windowed<string, number>> = collectingSink('per-page')
+ */
 export interface CollectingSink<T> extends Sink<T> {
+  /** Everything written so far, in order. */
   readonly records: T[]
   /** Forgets the collected records. */
   clear(): void

@@ -1,5 +1,5 @@
 import type { RawRecord, RepartitionRecord, Sink } from '../connectors/types.js'
-import { type BundleEntry, encodeBundles, readBundle } from '../runtime/repartition.js'
+import { type BundleEntry, encodeBundles, readBundle } from '../runtime/repartition/codec.js'
 
 /**
  * An in-memory repartition topic: what a staged engine writes is appended, as the bundles a Kafka topic would

@@ -1,14 +1,19 @@
 import type { DeadLetter, RawRecord, Sink, TopicPartition } from '../connectors/types.js'
-import { type Duration, toMillis } from '../dsl/duration.js'
+import { type Duration, toMillis } from '../core/duration.js'
 import type { Topology } from '../graph/topology.js'
 import { EngineCore } from '../runtime/engine.js'
-import { repartitionTopic } from '../runtime/repartition.js'
-import { StagedEngine } from '../runtime/staged-engine.js'
+import { repartitionTopic } from '../runtime/repartition/codec.js'
+import { StagedEngine } from '../runtime/repartition/staged-engine.js'
 import type { EngineOptions, EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
 import { ManualClock } from './manual-clock.js'
 import { MemoryRepartitionTopic } from './memory-repartition-topic.js'
 
-/** Options of {@link TestDriver}. */
+/**
+ * Options of {@link TestDriver}.
+ *
+ * @example
+ * new TestDriver(t, { startTime: '2025-01-01T12:00:00Z', partitions: { views: 2, orders: 1 }, sinks: 'capture' })
+ */
 export type TestDriverOptions = {
   /** Wall-clock start, epoch ms or ISO-8601 (default 2025-01-01T00:00:00Z). */
   startTime?: number | string
@@ -16,6 +21,7 @@ export type TestDriverOptions = {
   partitions?: Readonly<Record<string, number>>
   /** `'forward'` (default) also writes to the topology's real sinks; `'capture'` only records. */
   sinks?: 'forward' | 'capture'
+  /** How partitions group into tasks (default `'single'`). */
   tasks?: TaskGrouping
   /**
    * Runs every keyBy through an in-memory repartition topic of this many partitions (the staged engine a runner
@@ -25,8 +31,20 @@ export type TestDriverOptions = {
   repartition?: number
 }
 
-/** Options of {@link TestDriver.pipe}. */
-export type PipeOptions = { partition?: number; timestamp?: number; key?: string | Buffer | null }
+/**
+ * Options of {@link TestDriver.pipe}.
+ *
+ * @example
+ * await d.pipe('views', [{ page: '/a' }], { partition: 1, timestamp: d.now() - 5000, key: '/a' })
+ */
+export type PipeOptions = {
+  /** Default 0. */
+  partition?: number
+  /** The records' Kafka timestamp (event time when the payload has none); default: the wall clock. */
+  timestamp?: number
+  /** The records' key; default none. */
+  key?: string | Buffer | null
+}
 
 const encode = (v: unknown): Buffer | null =>
   v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))
@@ -37,12 +55,14 @@ const encode = (v: unknown): Buffer | null =>
  *
  * @example
  * const d = new TestDriver(app.build(), { startTime: '2025-01-01T12:00:00Z' })
- * await d.pipe('clicks', [{ product_id: 'p-1', timestamp: d.now() }], { partition: 0 })
+ * await d.pipe('views', [{ page: '/a', at: d.now() }], { partition: 0 })
  * await d.advanceWallClock('11s')
- * d.output('ctr')
+ * d.output('per-page') // what the sink named 'per-page' received
  */
 export class TestDriver {
+  /** The driver's wall clock: moved only by {@link TestDriver.advanceWallClock}. */
   readonly clock: ManualClock
+  /** @internal The engine under test (this package's tests reach into it). */
   engine: EngineCore | StagedEngine
   /** The in-memory repartition topics, and how far each partition was delivered. */
   private readonly repartitionTopic = new MemoryRepartitionTopic()
@@ -236,6 +256,7 @@ export class TestDriver {
     return this.dead.filter((d) => d.reason === 'late_event')
   }
 
+  /** The job's status, as the runner's `/status` shows it: watermark, partitions, the oldest open window and why. */
   status(): EngineStatus {
     return this.engine.status()
   }

@@ -1,8 +1,14 @@
 import rdkafka, { KafkaJS } from '@confluentinc/kafka-javascript'
 import { type Brokers, bootstrapServers, clientConfig } from './client.js'
 
-/** A topic to create if it does not exist. */
+/**
+ * A topic to create if it does not exist.
+ *
+ * @example
+ * await ensureTopics([{ topic: 'views', partitions: 6 }, { topic: 'views-state', compacted: true }])
+ */
 export type TopicSpec = {
+  /** The topic's name. */
   readonly topic: string
   /** Default 1 for compacted internal topics, 6 otherwise. */
   readonly partitions?: number
@@ -10,17 +16,33 @@ export type TopicSpec = {
   readonly replicationFactor?: number
   /** `cleanup.policy=compact` (changelogs, repartition state). */
   readonly compacted?: boolean
+  /** More topic settings, e.g. `{ 'retention.ms': '86400000' }`. */
   readonly config?: Readonly<Record<string, string>>
 }
 
-/** What the cluster looks like: broker count, partition count per topic, topics whose partitions all have a leader. */
+/**
+ * What the cluster looks like: broker count, partition count per topic, topics whose partitions all have a leader.
+ *
+ * @example
+ * const { brokers, topics } = await describeCluster('127.0.0.1:9092')
+ * topics.get('views') // 6, or undefined when the topic does not exist
+ */
 export type ClusterInfo = {
+  /** Brokers that answered the metadata request. */
   readonly brokers: number
+  /** Partition count per topic. */
   readonly topics: ReadonlyMap<string, number>
+  /** Topics every partition of which has a leader (ready to read and write). */
   readonly withLeaders: ReadonlySet<string>
 }
 
-/** Error whose message is one line a user can act on (what was tried, how to fix it). */
+/**
+ * No broker answered: the message is one line a user can act on (what was tried, how to fix it).
+ *
+ * @example
+ * await describeCluster('127.0.0.1:1').catch((e) => e instanceof KafkaUnavailableError && console.error(e.message))
+ * // 'Kafka not reachable at 127.0.0.1:1 (...); start the local cluster with `pnpm kafka:up` or set KAFKA_BROKERS'
+ */
 export class KafkaUnavailableError extends Error {
   override name = 'KafkaUnavailableError'
 }
@@ -72,7 +94,7 @@ export async function describeCluster(brokers?: Brokers, timeoutMs = 5_000): Pro
  * Replication factor defaults to min(3, brokers); compacted topics get `cleanup.policy=compact`.
  *
  * @example
- * await ensureTopics([{ topic: 'ctr-dlq' }, { topic: 'ctr-window-changelog', compacted: true }])
+ * await ensureTopics([{ topic: 'page-views-dlq' }, { topic: 'page-views-state', compacted: true }])
  */
 export async function ensureTopics(specs: readonly TopicSpec[], brokers?: Brokers): Promise<string[]> {
   const cluster = await describeCluster(brokers)
@@ -111,8 +133,19 @@ export async function ensureTopics(specs: readonly TopicSpec[], brokers?: Broker
   return missing.map((s) => s.topic)
 }
 
-/** Low and high offsets of every partition of a topic. */
-export type PartitionOffsets = { readonly partition: number; readonly low: number; readonly high: number }
+/**
+ * Low and high (log end) offsets of one partition of a topic.
+ *
+ * @example
+ * const backlog = (await describePartitions('views')).reduce((n, p) => n + p.high - p.low, 0)
+ */
+export type PartitionOffsets = {
+  readonly partition: number
+  /** First offset still in the log. */
+  readonly low: number
+  /** Log end: the offset the next record gets. */
+  readonly high: number
+}
 
 /**
  * Partitions of a topic with their low and high (log end) offsets.

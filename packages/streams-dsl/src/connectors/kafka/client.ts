@@ -1,33 +1,37 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript'
 import pino from 'pino'
+import type { Logger } from '../types.js'
 
-/** Default bootstrap servers (CONTRACTS.md §5). */
+/** Default bootstrap servers (docs/contract.md §5.2). */
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092'
 
-let defaultBrokers: string | undefined
+/**
+ * Bootstrap servers for a connector given none: `KAFKA_BROKERS`, else `127.0.0.1:9092`. On the runner, sinks get
+ * the job's brokers through `Sink.open` (`SinkContext`) instead.
+ */
+export function defaultKafkaBrokers(): string {
+  return process.env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS
+}
 
 /**
- * Sets the bootstrap servers connectors use when given none (the runner calls this from its config).
+ * Brokers as a comma-separated list or an array; normalised to librdkafka's `bootstrap.servers` string.
  *
  * @example
- * setDefaultKafkaBrokers('127.0.0.1:9092,127.0.0.1:9094')
+ * const brokers: Brokers = ['127.0.0.1:9092', '127.0.0.1:9094'] // or '127.0.0.1:9092,127.0.0.1:9094'
  */
-export function setDefaultKafkaBrokers(brokers: string | undefined): void {
-  defaultBrokers = brokers
-}
-
-/** Bootstrap servers in effect: the runner's setting, else `KAFKA_BROKERS`, else `127.0.0.1:9092`. */
-export function defaultKafkaBrokers(): string {
-  return defaultBrokers ?? process.env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS
-}
-
-/** Brokers as a comma-separated list or an array; normalised to librdkafka's `bootstrap.servers` string. */
 export type Brokers = string | readonly string[]
+
+/** `bootstrap.servers` of a broker list (default: {@link defaultKafkaBrokers}). */
 export const bootstrapServers = (b: Brokers = defaultKafkaBrokers()): string =>
   (typeof b === 'string' ? b : b.join(',')).replace(/\s+/g, '')
 
-/** The structured logger connectors write to (pino's shape). */
-export type ConnectorLogger = Pick<pino.Logger, 'info' | 'warn' | 'error' | 'debug'>
+/**
+ * The structured logger connectors write to (pino's shape).
+ *
+ * @example
+ * new KafkaSource({ topics: ['views'], groupId: 'audit', logger: pino({ level: 'warn' }) })
+ */
+export type ConnectorLogger = Logger
 
 let baseLogger: pino.Logger | undefined
 /** The pino logger connectors use when given none. */

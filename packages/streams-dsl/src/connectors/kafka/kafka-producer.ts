@@ -1,9 +1,16 @@
 import rdkafka from '@confluentinc/kafka-javascript'
 import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger, warnOncePer30s } from './client.js'
 
-/** A record as the producer sends it. */
+/**
+ * A record as the producer sends it (what `deadLetterMessage` returns).
+ *
+ * @example
+ * const m: ProducerMessage = { key: '/a', value: JSON.stringify({ views: 3 }), headers: { source: 'views' } }
+ */
 export type ProducerMessage = {
+  /** Record key (the partitioner's input); null for none. */
   key: Buffer | string | null
+  /** Record value; null is a tombstone. */
   value: Buffer | string | null
   headers?: Record<string, Buffer | string>
   /** Record timestamp, epoch ms (default: now). */
@@ -12,12 +19,35 @@ export type ProducerMessage = {
   partition?: number
 }
 
-/** Options shared by the Kafka sinks. */
+/**
+ * Producer settings for writing to topics whose `max.message.bytes` are `limits`: librdkafka's own
+ * `message.max.bytes` (1,000,000 by default, below the brokers' 1,048,588) must not refuse what the topics accept,
+ * and a batch of many records must not exceed the smallest topic limit (the brokers check whole batches). The
+ * callers check each record against its topic's limit before sending it.
+ *
+ * @example
+ * new KafkaProducer({ rdkafka: producerSizeSettings([3_145_728]) })
+ */
+export function producerSizeSettings(limits: readonly number[]): Record<string, number> {
+  const largest = Math.max(1_000_000, ...limits)
+  const smallest = Math.min(...limits, 1_000_000)
+  return { 'message.max.bytes': largest + 65_536, 'batch.size': Math.max(1, smallest - 1024) }
+}
+
+/**
+ * Options shared by the Kafka sinks.
+ *
+ * @example
+ * kafkaSink({ topic: 'out', brokers: ['127.0.0.1:9092', '127.0.0.1:9094'], clientId: 'views-out', rdkafka: { 'linger.ms': 20 } })
+ */
 export type KafkaProducerOptions = {
+  /** Bootstrap servers (default: the job's `KAFKA_BROKERS` on the runner, else `KAFKA_BROKERS` / `127.0.0.1:9092`). */
   readonly brokers?: Brokers
+  /** The producer's `client.id`. */
   readonly clientId?: string
   /** Extra librdkafka producer properties; they win over the defaults. */
   readonly rdkafka?: Readonly<Record<string, string | number | boolean>>
+  /** Where the client's warnings go (default: the job's logger on the runner, else pino). */
   readonly logger?: ConnectorLogger
 }
 
@@ -32,7 +62,7 @@ export type KafkaProducerOptions = {
  *
  * @example
  * const p = new KafkaProducer({ clientId: 'dlq' })
- * await p.send('ctr-dlq', [{ key: 'p-1', value: '{}' }])
+ * await p.send('page-views', [{ key: '/a', value: '{"page":"/a","at":1735732800000}' }])
  */
 export class KafkaProducer {
   readonly #options: KafkaProducerOptions
@@ -137,6 +167,7 @@ export class KafkaProducer {
     await new Promise((r) => setImmediate(r))
   }
 
+  /** Waits for what was sent, then disconnects; a later `send` connects again. */
   async close(): Promise<void> {
     const p = this.#producer
     this.#producer = undefined

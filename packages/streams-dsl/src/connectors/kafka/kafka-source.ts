@@ -9,13 +9,29 @@ import type {
   TopicPartitionOffset,
 } from '../types.js'
 import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger, warnOncePer30s } from './client.js'
+import type { KafkaTransactions } from './transactions.js'
 
-/** Options of {@link KafkaSource}. */
+/**
+ * What `KafkaSource.checkMembership` found: `member` of the current generation; `fenced`: no longer a member
+ * at all (the session expired: a zombie); `rebalancing`: a generation the group has left or is leaving (wait for
+ * the rebalance); `unreachable`: no answer; `unknown`: nothing was ever committed to ask with.
+ */
+export type Membership = 'member' | 'fenced' | 'rebalancing' | 'unreachable' | 'unknown'
+
+/**
+ * Options of {@link KafkaSource}.
+ *
+ * @example
+ * new KafkaSource({ topics: ['views'], groupId: 'views-audit', brokers: '127.0.0.1:9092', pollRecords: 500 })
+ */
 export type KafkaSourceOptions = {
+  /** The topics to read. */
   readonly topics: readonly string[]
   /** Consumer group: the application id. A new group reads from the earliest offsets. */
   readonly groupId: string
+  /** Bootstrap servers (default `KAFKA_BROKERS`, else `127.0.0.1:9092`). */
   readonly brokers?: Brokers
+  /** The consumer's `client.id`. */
   readonly clientId?: string
   /** Records taken from the client per poll (default 1000: larger polls measured slower on this client). */
   readonly pollRecords?: number
@@ -38,10 +54,16 @@ export type KafkaSourceOptions = {
   readonly probeQuietMs?: number
   /** Extra librdkafka consumer properties; they win over the defaults. */
   readonly rdkafka?: Readonly<Record<string, string | number | boolean>>
+  /** Where the client's warnings go (default pino). */
   readonly logger?: ConnectorLogger
 }
 
-/** Where one assigned partition stands. */
+/**
+ * Where one assigned partition stands, as `KafkaSource.partitions()` and the runner's `/status` report it.
+ *
+ * @example
+ * source.partitions().filter((p) => (p.lag ?? 0) > 10_000) // partitions far behind
+ */
 export type PartitionPosition = TopicPartition & {
   /** Next offset to read: one past the last record processed (or where the end was reached), null before known. */
   readonly position: number | null
@@ -51,7 +73,7 @@ export type PartitionPosition = TopicPartition & {
   readonly highWatermark: number | null
   /** Records behind the log end: `highWatermark - position`. */
   readonly lag: number | null
-  /** What the source knows of the partition's unread records (the idleness evidence, CONTRACTS §2). */
+  /** What the source knows of the partition's unread records (the idleness evidence, docs/contract.md §2.3). */
   readonly evidence?: ReadEvidenceStatus
 }
 
@@ -104,7 +126,7 @@ const RECORD_OVERHEAD = 200
  *   `onAssigned` (restore) before they are fetched, from the offsets it returns where it returns some.
  * - Pause/resume loses nothing: records the client handed out are in flight already, and it fetches a resumed
  *   partition from the offset after the last one it handed out.
- * - Idleness evidence (CONTRACTS §2): every partition keeps a {@link ReadEvidence}: deliveries, end-of-partition
+ * - Idleness evidence (docs/contract.md §2.3): every partition keeps a `ReadEvidence`: deliveries, end-of-partition
  *   events, and the log end of quiet partitions asked of the brokers every `probeIntervalMs`.
  *   {@link KafkaSource.readEvidence} says whether a partition is known to hold nothing unread right now.
  *
@@ -123,6 +145,11 @@ export class KafkaSource implements SourceConnector {
   #processed: Promise<void> = Promise.resolve()
   /** End-of-partition events of the current poll. */
   readonly #eofs: TopicPartitionOffset[] = []
+  /**
+   * Commits waiting for the coordinator's answer, oldest first. The client's `commitCb` only queues a commit
+   * (librdkafka's commitAsync); its answer comes through `offset_commit_cb`, in the order the commits were sent.
+   */
+  readonly #commitAnswers: { resolve(): void; reject(e: Error): void }[] = []
   #inflightBytes = 0
   #consumer: Consumer | undefined
   #handlers: SourceHandlers | undefined
@@ -178,6 +205,7 @@ export class KafkaSource implements SourceConnector {
         event_cb: true,
         log_level: 4,
         rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.#onRebalance(err.code, assignment),
+        offset_commit_cb: true,
         ...o.rdkafka,
       } as rdkafka.ConsumerGlobalConfig,
       { 'auto.offset.reset': 'earliest' },
@@ -188,6 +216,12 @@ export class KafkaSource implements SourceConnector {
     consumer.on('event.error', (e) => this.#clientError(e))
     // emitted during the poll that reached the end, before its records are processed: applied after them
     consumer.on('partition.eof', (e: TopicPartitionOffset) => this.#eofs.push(e))
+    consumer.on('offset.commit', (err, offsets) => {
+      const waiter = this.#commitAnswers.shift()
+      const failed = err ?? (offsets as { error?: rdkafka.LibrdKafkaError }[] | undefined)?.find((o) => o.error)?.error
+      if (failed) waiter?.reject(Object.assign(new Error(failed.message), { code: failed.code }))
+      else waiter?.resolve()
+    })
     await new Promise<void>((resolve, reject) =>
       consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())),
     )
@@ -237,9 +271,17 @@ export class KafkaSource implements SourceConnector {
   #dispatch(messages: ClientMessage[]): void {
     const touched: Part[] = []
     let bytes = 0
+    // consecutive messages mostly come from one partition: look it up once per run of them
+    let p: Part | undefined
+    let lastTopic = ''
+    let lastPartition = -1
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as ClientMessage
-      const p = this.#part(m.topic, m.partition)
+      if (m.partition !== lastPartition || m.topic !== lastTopic) {
+        p = this.#part(m.topic, m.partition)
+        lastTopic = m.topic
+        lastPartition = m.partition
+      }
       if (p === undefined || p.revoking) continue
       if (p.next !== null && m.offset < p.next) continue
       p.next = m.offset + 1
@@ -328,6 +370,8 @@ export class KafkaSource implements SourceConnector {
     const tps = assignment.map((a) => ({ topic: a.topic, partition: a.partition }))
     const cooperative = consumer?.rebalanceProtocol() === 'COOPERATIVE'
     const lost = code === REVOKE && (consumer?.assignmentLost() ?? false)
+    // told at once: the batches in flight must not write or checkpoint anything more for what is gone
+    if (lost && !this.#handedOver) this.#handlers?.onLost?.(tps)
     const work = async () => {
       if (!consumer) return
       if (code === ASSIGN) {
@@ -401,10 +445,127 @@ export class KafkaSource implements SourceConnector {
     })
     if (todo.length === 0) return
     const list = todo.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
-    await new Promise<void>((resolve, reject) => consumer.commitCb(list, (err) => (err ? reject(err) : resolve())))
+    // queued, not answered yet (as before); its answer takes its place in the order of answers
+    const placeholder = { resolve: () => {}, reject: () => {} }
+    this.#commitAnswers.push(placeholder)
+    await new Promise<void>((resolve, reject) =>
+      consumer.commitCb(list, (err) => {
+        if (!err) return resolve()
+        const i = this.#commitAnswers.indexOf(placeholder)
+        if (i >= 0) this.#commitAnswers.splice(i, 1)
+        reject(err)
+      }),
+    )
     for (const o of todo) {
       const p = this.#part(o.topic, o.partition)
       if (p) p.committed = o.offset
+    }
+  }
+
+  /**
+   * Commits `offsets` (every owned partition's, even unchanged) in the open transaction of `tx` with this
+   * consumer's group metadata, so a member of a stale generation is refused, and commits the transaction.
+   *
+   * @internal the runner's, under exactly-once
+   */
+  async commitTransaction(tx: KafkaTransactions, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const consumer = this.#consumer
+    if (!consumer) return
+    const todo = offsets.filter((o) => this.#part(o.topic, o.partition) !== undefined)
+    await tx.commit(todo, consumer)
+    for (const o of todo) {
+      const p = this.#part(o.topic, o.partition)
+      if (p) p.committed = o.offset
+    }
+  }
+
+  /**
+   * Asks the group coordinator whether this instance is still a member of the group's current generation, by
+   * committing again the offsets it committed last (or, with none, the group's committed offsets): a member
+   * whose session expired or whose generation is stale is refused (`fenced`: a zombie). `unknown`: nothing to
+   * commit yet, or no answer (the coordinator unreachable).
+   *
+   * @internal the runner's zombie check
+   */
+  async checkMembership(): Promise<Membership> {
+    const consumer = this.#consumer
+    if (!consumer || this.#stopCalled) return 'unknown'
+    let list = this.#owned()
+      .filter((p) => p.committed !== null)
+      .map((p) => ({ topic: p.topic, partition: p.partition, offset: p.committed as number }))
+    try {
+      if (list.length === 0) {
+        const owned = this.#owned().map((p) => ({ topic: p.topic, partition: p.partition }))
+        if (owned.length === 0) return 'unknown'
+        const committed = await new Promise<TopicPartitionOffset[]>((resolve, reject) =>
+          consumer.committed(owned, 10_000, (err, tps) => (err ? reject(err) : resolve(tps as TopicPartitionOffset[]))),
+        )
+        list = committed.filter((o) => o.offset >= 0).map((o) => ({ ...o }))
+        if (list.length === 0) return 'unknown'
+      }
+      await this.#committed(consumer, list, 5000)
+      return 'member'
+    } catch (e) {
+      const code = (e as { code?: number }).code
+      const message = (e as Error).message ?? ''
+      // UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID
+      if (code === 25 || code === 82 || /unknown member|fenced/i.test(message)) return 'fenced'
+      // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS
+      if (code === 22 || code === 27 || /generation id is not valid|rebalanc/i.test(message)) return 'rebalancing'
+      this.#logger.warn({ err: (e as Error).message }, `group membership check failed: ${(e as Error).message}`)
+      return 'unreachable'
+    }
+  }
+
+  /** Commits and waits for the coordinator's answer (at most `timeoutMs`). */
+  #committed(consumer: Consumer, list: TopicPartitionOffset[], timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.#commitAnswers.indexOf(waiter)
+        // the answer may still come: leave a placeholder so later answers still match their commits
+        if (i >= 0) this.#commitAnswers[i] = { resolve: () => {}, reject: () => {} }
+        reject(new Error(`no answer to an offset commit within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      }
+      this.#commitAnswers.push(waiter)
+      consumer.commitCb(list, (err) => {
+        if (!err) return
+        // not even queued: no answer will come for it
+        const i = this.#commitAnswers.indexOf(waiter)
+        if (i >= 0) this.#commitAnswers.splice(i, 1)
+        waiter.reject(err)
+      })
+    })
+  }
+
+  /**
+   * Leaves the group and joins it again: every owned partition is revoked (through `onRevoked`), then assigned
+   * anew (through `onAssigned`, which restores them). For state that went ahead of what Kafka holds (an aborted
+   * transaction, a fenced zombie): Kafka Streams' "close the tasks dirty and rejoin".
+   *
+   * @internal the runner's, for a fenced or aborted instance
+   */
+  rejoin(): void {
+    const consumer = this.#consumer
+    if (!consumer || this.#stopCalled) return
+    this.#logger.warn(
+      {},
+      'leaving the consumer group and joining it again: its tasks are restored from their checkpoints',
+    )
+    try {
+      consumer.unsubscribe()
+      consumer.subscribe([...this.topics])
+    } catch (e) {
+      this.#logger.error({ err: (e as Error).message }, `rejoining the group failed: ${(e as Error).message}`)
     }
   }
 
@@ -522,7 +683,7 @@ export class KafkaSource implements SourceConnector {
   }
 
   #clientError(e: { message: string }): void {
-    // A fetch or connection failure: evidence from before it no longer counts (CONTRACTS §2: a partition the
+    // A fetch or connection failure: evidence from before it no longer counts (docs/contract.md §2.3: a partition the
     // job cannot read is never idle). The client retries by itself; the message is logged once per 30 s.
     const now = Date.now()
     for (const p of this.#owned()) {

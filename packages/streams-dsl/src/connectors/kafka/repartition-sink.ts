@@ -1,9 +1,20 @@
-import { encodeBundles } from '../../runtime/repartition.js'
+import { DEFAULT_MAX_MESSAGE_BYTES, encodeBundles, maxValueBytes } from '../../runtime/repartition/codec.js'
 import type { RepartitionRecord, Sink } from '../types.js'
-import { KafkaProducer, type KafkaProducerOptions, type ProducerMessage } from './kafka-producer.js'
+import {
+  KafkaProducer,
+  type KafkaProducerOptions,
+  type ProducerMessage,
+  producerSizeSettings,
+} from './kafka-producer.js'
+import type { MessageSender } from './transactions.js'
 
 /** Options of {@link kafkaRepartitionSink}. */
-export type RepartitionSinkOptions = KafkaProducerOptions
+export type RepartitionSinkOptions = KafkaProducerOptions & {
+  /** `max.message.bytes` of each repartition topic (default: the broker default, 1048588). */
+  readonly maxMessageBytes?: Readonly<Record<string, number>>
+  /** Send through this instead of an own idempotent producer (the runner's Kafka transaction). */
+  readonly producer?: MessageSender
+}
 
 /**
  * Writes routed records and watermark markers to repartition topics with the idempotent acks=all producer, as
@@ -19,11 +30,25 @@ export type RepartitionSinkOptions = KafkaProducerOptions
 export function kafkaRepartitionSink(
   options: RepartitionSinkOptions = {},
 ): Sink<RepartitionRecord> & { close(): Promise<void> } {
-  const producer = new KafkaProducer({ clientId: 'streams-dsl-repartition', ...options })
+  const limits = options.maxMessageBytes ?? {}
+  const limitOf = (topic: string) => limits[topic] ?? DEFAULT_MAX_MESSAGE_BYTES
+  const producer =
+    options.producer ??
+    new KafkaProducer({
+      clientId: 'streams-dsl-repartition',
+      ...options,
+      rdkafka: { ...producerSizeSettings(Object.values(limits)), ...options.rdkafka },
+    })
   return {
     name: 'repartition',
     async write(records) {
-      const bundles = encodeBundles(records)
+      const byTopicRecords = new Map<string, RepartitionRecord[]>()
+      for (const r of records) {
+        const list = byTopicRecords.get(r.topic)
+        if (list) list.push(r)
+        else byTopicRecords.set(r.topic, [r])
+      }
+      const bundles = [...byTopicRecords].flatMap(([topic, list]) => encodeBundles(list, maxValueBytes(limitOf(topic))))
       const now = Date.now()
       const byTopic = new Map<string, ProducerMessage[]>()
       for (const b of bundles) {

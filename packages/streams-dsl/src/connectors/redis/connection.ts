@@ -1,25 +1,12 @@
 import { Redis } from 'ioredis'
+import type { SinkContext } from '../types.js'
 
-/** The Redis the connectors use when a sink is given no client: set by the runner, else `REDIS_URL`. */
-let defaultUrl: string | undefined
-const shared = new Map<string, Redis>()
-
-/** Default when neither the runner nor `REDIS_URL` says otherwise (CONTRACTS.md §5). */
+/** Default when neither the runner nor `REDIS_URL` says otherwise (docs/contract.md §5.2). */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/**
- * Sets the Redis URL that sinks created without an explicit client use (the runner calls this from its config).
- *
- * @example
- * setDefaultRedisUrl('redis://127.0.0.1:6379/3')
- */
-export function setDefaultRedisUrl(url: string | undefined): void {
-  defaultUrl = url
-}
-
-/** The URL a sink without an explicit client connects to. */
+/** The URL a sink connects to without a runner or a client of its own: `REDIS_URL`, else the default. */
 export function defaultRedisUrl(): string {
-  return defaultUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL
+  return process.env.REDIS_URL ?? DEFAULT_REDIS_URL
 }
 
 /**
@@ -48,21 +35,39 @@ export function createSinkRedis(url: string = defaultRedisUrl()): Redis {
   return redis
 }
 
-/** One shared sink connection per URL (sinks of one job share it). */
-export function sharedSinkRedis(url: string = defaultRedisUrl()): Redis {
-  let redis = shared.get(url)
-  if (!redis) {
-    redis = createSinkRedis(url)
-    shared.set(url, redis)
-  }
-  return redis
-}
+/**
+ * The Redis connection of one sink: the client it was given (the sink never closes it), or a connection of its own
+ * to the job's `REDIS_URL` (from `Sink.open`) or, without a runner, to `REDIS_URL` / the default, opened on
+ * the first write and closed by the sink's `close()`.
+ *
+ * @example
+ * const conn = new SinkConnection(options.redis)
+ * // open(ctx): conn.open(ctx); write: conn.client().hset(...); close: await conn.close()
+ */
+export class SinkConnection {
+  #own: Redis | undefined
+  #url: string | undefined
 
-/** Closes every shared sink connection (the runner calls this at shutdown). */
-export async function closeSharedRedis(): Promise<void> {
-  const all = [...shared.values()]
-  shared.clear()
-  await Promise.all(all.map((r) => r.quit().catch(() => r.disconnect())))
+  constructor(private readonly given: Redis | undefined) {}
+
+  /** Takes the job's Redis URL (used unless a client was given). */
+  open(context: SinkContext): void {
+    this.#url = context.redisUrl
+  }
+
+  /** The client to write with. */
+  client(): Redis {
+    if (this.given) return this.given
+    this.#own ??= createSinkRedis(this.#url ?? defaultRedisUrl())
+    return this.#own
+  }
+
+  /** Closes the connection the sink opened itself, if any; a later write opens a new one. */
+  async close(): Promise<void> {
+    const r = this.#own
+    this.#own = undefined
+    if (r) await r.quit().catch(() => r.disconnect())
+  }
 }
 
 /** `redis://host:port/db` without credentials, for log lines. */

@@ -65,7 +65,13 @@ async function stored(products: readonly string[]) {
 }
 
 describe('redisLatestPrevious', () => {
-  const options = { latest: 't:latest', previous: 't:previous', history: { prefix: 't:history:', max: 3 } }
+  const options = {
+    latest: 't:latest',
+    previous: 't:previous',
+    field: (r: Result) => r.product_id,
+    windowStart: 'window_start',
+    history: { prefix: 't:history:', max: 3 },
+  } as const
 
   it('keeps the two greatest windows, whatever the order and batching of writes (property)', async () => {
     const products = ['p-1', 'p-2', 'p-3']
@@ -113,7 +119,7 @@ describe('redisLatestPrevious', () => {
     await sink.write([result('q', 10_000)])
     expect(await reader.ttl('t:history:q')).toBeGreaterThan(3590)
     expect(await reader.ttl('t:latest')).toBe(-1)
-    expect(() => redisLatestPrevious({ history: { prefix: 'h:', max: 1, ttlSeconds: 1.5 } })).toThrow(
+    expect(() => redisLatestPrevious({ ...options, history: { prefix: 'h:', max: 1, ttlSeconds: 1.5 } })).toThrow(
       'history.ttlSeconds must be a whole number of seconds >= 0, got 1.5',
     )
   })
@@ -130,6 +136,30 @@ describe('redisLatestPrevious', () => {
     await new Promise<void>((resolve) => sub.on('message', (_c, m) => m === 'end' && resolve()))
     await sub.quit()
     expect(seen).toEqual([JSON.stringify(result('p', 10_000)), JSON.stringify(result('p', 20_000)), 'end'])
+  })
+})
+
+describe('redisLatestPrevious on results of any shape', () => {
+  type Views = { page: string; from: number; to: number; views: number }
+  const views = (page: string, from: number, n: number): Views => ({ page, from, to: from + 60_000, views: n })
+
+  it('keys by the given field and orders by the given window-start property, also read back from what is stored', async () => {
+    const sink = redisLatestPrevious<Views>({
+      latest: 'v:latest',
+      previous: 'v:previous',
+      field: (r) => r.page,
+      windowStart: 'from',
+      windowEnd: 'to',
+      ...{ redis },
+    })
+    await sink.write([views('/a', 60_000, 1), views('/a', 120_000, 2)])
+    // separate writes: the script must read the stored latest's start back from its JSON to shift it
+    await sink.write([views('/a', 180_000, 3)])
+    await sink.write([views('/a', 120_000, 4)]) // a late firing of the previous window: replaced in place
+    await sink.write([views('/a', 60_000, 9)]) // older than both: ignored
+    expect(JSON.parse((await reader.hget('v:latest', '/a'))!)).toEqual(views('/a', 180_000, 3))
+    expect(JSON.parse((await reader.hget('v:previous', '/a'))!)).toEqual(views('/a', 120_000, 4))
+    expect(sink.windowEnd?.(views('/a', 0, 1))).toBe(60_000)
   })
 })
 

@@ -1,65 +1,126 @@
 import type { Redis } from 'ioredis'
 import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
-import { sharedSinkRedis } from './connection.js'
-import { HISTORY_LUA, LATEST_PREVIOUS_LUA } from './latest-previous-script.js'
+import { SinkConnection } from './connection.js'
+import { HISTORY_LUA, LATEST_PREVIOUS_LUA, packTokens } from './latest-previous-script.js'
 import { writePipelineWithRetry } from './pipeline-write.js'
 import type { RetryLogger } from './retry.js'
 
-/** A windowed result as the latest/previous sink stores it (CONTRACTS.md §3 result JSON). */
-export type WindowedResult = { readonly product_id: string; readonly window_start: number }
+/**
+ * The names of `T`'s properties that hold numbers.
+ *
+ * @example
+ * type F = NumberField<{ page: string; from: number; to: number }> // 'from' | 'to'
+ */
+export type NumberField<T> = { [K in keyof T]-?: T[K] extends number ? K : never }[keyof T] & string
 
-/** Options of {@link redisLatestPrevious}. */
+/**
+ * Options of {@link redisLatestPrevious}.
+ *
+ * @example
+ * redisLatestPrevious<PageViews>({
+ *   latest: 'views:latest',
+ *   previous: 'views:previous',
+ *   field: (r) => r.page,
+ *   windowStart: 'from',
+ *   history: { prefix: 'views:history:', max: 60, ttlSeconds: 86_400 },
+ * })
+ */
 export type RedisLatestPreviousOptions<T> = {
-  /** Hash of the most recent window's result per key (default `ctr:latest`). */
-  readonly latest?: string
-  /** Hash of the window before it (default `ctr:previous`). */
-  readonly previous?: string
+  /** Hash of the most recent window's result per key, e.g. `'views:latest'`. */
+  readonly latest: string
+  /** Hash of the window before it, e.g. `'views:previous'`. */
+  readonly previous: string
+  /** The hash field of a result: its key, e.g. `(r) => r.page`. */
+  readonly field: (r: T) => string
+  /**
+   * The result's property holding its window's start (epoch ms), e.g. `'window_start'`: it orders a key's results.
+   * The stored JSON must carry it under that name at the top level (the script reads it back from what is stored);
+   * the default `serialize` does.
+   */
+  readonly windowStart: NumberField<T>
+  /** The result's property holding its window's end (epoch ms), for the runner's emit-latency metric (optional). */
+  readonly windowEnd?: NumberField<T>
   /**
    * Optional capped history: sorted set `<prefix><key>`, score window_start, member the JSON, newest `max` kept
    * (0 = all). `ttlSeconds` (default 0 = forever) expires a key that long after its last write, which bounds the
    * history of keys that stop getting results (the number of keys itself is unbounded).
    */
   readonly history?: { readonly prefix: string; readonly max: number; readonly ttlSeconds?: number }
-  /** Channel to PUBLISH the JSON on whenever latest or previous changed (the API's live updates). */
+  /** Channel to PUBLISH the JSON on whenever latest or previous changed (live updates for readers). */
   readonly publish?: string
-  /** Hash field (default `r.product_id`). */
-  readonly key?: (r: T) => string
-  /** Window start in epoch ms (default `r.window_start`). */
-  readonly windowStart?: (r: T) => number
   /** Stored JSON (default `JSON.stringify`). */
   readonly serialize?: (r: T) => string
-  /** Client to use (default: the shared sink connection to the runner's `REDIS_URL`). */
+  /**
+   * Client to use; the sink never closes it. Default: a connection of the sink's own to the job's `REDIS_URL`
+   * (on the runner), else to `REDIS_URL` / `redis://127.0.0.1:6379`, closed with the sink.
+   */
   readonly redis?: Redis
+  /** Where the retry loop logs an outage and its end (default: the job's logger on the runner, else pino). */
   readonly logger?: RetryLogger
+  /** Default `redis-latest-previous(<latest>,<previous>)`. */
   readonly name?: string
 }
 
 type WithScript = Redis & {
-  ctrLatestPrevious(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
-  ctrHistory(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  streamsLatestPrevious(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  streamsHistory(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
 }
 
 /** Results per script call at most (whole keys each): Redis is never held for long by one call. */
 const RESULTS_PER_CALL = 500
 
+/** A property name the script can look for in the stored JSON without escaping. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 /**
- * The latest/previous sink: an atomic Lua script keeps the two results with the greatest `window_start` per key
+ * The latest/previous sink: an atomic Lua script keeps the two results with the greatest window start per key
  * in `latest` and `previous`, replacing a window already stored in place, so late firings update and replays
  * change nothing. One pipeline per `write`, of one EVALSHA per few hundred results (a key's results together:
- * its latest/previous are read and written once per call). While Redis is
+ * its latest/previous are read and written once per call; the results travel packed in one argument). While Redis is
  * unreachable `write` retries with backoff and resolves only once everything is applied; `health` says so meanwhile.
  *
  * @example
- * stream.to(redisLatestPrevious({ latest: 'ctr:latest', previous: 'ctr:previous', publish: 'ctr:updates' }))
+ * perPage.to(
+ *   redisLatestPrevious({
+ *     latest: 'views:latest',
+ *     previous: 'views:previous',
+ *     field: (r) => r.page,
+ *     windowStart: (r) => r.window_start,
+ *     publish: 'views:updates',
+ *   }),
+ * )
  */
-export function redisLatestPrevious<T extends WindowedResult>(
-  options: RedisLatestPreviousOptions<T> = {},
-): Sink<T> & ObservableSink {
-  const latest = options.latest ?? 'ctr:latest'
-  const previous = options.previous ?? 'ctr:previous'
-  const key = options.key ?? ((r: T) => r.product_id)
-  const windowStart = options.windowStart ?? ((r: T) => r.window_start)
+export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): Sink<T> & ObservableSink {
+  const { latest, previous } = options
+  for (const [what, v] of [
+    ['latest', latest],
+    ['previous', previous],
+  ] as const)
+    if (typeof v !== 'string' || v === '')
+      throw new TypeError(`redisLatestPrevious: ${what} must name a Redis hash, e.g. { ${what}: 'views:${what}' }`)
+  if (latest === previous)
+    throw new TypeError(`redisLatestPrevious: latest and previous must be two different hashes, both are "${latest}"`)
+  if (typeof options.field !== 'function')
+    throw new TypeError(
+      'redisLatestPrevious: field must be a function of a result giving its key, e.g. { field: (r) => r.page }',
+    )
+  const startField = options.windowStart
+  for (const [what, v] of [
+    ['windowStart', startField],
+    ['windowEnd', options.windowEnd],
+  ] as const)
+    if ((what === 'windowStart' || v !== undefined) && (typeof v !== 'string' || !IDENTIFIER.test(v)))
+      throw new TypeError(
+        `redisLatestPrevious: ${what} must name a property of the result holding epoch ms, e.g. { ${what}: '${what === 'windowStart' ? 'window_start' : 'window_end'}' }; got ${JSON.stringify(v)}`,
+      )
+  const key = options.field
+  const windowStart = (r: T): number => {
+    const ws = (r as Record<string, unknown>)[startField]
+    if (typeof ws !== 'number' || !Number.isFinite(ws))
+      throw new TypeError(`${name}: a result for "${key(r)}" has no number in ${startField} (windowStart option)`)
+    return ws
+  }
   const serialize = options.serialize ?? ((r: T) => JSON.stringify(r))
   const historyMax = options.history?.max ?? 0
   const historyTtl = options.history?.ttlSeconds ?? 0
@@ -67,23 +128,26 @@ export function redisLatestPrevious<T extends WindowedResult>(
     throw new RangeError(`history.ttlSeconds must be a whole number of seconds >= 0, got ${historyTtl}`)
   const publish = options.publish ?? ''
   const name = options.name ?? `redis-latest-previous(${latest},${previous})`
-  const closed = new AbortController()
+  let closed = new AbortController()
+  let logger = options.logger
   const health = new SinkHealth()
-  let client: WithScript | undefined
+  const connection = new SinkConnection(options.redis)
 
   const redis = (): WithScript => {
-    if (!client) {
-      const r = options.redis ?? sharedSinkRedis()
-      if (!('ctrLatestPrevious' in r)) r.defineCommand('ctrLatestPrevious', { lua: LATEST_PREVIOUS_LUA })
-      if (!('ctrHistory' in r)) r.defineCommand('ctrHistory', { lua: HISTORY_LUA })
-      client = r as WithScript
-    }
-    return client
+    const r = connection.client()
+    if (!('streamsLatestPrevious' in r)) r.defineCommand('streamsLatestPrevious', { lua: LATEST_PREVIOUS_LUA })
+    if (!('streamsHistory' in r)) r.defineCommand('streamsHistory', { lua: HISTORY_LUA })
+    return r as WithScript
   }
 
-  return {
+  const sink: Sink<T> & ObservableSink = {
     name,
     health,
+    open(context) {
+      connection.open(context)
+      logger ??= context.logger
+      if (closed.signal.aborted) closed = new AbortController() // reopened by a restarted runner
+    },
     async write(records) {
       if (records.length === 0) return
       // Serialise once: a retry must send exactly the same commands. The results of a key go together, in the
@@ -95,47 +159,51 @@ export function redisLatestPrevious<T extends WindowedResult>(
         if (list) list.push(windowStart(r), serialize(r))
         else byKey.set(field, [windowStart(r), serialize(r)])
       }
-      type Call = { keys: string[]; args: (string | number)[] }
+      // per call: the packed results (packTokens) of latest/previous, and the history keys and packed results
+      type Call = { packed: string; historyKeys: string[]; historyPacked: string }
       const calls: Call[] = []
-      const histories: Call[] = []
-      let call: Call = { keys: [latest, previous], args: [publish] }
-      let history: Call = { keys: [], args: [historyMax, historyTtl] }
+      let call: Call = { packed: '', historyKeys: [], historyPacked: '' }
       let size = 0
       for (const [field, pairs] of byKey) {
-        if (size > 0 && size + pairs.length / 2 > RESULTS_PER_CALL) {
+        const n = pairs.length / 2
+        if (size > 0 && size + n > RESULTS_PER_CALL) {
           calls.push(call)
-          histories.push(history)
-          call = { keys: [latest, previous], args: [publish] }
-          history = { keys: [], args: [historyMax, historyTtl] }
+          call = { packed: '', historyKeys: [], historyPacked: '' }
           size = 0
         }
-        call.args.push(field, pairs.length / 2)
-        for (const x of pairs) call.args.push(x)
+        const results = packTokens(pairs)
+        call.packed += packTokens([field, n]) + results
         if (options.history) {
-          history.keys.push(`${options.history.prefix}${field}`)
-          history.args.push(pairs.length / 2)
-          for (const x of pairs) history.args.push(x)
+          call.historyKeys.push(`${options.history.prefix}${field}`)
+          call.historyPacked += packTokens([n]) + results
         }
-        size += pairs.length / 2
+        size += n
       }
-      if (size > 0) {
-        calls.push(call)
-        histories.push(history)
-      }
+      if (size > 0) calls.push(call)
       const r = redis()
       await writePipelineWithRetry(
         r,
         (pipeline) => {
           const scripted = pipeline as unknown as WithScript
           // latest/previous first: what the API reads lands before the history
-          for (const c of calls) scripted.ctrLatestPrevious(c.keys.length, ...c.keys, ...c.args)
-          if (options.history) for (const h of histories) scripted.ctrHistory(h.keys.length, ...h.keys, ...h.args)
+          for (const c of calls) scripted.streamsLatestPrevious(2, latest, previous, publish, c.packed, startField)
+          if (options.history)
+            for (const c of calls)
+              scripted.streamsHistory(c.historyKeys.length, ...c.historyKeys, historyMax, historyTtl, c.historyPacked)
         },
-        { name, signal: closed.signal, health, logger: options.logger },
+        { name, signal: closed.signal, health, logger },
       )
     },
     async close() {
-      closed.abort()
+      closed.abort() // a write still retrying rejects at once
+      await connection.close()
     },
   }
+  const endField = options.windowEnd
+  if (endField !== undefined)
+    sink.windowEnd = (r) => {
+      const we = (r as Record<string, unknown>)[endField]
+      return typeof we === 'number' ? we : undefined
+    }
+  return sink
 }

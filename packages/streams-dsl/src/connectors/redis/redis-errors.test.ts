@@ -34,7 +34,7 @@ describe('classifyRedisError', () => {
     [
       'ERR user_script:24: Script attempted to access nonexistent global variable script: 1a2b, on @user_script:24.',
       'script',
-      'window_start must be a number',
+      'the record is not what the sink expects',
     ],
     ["ERR unknown command 'EVALSHA'", 'ERR', 'retrying will not help'],
   ])('%s is permanent (%s) and says what to fix', (message, reason, fix) => {

@@ -96,7 +96,7 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
     return {
       kind: 'permanent',
       reason: 'script',
-      fix: 'the Lua script failed on a record: the record is not what the sink expects (e.g. window_start must be a number) or the script has a bug',
+      fix: 'the Lua script failed on a record: the record is not what the sink expects or the script has a bug',
     }
   return { kind: 'permanent', reason: code, fix: 'Redis refuses this command; retrying will not help' }
 }

@@ -3,9 +3,16 @@ import { isTransientRedisError } from './redis-errors.js'
 
 export { isTransientRedisError }
 
-/** The two log calls the retry loop makes (pino's shape). */
+/**
+ * The two log calls a Redis sink's retry loop makes (pino's shape): the outage, once, and its end.
+ *
+ * @example
+ * redisHash({ key: 'views', field: (r) => r.page, logger: { warn: (o, m) => alert(m), info: (o, m) => console.log(m) } })
+ */
 export type RetryLogger = {
+  /** The target became unreachable (logged once per outage). */
   warn(obj: object, msg: string): void
+  /** It is back. */
   info(obj: object, msg: string): void
 }
 

@@ -1,0 +1,177 @@
+import type { DeduplicateNode } from '../../graph/nodes.js'
+import type { WindowKey, WindowStore } from '../../state/window-store.js'
+import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
+import type { WatermarkTracker } from '../watermarks.js'
+import {
+  lowestOffsetsOfStores,
+  type OperatorStatus,
+  type RestoredEntry,
+  type StatefulOperator,
+  snapshotStores,
+  storesStatus,
+  type TaskBucket,
+} from './stateful-operator.js'
+
+/**
+ * `deduplicate({ by, within, allowedLateness })` (see `Stream.deduplicate`): per task, a record whose id was kept
+ * at event time `t` with `|ts - t| < within` is a duplicate and dropped (counted in `duplicatesDropped`). A
+ * kept id is held until `W >= t + within - 1 + L`; a record that is not a duplicate of any held id while
+ * `W >= ts + L` could match an id already purged, so it is late (late-events output, reason `late_event`).
+ *
+ * The state is kept as window buckets (so snapshots, changelog checkpoints and the committable offsets treat it
+ * like window state): one bucket per kept event time `t`, `[t, t + within)`, always `fired`, its entries the ids
+ * kept at `t` (value 1); an index id -> kept times per task answers the per-record lookup.
+ */
+export class DedupeOperator implements StatefulOperator {
+  /** Where kept records go; set by the planner. */
+  downstream: (value: unknown) => void = () => {}
+  private readonly stores: WindowStore<number>[] = []
+  /** Per task: id -> event times at which it was kept (ascending insertion, a handful at most). */
+  private readonly index: (Map<WindowKey, number[]> | undefined)[] = []
+  private readonly within: number
+  private readonly lateness: number
+  private readonly by: (value: unknown) => WindowKey
+  private readonly tracker: WatermarkTracker
+  private readonly ctx: RecordContext
+  private readonly counters: EngineCounters
+  private readonly late: (message: string) => void
+  private readonly deps: OperatorDeps
+  /** Smallest `t + within - 1 + L` among held buckets. */
+  private nextPurgeAt = Number.POSITIVE_INFINITY
+
+  constructor(
+    readonly name: string,
+    node: DeduplicateNode,
+    deps: OperatorDeps,
+  ) {
+    this.within = node.within
+    this.lateness = node.allowedLateness
+    this.by = node.by as (value: unknown) => WindowKey
+    this.tracker = deps.tracker
+    this.ctx = deps.ctx
+    this.counters = deps.counters
+    this.late = deps.late
+    this.deps = deps
+  }
+
+  private store(task: number): WindowStore<number> {
+    let s = this.stores[task]
+    if (s === undefined) {
+      s = this.deps.state.windowStore<number>(this.name, task)
+      this.stores[task] = s
+    }
+    return s
+  }
+
+  private indexOf(task: number): Map<WindowKey, number[]> {
+    let m = this.index[task]
+    if (m === undefined) {
+      m = new Map()
+      this.index[task] = m
+    }
+    return m
+  }
+
+  /** Drops a duplicate, reports a late record, or passes the record on and keeps its id. */
+  process(value: unknown): void {
+    const id = this.by(value)
+    const ts = this.ctx.ts
+    const W = this.tracker.watermark
+    const p = this.ctx.partition as NonNullable<RecordContext['partition']>
+    const held = this.index[p.task]?.get(id)
+    if (held !== undefined) {
+      for (const t of held) {
+        // a held time already due for purging counts as purged, whenever the purge runs
+        if (W < t + this.within - 1 + this.lateness && Math.abs(ts - t) < this.within) {
+          this.counters.duplicatesDropped++
+          return
+        }
+      }
+    }
+    if (W >= ts + this.lateness) {
+      this.counters.late++
+      this.late(
+        `late event: ${this.name} cannot deduplicate event time ${ts} at watermark ${W} (ids kept before ${W - this.within + 2 - this.lateness} are purged)`,
+      )
+      return
+    }
+    this.downstream(value)
+    this.keep(p.task, id, ts, (this.ctx.record as { offset: number } | null)?.offset, p.slot)
+  }
+
+  private keep(task: number, id: WindowKey, t: number, offset: number | undefined, slot: number): void {
+    const b = this.store(task).getOrCreate(t, t + this.within)
+    b.fired = true
+    b.entries.set(id, 1)
+    if (offset !== undefined && b.minOffsets[slot] === undefined) b.minOffsets[slot] = offset
+    const m = this.indexOf(task)
+    const times = m.get(id)
+    if (times === undefined) m.set(id, [t])
+    else if (!times.includes(t)) times.push(t)
+    const purgeAt = t + this.within - 1 + this.lateness
+    if (purgeAt < this.nextPurgeAt) this.nextPurgeAt = purgeAt
+  }
+
+  /** Purges the ids whose time `t` has `W >= t + within - 1 + L`. */
+  onWatermark(W: number): void {
+    if (W < this.nextPurgeAt) return
+    let next = Number.POSITIVE_INFINITY
+    this.stores.forEach((store, task) => {
+      if (store === undefined) return
+      const m = this.index[task]
+      for (const b of store.buckets()) {
+        const purgeAt = b.start + this.within - 1 + this.lateness
+        if (W < purgeAt) {
+          if (purgeAt < next) next = purgeAt
+          break // ascending start: the rest are due later
+        }
+        for (const id of b.entries.keys()) {
+          const times = m?.get(id)
+          if (times === undefined) continue
+          const rest = times.filter((t) => t !== b.start)
+          if (rest.length === 0) m?.delete(id)
+          else m?.set(id, rest)
+        }
+        store.delete(b.start)
+      }
+    })
+    this.nextPurgeAt = next
+  }
+
+  snapshot(): TaskBucket[] {
+    return snapshotStores(this.stores)
+  }
+
+  restore(task: number, e: RestoredEntry): void {
+    const b = this.store(task).getOrCreate(e.start, e.start + this.within)
+    b.fired = true
+    b.entries.set(e.key, 1)
+    e.minOffsets.forEach((o, slot) => {
+      const cur = b.minOffsets[slot]
+      if (o !== undefined && (cur === undefined || o < cur)) b.minOffsets[slot] = o
+    })
+    const m = this.indexOf(task)
+    const times = m.get(e.key)
+    if (times === undefined) m.set(e.key, [e.start])
+    else if (!times.includes(e.start)) times.push(e.start)
+  }
+
+  restored(W: number): void {
+    this.nextPurgeAt = Number.NEGATIVE_INFINITY
+    this.onWatermark(W)
+  }
+
+  dropTask(task: number): void {
+    this.stores[task]?.clear()
+    this.index[task] = undefined
+  }
+
+  lowestOffsets(low: number[]): void {
+    lowestOffsetsOfStores(this.stores, low)
+  }
+
+  /** Held ids (one per id and kept time) count as open entries; none is a window waiting to fire. */
+  status(): OperatorStatus {
+    return storesStatus(this.stores)
+  }
+}

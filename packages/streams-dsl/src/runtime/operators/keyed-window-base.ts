@@ -1,0 +1,38 @@
+import type { Aggregation } from '../../core/aggregation.js'
+import type { AggregateNode, WindowNode } from '../../graph/nodes.js'
+import type { StateBackend } from '../../state/state-backend.js'
+import type { WindowKey } from '../../state/window-store.js'
+import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
+import type { WatermarkTracker } from '../watermarks.js'
+
+/** What the window and session operators share: the engine's dependencies and the window's settings. */
+export abstract class KeyedWindowBase {
+  /** Downstream of the aggregate node; set by the planner. */
+  downstream: (value: unknown) => void = () => {}
+  protected readonly lateness: number
+  protected readonly onUpdate: boolean
+  protected readonly agg: Aggregation<unknown, unknown, unknown>
+  protected readonly tracker: WatermarkTracker
+  protected readonly ctx: RecordContext
+  protected readonly counters: EngineCounters
+  protected readonly late: (message: string) => void
+  protected readonly state: StateBackend
+
+  constructor(
+    readonly name: string,
+    readonly window: WindowNode,
+    aggregate: AggregateNode,
+    protected readonly keyOf: (value: unknown) => WindowKey,
+    deps: OperatorDeps,
+  ) {
+    // copied into fields: the per-record path reads them without an extra indirection
+    this.tracker = deps.tracker
+    this.ctx = deps.ctx
+    this.counters = deps.counters
+    this.late = deps.late
+    this.state = deps.state
+    this.lateness = window.allowedLateness
+    this.onUpdate = window.emit === 'onUpdate'
+    this.agg = aggregate.aggregation as Aggregation<unknown, unknown, unknown>
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The state a session-window operator keeps per task: each key's sessions. A session is a window bucket of
+ * one key, so the snapshot, the status and the committable offsets read it like any window.
+ */
+import type { WindowBucket, WindowKey } from './window-store.js'
+
+/** One session of one key: a window bucket holding that key only, with its accumulator at hand. */
+export type SessionBucket<A> = WindowBucket<A> & { readonly key: WindowKey; acc: A }
+
+/**
+ * Sessions of one session operator in one task, by key. `S` is the operator's own session type (it may add
+ * bookkeeping fields); a store keeps the objects it is given. Backends pass the shared contract suite in
+ * `state-backend.case.ts`.
+ *
+ * @example
+ * const store: SessionStore<SessionBucket<number>> = new MemorySessionStore()
+ */
+export interface SessionStore<S extends SessionBucket<unknown>> {
+  /** The sessions of a key, as last set (the operator keeps them in ascending start order), if any. */
+  get(key: WindowKey): S[] | undefined
+  /** Replaces the sessions of a key (a non-empty list). */
+  set(key: WindowKey, sessions: S[]): void
+  /** Removes a key's sessions. */
+  delete(key: WindowKey): void
+  /** Every key's list of sessions. */
+  lists(): IterableIterator<S[]>
+  /** Every session of every key, by ascending start, then end. */
+  buckets(): S[]
+  /** Removes every session (the task moved to another instance). */
+  clear(): void
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { json, sumOf, topic, topology, tumbling, type Windowed } from '../index.js'
+import { collectingSink } from './collecting-sink.js'
+import { TestDriver } from './test-driver.js'
+
+// A two-input topology on the test driver, hand-checked: views and purchases per item in 10 s windows, and the
+// conversion rate purchases / views, written against the public DSL.
+const Event = z.object({
+  event_id: z.string(),
+  item: z.string().min(1).max(128),
+  user: z.string(),
+  timestamp: z.union([z.number(), z.string()]).optional(),
+})
+type Conversion = {
+  item: string
+  views: number
+  purchases: number
+  conversion: number | null
+  window_start: number
+  window_end: number
+}
+const toConversion = (r: Windowed<string, { views: number; purchases: number }>): Conversion => ({
+  item: r.key,
+  views: r.value.views,
+  purchases: r.value.purchases,
+  conversion: r.value.views === 0 ? null : r.value.purchases / r.value.views,
+  window_start: r.window.start,
+  window_end: r.window.end,
+})
+
+function conversionApp() {
+  const app = topology('conversion', {
+    watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s', maxFutureSkew: '5m' },
+  })
+  const views = app.source(topic('views', { value: json(Event), timestamp: (e) => e.timestamp }))
+  const purchases = app.source(topic('purchases', { value: json(Event), timestamp: (e) => e.timestamp }))
+  const sink = collectingSink<Conversion>('conversion')
+  views
+    .map((e) => ({ itemId: e.item, views: 1, purchases: 0 }))
+    .merge(purchases.map((e) => ({ itemId: e.item, views: 0, purchases: 1 })))
+    .keyBy((e) => e.itemId)
+    .window(tumbling('10s'), { allowedLateness: '5s' })
+    .aggregate(sumOf('views', 'purchases'))
+    .map(toConversion)
+    .to(sink)
+  return { topology: app.build(), sink }
+}
+
+const T0 = Date.parse('2025-01-01T12:00:00Z')
+const ev = (item: string, at: number | string) => ({
+  event_id: `e${at}`,
+  item,
+  user: 'u',
+  timestamp: at,
+})
+
+describe('a two-input windowed topology on the test driver', () => {
+  it('computes hand-checked conversion rates per item and window, with a late firing and a late event', async () => {
+    const { topology, sink } = conversionApp()
+    const d = new TestDriver(topology, { startTime: T0, partitions: { views: 1, purchases: 1 } })
+    // window [12:00:00, 12:00:10): i-1 4 views 1 purchase, i-2 2 views 2 purchases
+    await d.pipe('views', [ev('i-1', T0 + 1000), ev('i-1', T0 + 2000), ev('i-2', T0 + 3000), ev('i-1', T0 + 4000)])
+    await d.pipe('views', [ev('i-1', T0 + 9999), ev('i-2', '2025-01-01T12:00:05.000Z')])
+    await d.pipe('purchases', [ev('i-1', T0 + 5000), ev('i-2', T0 + 6000), ev('i-2', T0 + 7000)])
+    expect(sink.records).toEqual([])
+    // W = min(W(views), W(purchases)); purchases at 12:00:13 -> W(purchases) = 12:00:09.999, views too
+    await d.pipe('views', [ev('i-3', T0 + 13_000)])
+    expect(sink.records).toEqual([])
+    await d.pipe('purchases', [ev('i-3', T0 + 13_000)])
+    expect(sink.records).toEqual([
+      { item: 'i-1', views: 4, purchases: 1, conversion: 0.25, window_start: T0, window_end: T0 + 10_000 },
+      { item: 'i-2', views: 2, purchases: 2, conversion: 1, window_start: T0, window_end: T0 + 10_000 },
+    ])
+    // a late purchase for i-1 within the 5 s allowed lateness: late firing with the full updated result
+    await d.pipe('purchases', [ev('i-1', T0 + 8000)])
+    expect(sink.records.at(-1)).toEqual({
+      item: 'i-1',
+      views: 4,
+      purchases: 2,
+      conversion: 0.5,
+      window_start: T0,
+      window_end: T0 + 10_000,
+    })
+    // W reaches 12:00:14.999 = end - 1 + L: the window is purged; a purchase for it is late
+    await d.pipe('views', [ev('i-3', T0 + 18_000)])
+    await d.pipe('purchases', [ev('i-3', T0 + 18_000), ev('i-1', T0 + 9000)])
+    expect(d.lateEvents()).toHaveLength(1)
+    expect(d.lateEvents()[0]?.record.partition).toBe(0)
+    // traffic stops: all partitions go idle, event time follows the wall clock and [10 s, 20 s) closes
+    await d.advanceWallClock('10s')
+    expect(sink.records.at(-1)).toEqual({
+      item: 'i-3',
+      views: 2,
+      purchases: 2,
+      conversion: 1,
+      window_start: T0 + 10_000,
+      window_end: T0 + 20_000,
+    })
+    expect(d.status().counters).toMatchObject({ late: 1, lateFirings: 1, windowsEmitted: 4 })
+  })
+
+  it('sends bad records to the dead letters with a reason and keeps counting the rest', async () => {
+    const { topology, sink } = conversionApp()
+    const d = new TestDriver(topology, { startTime: T0 })
+    await d.pipe('views', [
+      '{"event_id": "x", "item": "i-1"',
+      { event_id: 'y', item: '', user: 'u', timestamp: T0 },
+      ev('i-1', T0 + 600_000),
+      ev('i-1', 'yesterday'),
+      ev('i-1', T0),
+    ])
+    expect(d.deadLetters().map((x) => x.reason)).toEqual([
+      'invalid_json',
+      'invalid_event',
+      'future_timestamp',
+      'invalid_event',
+    ])
+    expect(d.deadLetters().map((x) => x.record.offset)).toEqual([0, 1, 2, 3])
+    await d.advanceWallClock('20s')
+    expect(sink.records).toEqual([
+      { item: 'i-1', views: 1, purchases: 0, conversion: 0, window_start: T0, window_end: T0 + 10_000 },
+    ])
+  })
+})
