@@ -128,12 +128,18 @@ describe('redisLatestPrevious', () => {
     const sub = new Redis(reader.url)
     const seen: string[] = []
     await sub.subscribe('t:updates')
-    sub.on('message', (_c, m) => seen.push(m))
+    // Listen for the end marker before it is published: its message may arrive before PUBLISH's reply.
+    const ended = new Promise<void>((resolve) =>
+      sub.on('message', (_c, m) => {
+        seen.push(m)
+        if (m === 'end') resolve()
+      }),
+    )
     const sink = redisLatestPrevious<Result>({ ...options, publish: 't:updates', redis })
     await sink.write([result('p', 10_000), result('p', 10_000), result('p', 20_000)])
     await sink.write([result('p', 20_000), result('p', 0)])
     await reader.publish('t:updates', 'end') // a marker: everything before it has been delivered
-    await new Promise<void>((resolve) => sub.on('message', (_c, m) => m === 'end' && resolve()))
+    await ended
     await sub.quit()
     expect(seen).toEqual([JSON.stringify(result('p', 10_000)), JSON.stringify(result('p', 20_000)), 'end'])
   })
