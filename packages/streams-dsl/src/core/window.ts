@@ -34,15 +34,16 @@ export type Windowed<K, V> = {
 }
 
 /**
- * How events map to windows, made by `tumbling`, `hopping` or `session`. Windows are aligned to the epoch:
- * `start = floor(ts / advance) * advance`.
+ * How events map to windows, made by `tumbling`, `hopping`, `session` or `sliding`. Tumbling and hopping windows
+ * are aligned to the epoch: `start = floor(ts / advance) * advance`; session and sliding windows follow the
+ * records of each key.
  *
  * @example
  * hopping({ size: '1m', advance: '10s' }) // { kind: 'hopping', size: 60000, advance: 10000, name: 'hopping-1m-every-10s' }
  */
 export type WindowSpec = {
-  readonly kind: 'tumbling' | 'hopping' | 'session'
-  /** Window length, ms (for sessions: the gap). */
+  readonly kind: 'tumbling' | 'hopping' | 'session' | 'sliding'
+  /** Window length, ms (for sessions: the gap; for sliding windows: the time difference, see `sliding`). */
   readonly size: number
   /** How far apart window starts are, ms (= size for tumbling windows). */
   readonly advance: number

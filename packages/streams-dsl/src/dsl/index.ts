@@ -12,4 +12,4 @@ export {
   type WindowOptions,
 } from './stream.js'
 export { TopologyBuilder, type TopologyOptions, topology } from './topology.js'
-export { hopping, session, tumbling, type Window, type Windowed, type WindowSpec } from './windows.js'
+export { hopping, session, sliding, tumbling, type Window, type Windowed, type WindowSpec } from './windows.js'

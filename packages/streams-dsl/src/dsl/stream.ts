@@ -195,9 +195,9 @@ export class KeyedStream<K, T> {
 
   /** Cuts the keyed stream into event-time windows. */
   window(spec: WindowSpec, options: WindowOptions = {}): WindowedStream<K, T> {
-    if (!spec || typeof spec !== 'object' || !['tumbling', 'hopping', 'session'].includes(spec.kind))
+    if (!spec || typeof spec !== 'object' || !['tumbling', 'hopping', 'session', 'sliding'].includes(spec.kind))
       throw new TypeError(
-        `window: pass a window spec, e.g. tumbling('10s'), hopping({ size: '1m', advance: '10s' }) or session('30m'); got ${describeValue(spec)}`,
+        `window: pass a window spec, e.g. tumbling('10s'), hopping({ size: '1m', advance: '10s' }), session('30m') or sliding('1m'); got ${describeValue(spec)}`,
       )
     const allowedLateness = toMillis(options.allowedLateness ?? 0, 'allowedLateness')
     const emit = options.emit ?? 'onClose'

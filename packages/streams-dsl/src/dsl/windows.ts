@@ -52,3 +52,21 @@ export function session(gap: Duration): WindowSpec {
   if (ms <= 0) throw new RangeError(`session gap must be positive, got ${ms}ms: e.g. session('30m')`)
   return Object.freeze({ kind: 'session', size: ms, advance: ms, name: `session-${formatDuration(ms)}` })
 }
+
+/**
+ * Sliding windows (Kafka Streams' `SlidingWindows`): for every record of a key at time `t`, the window of that
+ * key's records within `timeDifference` before it, both ends included — `[t - timeDifference, t]`, reported as
+ * `{ start: t - timeDifference, end: t + 1 }` (end exclusive, as every `Window`). A window exists only where a
+ * record of the key is, so each key gets one result per distinct timestamp, not one per hop. A record also
+ * updates the key's later windows it falls into (those ending up to `timeDifference` after it). Needs an
+ * aggregation with `merge` (all built-ins have one): a new window merges what is stored per timestamp.
+ *
+ * @example
+ * // per user, the clicks within 1 minute before each click
+ * clicks.keyBy((c) => c.user_id).window(sliding('1m'), { allowedLateness: '5s' }).count()
+ */
+export function sliding(timeDifference: Duration): WindowSpec {
+  const ms = toMillis(timeDifference, 'sliding window time difference')
+  if (ms <= 0) throw new RangeError(`sliding window time difference must be positive, got ${ms}ms: e.g. sliding('1m')`)
+  return Object.freeze({ kind: 'sliding', size: ms, advance: 1, name: `sliding-${formatDuration(ms)}` })
+}

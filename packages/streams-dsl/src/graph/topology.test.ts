@@ -104,7 +104,7 @@ describe('DSL mistakes: one line saying what to pass instead', () => {
 
   it('a window or an aggregation that is not one', () => {
     expect(() => keyed().window('10s' as never)).toThrow(
-      `window: pass a window spec, e.g. tumbling('10s'), hopping({ size: '1m', advance: '10s' }) or session('30m'); got string "10s"`,
+      `window: pass a window spec, e.g. tumbling('10s'), hopping({ size: '1m', advance: '10s' }), session('30m') or sliding('1m'); got string "10s"`,
     )
     expect(() => keyed().window(tumbling('1s'), { emit: 'always' as never })).toThrow(
       `window: emit must be 'onClose' or 'onUpdate', not string "always"`,

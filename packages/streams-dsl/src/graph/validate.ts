@@ -36,10 +36,14 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           }
         if (n.allowedLateness < 0) return { node: n.name, message: 'allowedLateness must not be negative' }
         const agg = t.byName.get(consumers[0] as string)
-        if (n.spec.kind === 'session' && agg?.kind === 'aggregate' && !agg.aggregation.merge)
+        if (
+          (n.spec.kind === 'session' || n.spec.kind === 'sliding') &&
+          agg?.kind === 'aggregate' &&
+          !agg.aggregation.merge
+        )
           return {
             node: n.name,
-            message: `session windows merge accumulators: ${agg.aggregation.name} has no merge(a, b); add one, or use a built-in (count, sum, sumOf, avg, min, max)`,
+            message: `${n.spec.kind} windows merge accumulators: ${agg.aggregation.name} has no merge(a, b); add one, or use a built-in (count, sum, sumOf, avg, min, max)`,
           }
         break
       }

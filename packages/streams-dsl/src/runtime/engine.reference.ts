@@ -21,6 +21,8 @@ export type ModelParams = {
   emit: 'onClose' | 'onUpdate'
   /** Session windows with gap = size (Flink's: sessions that overlap or touch merge). */
   session?: boolean
+  /** Sliding windows with time difference D = size (Kafka Streams' SlidingWindows): [t - D, t] per record time t. */
+  sliding?: boolean
 }
 
 /** A window result as the model emits it. */
@@ -45,6 +47,8 @@ export class ReferenceModel {
   t: number | null = null
   readonly partitions = new Map<string, Partition>()
   readonly windows: Win[] = []
+  /** Sliding windows: the records accepted, kept until W >= ts + D + L (the last window they can be in is purged). */
+  readonly stored: { key: string; ts: number; p: string; offset: number }[] = []
   readonly results: ModelResult[] = []
   readonly deadLetters: ModelDeadLetter[] = []
   /**
@@ -128,6 +132,10 @@ export class ReferenceModel {
       const w = this.windows[i] as Win
       if (this.W >= w.end - 1 + this.params.L) this.windows.splice(i, 1)
     }
+    for (let i = this.stored.length - 1; i >= 0; i--) {
+      const r = this.stored[i] as (typeof this.stored)[number]
+      if (this.W >= r.ts + this.params.size + this.params.L) this.stored.splice(i, 1)
+    }
   }
 
   /** Every window [start, start + size) with start a multiple of `advance` that contains ts. */
@@ -167,6 +175,7 @@ export class ReferenceModel {
         // judged against W as it stands before this event
         let added = false
         if (this.params.session) added = this.addToSession(r.key, ts, { p: id, offset })
+        else if (this.params.sliding) added = this.addToSliding(r.key, ts, { p: id, offset })
         else
           for (const start of this.windowsOf(ts)) {
             const end = start + this.params.size
@@ -212,6 +221,46 @@ export class ReferenceModel {
     return true
   }
 
+  /**
+   * Sliding windows, from the text: "a record of key k at time t is late when W >= t + D + L; otherwise it is
+   * accepted: it updates every held window of k ending in [t, t + D] and, when k has no window ending at t and
+   * W < t + L, creates it from every accepted record of k in [t - D, t]."
+   */
+  private addToSliding(key: string, ts: number, contribution: { p: string; offset: number }): boolean {
+    const D = this.params.size
+    const mine = this.windows.filter((w) => w.key === key)
+    const own = mine.find((w) => w.end - 1 === ts)
+    const later = mine.filter((w) => w.end - 1 > ts && w.end - 1 <= ts + D).sort((a, b) => a.end - b.end)
+    if (this.W >= ts + D + this.params.L) return false
+    const opensOwn = !own && this.W < ts + this.params.L
+    this.stored.push({ key, ts, ...contribution })
+    const touched: Win[] = []
+    if (own) {
+      own.contributions.push(contribution)
+      touched.push(own)
+    } else if (opensOwn) {
+      const w: Win = {
+        key,
+        start: ts - D,
+        end: ts + 1,
+        contributions: this.stored
+          .filter((r) => r.key === key && r.ts >= ts - D && r.ts <= ts)
+          .map((r) => ({ p: r.p, offset: r.offset })),
+        fired: this.W >= ts,
+      }
+      this.windows.push(w)
+      touched.push(w)
+    }
+    for (const w of later) {
+      w.contributions.push(contribution)
+      touched.push(w)
+    }
+    for (const w of touched)
+      if (w.fired || this.params.emit === 'onUpdate')
+        this.results.push({ key, start: w.start, end: w.end, count: this.count(w), lateFiring: w.fired })
+    return true
+  }
+
   advanceWallClock(ms: number): void {
     this.now += ms
     this.updateWatermark()
@@ -223,6 +272,7 @@ export class ReferenceModel {
     for (const [id, p] of this.partitions) if (p.nextOffset > 0) out.set(id, p.nextOffset)
     for (const w of this.windows)
       for (const c of w.contributions) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
+    for (const c of this.stored) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     return out
   }
 }

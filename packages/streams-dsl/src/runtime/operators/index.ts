@@ -7,6 +7,7 @@ import type { WindowKey } from '../../state/window-store.js'
 import type { OperatorDeps } from '../context.js'
 import type { KeyedWindowBase } from './keyed-window-base.js'
 import { SessionOperator } from './session-operator.js'
+import { SlidingOperator } from './sliding-operator.js'
 import type { StatefulOperator } from './stateful-operator.js'
 import { WindowOperator } from './window-operator.js'
 
@@ -15,7 +16,10 @@ export type { OperatorStatus, RestoredEntry, StatefulOperator, TaskBucket } from
 /** A keyed window operator: stateful, with the downstream its results go to (set by the planner). */
 export type KeyedWindowOperator = StatefulOperator & Pick<KeyedWindowBase, 'downstream'>
 
-/** Builds the operator of a window node (tumbling and hopping: {@link WindowOperator}; session: {@link SessionOperator}). */
+/**
+ * Builds the operator of a window node (tumbling and hopping: {@link WindowOperator}; session:
+ * {@link SessionOperator}; sliding: {@link SlidingOperator}).
+ */
 export function windowOperator(
   name: string,
   window: WindowNode,
@@ -23,7 +27,12 @@ export function windowOperator(
   keyOf: (value: unknown) => WindowKey,
   deps: OperatorDeps,
 ): KeyedWindowOperator {
-  return window.spec.kind === 'session'
-    ? new SessionOperator(name, window, aggregate, keyOf, deps)
-    : new WindowOperator(name, window, aggregate, keyOf, deps)
+  switch (window.spec.kind) {
+    case 'session':
+      return new SessionOperator(name, window, aggregate, keyOf, deps)
+    case 'sliding':
+      return new SlidingOperator(name, window, aggregate, keyOf, deps)
+    default:
+      return new WindowOperator(name, window, aggregate, keyOf, deps)
+  }
 }
