@@ -5,7 +5,9 @@
 //   json       raw JSON Buffers decoded by json(zod schema): the field reader (builds only the schema's fields:
 //              product_id and timestamp of the CTR job's schema, skipping event_id and user_id) + zod
 //   json-fast  the field reader + a hand-written validator instead of zod
-// Options: EVENTS (default 5_000_000), PRODUCTS (10_000), BATCH (1000 records per batch).
+// Options: EVENTS (default 5_000_000), PRODUCTS (10_000), BATCH (1000 records per batch), WINDOW (tumbling: the
+// CTR job's 10 s windows; hopping: 10 s every 2 s; session: 10 s gap; sliding: 10 s time difference — what each
+// window kind costs on the same events; results in bench/results/ctr-aggregation[-<window>].json).
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -13,15 +15,19 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { ProductId, productIdRule } from '@ctr/ctr-topology/contract'
 import {
+  hopping,
   type InputBatch,
   json,
   type RawRecord,
   type Serde,
   type Sink,
+  session,
+  sliding,
   sumOf,
   topic,
   topology,
   tumbling,
+  type WindowSpec,
 } from '@ctr/streams-dsl'
 // the engine alone is what this bench measures (no runner, no Kafka): not public API
 import { createEngine } from '@ctr/streams-dsl/internal'
@@ -36,6 +42,15 @@ const CLICK_RATE = 0.1
 const EVENTS_PER_SECOND = 10_000 // of event time: 5M events span 500 s, 50 windows of 10 s
 const T0 = Date.parse('2025-01-01T00:00:00Z')
 const MODES = ['objects', 'json-parse', 'json', 'json-fast'] as const
+const WINDOWS: Record<string, () => WindowSpec> = {
+  tumbling: () => tumbling('10s'),
+  hopping: () => hopping({ size: '10s', advance: '2s' }),
+  session: () => session('10s'),
+  sliding: () => sliding('10s'),
+}
+const WINDOW = process.env.WINDOW ?? 'tumbling'
+if (!(WINDOW in WINDOWS)) throw new Error(`WINDOW must be one of ${Object.keys(WINDOWS).join(', ')}, not ${WINDOW}`)
+const windowSpec = (WINDOWS[WINDOW] as () => WindowSpec)()
 type Mode = (typeof MODES)[number]
 
 // The CTR job's decode schema (packages/ctr-topology): only what the topology reads is validated and built;
@@ -100,7 +115,7 @@ function build(mode: Mode, prepared: Event[] | undefined) {
     .map((e) => ({ productId: e.product_id, impressions: 1, clicks: 0 }))
     .merge(clicks.map((e) => ({ productId: e.product_id, impressions: 0, clicks: 1 })))
     .keyBy((e) => e.productId)
-    .window(tumbling('10s'), { allowedLateness: '5s' })
+    .window(windowSpec, { allowedLateness: '5s' })
     .aggregate(sumOf('impressions', 'clicks'))
     .map((r) => ({
       product_id: r.key,
@@ -257,14 +272,14 @@ if (mode) {
     console.log(`[bench] ctr-aggregation ${m}: ${line}`)
   }
   writeResult(
-    'ctr-aggregation',
+    WINDOW === 'tumbling' ? 'ctr-aggregation' : `ctr-aggregation-${WINDOW}`,
     {
       events: EVENTS,
       products: PRODUCTS,
       batch: BATCH,
       partitionsPerTopic: PARTITIONS,
       clickRate: CLICK_RATE,
-      window: '10s tumbling, lateness 5s, B 3s',
+      window: `${windowSpec.name}, lateness 5s, B 3s`,
       eventsPerSecondOfEventTime: EVENTS_PER_SECOND,
     },
     out,

@@ -4,6 +4,7 @@ import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-st
 import type { OperatorDeps, RecordContext } from '../context.js'
 import { emitWindowed } from './emit-window.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
+import { MinHeap } from './min-heap.js'
 import {
   bucketsStatus,
   lowestOffsetsOfStores,
@@ -15,6 +16,8 @@ import {
 } from './stateful-operator.js'
 
 type Merge = NonNullable<Aggregation<unknown, unknown, unknown>['merge']>
+/** A bucket with its task, as the timers hold it (stale once its store no longer holds that bucket). */
+type Timer = { readonly task: number; readonly bucket: WindowBucket<unknown> }
 
 /** A task's state: its windows (by start), its stored records (by timestamp), and each key's stored timestamps. */
 type TaskState = {
@@ -40,12 +43,12 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   /** D: a window is [e - D, e]. */
   private readonly diff: number
   private readonly merge: Merge
-  /** Smallest `e` among windows not fired yet. */
-  private nextFireAt = Number.POSITIVE_INFINITY
-  /** Smallest `e + L` among windows. */
-  private nextPurgeAt = Number.POSITIVE_INFINITY
-  /** Smallest `t + D + L` among stored records. */
-  private nextEventPurgeAt = Number.POSITIVE_INFINITY
+  /** Windows not fired yet, by `e` (their `end - 1`). */
+  private readonly fireAt = new MinHeap<Timer>()
+  /** Windows by `e + L`. */
+  private readonly purgeAt = new MinHeap<Timer>()
+  /** Stored records' buckets by `t + D + L`. */
+  private readonly recordsPurgeAt = new MinHeap<Timer>()
 
   constructor(
     name: string,
@@ -107,20 +110,19 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
         else later.push(b)
       }
     }
-    this.store(s, key, ts, value, p.slot)
+    this.store(s, p.task, key, ts, value, p.slot)
     if (own !== undefined) this.add(own, key, value)
-    else if (W < ts + L) this.open(s, key, ts, W)
+    else if (W < ts + L) this.open(s, p.task, key, ts, W)
     for (const b of later) this.add(b, key, value)
   }
 
   /** Adds the record to the key's accumulator of its timestamp, and the timestamp to the key's list. */
-  private store(s: TaskState, key: WindowKey, ts: number, value: unknown, slot: number): void {
+  private store(s: TaskState, task: number, key: WindowKey, ts: number, value: unknown, slot: number): void {
     const existing = s.events.get(ts)
     const b = existing ?? s.events.getOrCreate(ts, ts + 1)
     if (existing === undefined) {
       b.fired = true
-      const purgeAt = ts + this.diff + this.lateness
-      if (purgeAt < this.nextEventPurgeAt) this.nextEventPurgeAt = purgeAt
+      this.recordsPurgeAt.push(ts + this.diff + this.lateness, { task, bucket: b })
     }
     if (b.minOffsets[slot] === undefined) b.minOffsets[slot] = (this.ctx.record as { offset: number }).offset
     const acc = b.entries.get(key)
@@ -137,7 +139,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   }
 
   /** Creates the key's window ending at `e` from what it stores in [e - D, e] (the record at e included). */
-  private open(s: TaskState, key: WindowKey, e: number, W: number): void {
+  private open(s: TaskState, task: number, key: WindowKey, e: number, W: number): void {
     const times = s.times.get(key) as number[]
     let acc: unknown = this.agg.init()
     for (let i = lowerBound(times, e - this.diff); i < times.length && (times[i] as number) <= e; i++)
@@ -147,9 +149,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     if (b === undefined) {
       b = s.windows.getOrCreate(start, e + 1)
       // a window first seen after its end already passed has nothing pending: it fires at once, as a late firing
-      b.fired = W >= e
-      if (!b.fired && e < this.nextFireAt) this.nextFireAt = e
-      if (e + this.lateness < this.nextPurgeAt) this.nextPurgeAt = e + this.lateness
+      this.schedule(task, b, W)
     }
     b.entries.set(key, acc)
     this.emitIfDue(b, key, acc)
@@ -171,49 +171,44 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     emitWindowed(this.ctx, this.counters, this.downstream, key, b.start, b.end, this.agg.result(acc), lateFiring)
   }
 
+  /** Sets a new window's fired flag from W and starts its timers. */
+  private schedule(task: number, b: WindowBucket<unknown>, W: number): void {
+    // a window first seen after its end already passed has nothing pending: it fires at once, as a late firing
+    b.fired = W >= b.end - 1
+    if (!b.fired) this.fireAt.push(b.end - 1, { task, bucket: b })
+    this.purgeAt.push(b.end - 1 + this.lateness, { task, bucket: b })
+  }
+
+  /** Whether a timer's bucket is still the one its task holds (not purged, not dropped with its task). */
+  private holds(t: Timer, records: boolean): boolean {
+    const s = this.tasks[t.task]
+    return s !== undefined && (records ? s.events : s.windows).get(t.bucket.start) === t.bucket
+  }
+
   onWatermark(W: number): void {
-    if (W < this.nextFireAt && W < this.nextPurgeAt && W < this.nextEventPurgeAt) return
-    let nextFire = Number.POSITIVE_INFINITY
-    let nextPurge = Number.POSITIVE_INFINITY
-    let nextEventPurge = Number.POSITIVE_INFINITY
-    const due: WindowBucket<unknown>[] = []
-    for (const s of this.tasks) {
-      if (s === undefined) continue
-      for (const b of s.windows.buckets()) {
-        if (!b.fired && W >= b.end - 1) due.push(b)
-        else if (!b.fired && b.end - 1 < nextFire) nextFire = b.end - 1
+    const due: Timer[] = []
+    for (let t = this.fireAt.popIfAtMost(W); t !== undefined; t = this.fireAt.popIfAtMost(W))
+      if (!t.bucket.fired && this.holds(t, false)) due.push(t)
+    // by end, then by task: the order a scan of the tasks' stores gives
+    due.sort((a, b) => a.bucket.end - b.bucket.end || a.task - b.task)
+    for (const { bucket } of due) {
+      bucket.fired = true
+      if (!this.onUpdate) for (const [key, acc] of bucket.entries) this.emit(bucket, key, acc, false)
+    }
+    for (let t = this.purgeAt.popIfAtMost(W); t !== undefined; t = this.purgeAt.popIfAtMost(W))
+      if (this.holds(t, false)) this.tasks[t.task]?.windows.delete(t.bucket.start)
+    for (let t = this.recordsPurgeAt.popIfAtMost(W); t !== undefined; t = this.recordsPurgeAt.popIfAtMost(W)) {
+      if (!this.holds(t, true)) continue
+      const s = this.tasks[t.task] as TaskState
+      const b = t.bucket
+      s.events.delete(b.start)
+      for (const key of b.entries.keys()) {
+        const times = s.times.get(key)
+        if (times === undefined) continue
+        times.splice(lowerBound(times, b.start), 1)
+        if (times.length === 0) s.times.delete(key)
       }
     }
-    due.sort((a, b) => a.end - b.end)
-    for (const b of due) {
-      b.fired = true
-      if (!this.onUpdate) for (const [key, acc] of b.entries) this.emit(b, key, acc, false)
-    }
-    for (const s of this.tasks) {
-      if (s === undefined) continue
-      for (const b of s.windows.buckets()) {
-        const purgeAt = b.end - 1 + this.lateness
-        if (W >= purgeAt) s.windows.delete(b.start)
-        else if (purgeAt < nextPurge) nextPurge = purgeAt
-      }
-      for (const b of s.events.buckets()) {
-        const purgeAt = b.start + this.diff + this.lateness
-        if (W < purgeAt) {
-          if (purgeAt < nextEventPurge) nextEventPurge = purgeAt
-          break // ascending starts: the rest are purged later still
-        }
-        s.events.delete(b.start)
-        for (const key of b.entries.keys()) {
-          const times = s.times.get(key)
-          if (times === undefined) continue
-          times.splice(lowerBound(times, b.start), 1)
-          if (times.length === 0) s.times.delete(key)
-        }
-      }
-    }
-    this.nextFireAt = nextFire
-    this.nextPurgeAt = nextPurge
-    this.nextEventPurgeAt = nextEventPurge
   }
 
   /** Loads one restored entry: a stored record accumulator (a bucket one millisecond long) or a window. */
@@ -238,10 +233,20 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     }
   }
 
+  /** Starts the timers of everything restored (fired flags as restored), then fires and purges what is due. */
   restored(W: number): void {
-    this.nextFireAt = Number.NEGATIVE_INFINITY
-    this.nextPurgeAt = Number.NEGATIVE_INFINITY
-    this.nextEventPurgeAt = Number.NEGATIVE_INFINITY
+    while (this.fireAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    while (this.purgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    while (this.recordsPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    this.tasks.forEach((s, task) => {
+      if (s === undefined) return
+      for (const b of s.windows.buckets()) {
+        if (!b.fired) this.fireAt.push(b.end - 1, { task, bucket: b })
+        this.purgeAt.push(b.end - 1 + this.lateness, { task, bucket: b })
+      }
+      for (const b of s.events.buckets())
+        this.recordsPurgeAt.push(b.start + this.diff + this.lateness, { task, bucket: b })
+    })
     this.onWatermark(W)
   }
 
