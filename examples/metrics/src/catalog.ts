@@ -4,6 +4,7 @@ import { runExample } from './harness/run-example.js'
 import { kafkaOutputExample } from './kafka-output/example.js'
 import { pageViewsExample } from './page-views/example.js'
 import { topProductsExample } from './top-products/example.js'
+import { userBurstsExample } from './user-bursts/example.js'
 import { userSessionsExample } from './user-sessions/example.js'
 
 /** An example as `pnpm example` lists and runs it. */
@@ -26,5 +27,6 @@ export const CATALOG: readonly CatalogEntry[] = [
   entry(pageViewsExample),
   entry(topProductsExample),
   entry(userSessionsExample),
+  entry(userBurstsExample),
   entry(kafkaOutputExample),
 ]
