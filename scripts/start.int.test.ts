@@ -75,6 +75,7 @@ describe('scripts/start.ts (npm start)', () => {
       const latest = await waitFor(
         async () => {
           const res = await fetch(`http://127.0.0.1:${p.ports.api}/ctr/latest`)
+          if (!res.ok) return null // e.g. a 503 while the API is still connecting (its error body is no result)
           const body = (await res.json()) as Record<string, { ctr: number | null }>
           return Object.keys(body).length > 0 ? body : null
         },

@@ -65,6 +65,29 @@ describe('main', () => {
     }
   })
 
+  it('with Redis up, its very first answer is 200: Redis is connected before the port opens', async () => {
+    const port = await freePort()
+    const redis = await PrivateRedis.start(await freePort())
+    try {
+      const { child, exited } = start({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: `${redis.url}/3` })
+      // ask as fast as possible from before the port opens: the first answer is what a supervisor's client sees
+      let first: number | undefined
+      const deadline = Date.now() + 30_000
+      while (first === undefined && Date.now() < deadline) {
+        first = await fetch(`http://127.0.0.1:${port}/ctr/latest`).then(
+          (r) => r.status,
+          () => undefined,
+        )
+        if (first === undefined) await new Promise((r) => setTimeout(r, 2))
+      }
+      expect(first).toBe(200)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      await redis.stop()
+    }
+  })
+
   it('starts with Redis down, answers 503, recovers when Redis comes up, and stops cleanly on SIGTERM', async () => {
     const port = await freePort()
     const redisPort = await freePort()

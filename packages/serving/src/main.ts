@@ -27,6 +27,19 @@ const app = createApi({
   ...(config.corsOrigin ? { cors: config.corsOrigin } : {}),
 })
 
+// A reachable Redis is connected before the first request is taken (its first answers would otherwise be 503s
+// for a Redis that is up, only not connected yet); a Redis that is down holds the start back by at most 2 s.
+await new Promise<void>((resolve) => {
+  if (redis.status === 'ready') return resolve()
+  const done = () => {
+    clearTimeout(timer)
+    redis.off('ready', done)
+    resolve()
+  }
+  const timer = setTimeout(done, 2_000)
+  redis.once('ready', done)
+})
+
 let running: RunningServer
 try {
   running = await startServer(app, { port: config.port, host: config.host })
