@@ -65,6 +65,33 @@ describe('sliding windows', () => {
     expect(out.records).toEqual(['a [-900,101) 1', 'a [-400,601) 2', 'a [0,1001) 3'])
   })
 
+  it('a window never shares an accumulator with the stored records (a mutating add, a merge returning an input)', async () => {
+    // collects the timestamps of a window's records; add mutates, merge hands back b when a is empty
+    const collect: Aggregation<{ ts: number }, number[], string> = {
+      name: 'collect',
+      init: () => [],
+      add: (a, v) => {
+        a.push(v.ts)
+        return a
+      },
+      merge: (a, b) => (a.length === 0 ? b : [...a, ...b]),
+      result: (a) => a.join(','),
+    }
+    const a = topology('sl', { watermarks: { maxOutOfOrderness: 0 } })
+    const out = collectingSink<string>('out')
+    a.source(topic('in', { value: json(Ev), timestamp: (e) => e.ts }))
+      .keyBy((e) => e.k)
+      .window(sliding(1000))
+      .aggregate(collect)
+      .map((r) => `${r.key}@${r.window.end - 1}: ${r.value}`)
+      .to(out)
+    const d = new TestDriver(a.build(), { startTime: 0 })
+    // the first a@100 opens [-900, 100] from the accumulator stored for 100; the second is added to both: had the
+    // window shared that accumulator, it would hold the second record twice
+    await d.pipe('in', [ev('a', 100), ev('a', 100), ev('a', 600), ev('x', 5000)])
+    expect(out.records).toEqual(['a@100: 100,100', 'a@600: 100,100,600'])
+  })
+
   it('needs an aggregation with merge, and a positive time difference', () => {
     const a = topology('sl')
     const noMerge: Aggregation<unknown, number, number> = {

@@ -142,8 +142,13 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   private open(s: TaskState, task: number, key: WindowKey, e: number, W: number): void {
     const times = s.times.get(key) as number[]
     let acc: unknown = this.agg.init()
-    for (let i = lowerBound(times, e - this.diff); i < times.length && (times[i] as number) <= e; i++)
-      acc = this.merge(acc, s.events.get(times[i] as number)?.entries.get(key))
+    for (let i = lowerBound(times, e - this.diff); i < times.length && (times[i] as number) <= e; i++) {
+      const stored = s.events.get(times[i] as number)?.entries.get(key)
+      const merged = this.merge(acc, stored)
+      // a merge may hand back one of its inputs (reducing's does for an empty side): the window must not share the
+      // stored accumulator, which a mutating add would then change for both
+      acc = merged === stored && typeof stored === 'object' && stored !== null ? structuredClone(stored) : merged
+    }
     const start = e - this.diff
     let b = s.windows.get(start)
     if (b === undefined) {
