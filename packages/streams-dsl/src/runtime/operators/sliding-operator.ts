@@ -7,6 +7,7 @@ import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
 import {
   bucketsStatus,
+  lowerOffsets,
   lowestOffsetsOfStores,
   type OperatorStatus,
   type RestoredEntry,
@@ -126,14 +127,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     }
     if (b.minOffsets[slot] === undefined) b.minOffsets[slot] = (this.ctx.record as { offset: number }).offset
     const acc = b.entries.get(key)
-    if (acc === undefined) {
-      let times = s.times.get(key)
-      if (times === undefined) {
-        times = []
-        s.times.set(key, times)
-      }
-      times.splice(lowerBound(times, ts), 0, ts)
-    }
+    if (acc === undefined) addTime(s, key, ts)
     const next = this.agg.add(acc === undefined ? this.agg.init() : acc, value)
     if (acc === undefined || next !== acc) b.entries.set(key, next)
   }
@@ -223,19 +217,8 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     const b = (isRecords ? s.events : s.windows).getOrCreate(e.start, e.end)
     b.fired = e.fired
     b.entries.set(e.key, e.acc)
-    e.minOffsets.forEach((o, slot) => {
-      const cur = b.minOffsets[slot]
-      if (o !== undefined && (cur === undefined || o < cur)) b.minOffsets[slot] = o
-    })
-    if (isRecords) {
-      let times = s.times.get(e.key)
-      if (times === undefined) {
-        times = []
-        s.times.set(e.key, times)
-      }
-      const i = lowerBound(times, e.start)
-      if (times[i] !== e.start) times.splice(i, 0, e.start)
-    }
+    lowerOffsets(b.minOffsets, e.minOffsets)
+    if (isRecords) addTime(s, e.key, e.start)
   }
 
   /** Starts the timers of everything restored (fired flags as restored), then fires and purges what is due. */
@@ -271,6 +254,17 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   status(): OperatorStatus {
     return bucketsStatus(this.tasks.flatMap((s) => s?.windows.buckets() ?? []))
   }
+}
+
+/** Adds `ts` to the key's sorted list of stored times (once). */
+function addTime(s: TaskState, key: WindowKey, ts: number): void {
+  let times = s.times.get(key)
+  if (times === undefined) {
+    times = []
+    s.times.set(key, times)
+  }
+  const i = lowerBound(times, ts)
+  if (times[i] !== ts) times.splice(i, 0, ts)
 }
 
 /** The first index of `sorted` whose value is >= `x`. */
