@@ -4,6 +4,7 @@ export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, typ
 export { type EventTime, type SourceSpec, topic } from './source.js'
 export {
   type DeduplicateOptions,
+  type JoinOptions,
   type KeyByOptions,
   KeyedStream,
   type Named,

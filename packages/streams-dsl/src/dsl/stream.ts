@@ -1,6 +1,7 @@
 import type { Sink } from '../connectors/types.js'
 import { type Duration, toMillis } from '../core/duration.js'
 import type { GraphBuilder } from '../graph/graph-builder.js'
+import type { KeyByNode } from '../graph/nodes.js'
 import { describeValue } from '../graph/validate.js'
 import { type Aggregation, count, reducing } from './aggregations.js'
 import type { Windowed, WindowSpec } from './windows.js'
@@ -62,6 +63,26 @@ export type DeduplicateOptions<T> = Named & {
    */
   allowedLateness?: Duration
 }
+
+/**
+ * Options of {@link KeyedStream.join} and {@link KeyedStream.leftJoin}.
+ *
+ * @example
+ * clicks.join(impressions, (c, i) => ({ ...c, product_id: i.product_id }), { within: { before: '30m', after: 0 } })
+ */
+export type JoinOptions = Named & {
+  /**
+   * Which records of the other side pair with a record of this side at event time t: those at u with
+   * `|u - t| <= within`, or, given `{ before, after }`, with `t - before <= u <= t + after` (`before`: how long
+   * the other side's record may come first).
+   */
+  within: Duration | { before: Duration; after: Duration }
+  /** How far behind the watermark a record is still joined (default 0): records are held that much longer. */
+  allowedLateness?: Duration
+}
+
+/** The tagged value a join's input carries: which side it came from, and the value. @internal */
+export type JoinSide = { readonly side: 0 | 1; readonly value: unknown }
 
 /** Throws a one-line TypeError unless `fn` is a function: what the operator takes, with an example. */
 function needFunction(op: string, fn: unknown, example: string): void {
@@ -189,9 +210,123 @@ export class Stream<T> {
 export class KeyedStream<K, T> {
   /** @internal */
   constructor(
-    private readonly graph: GraphBuilder,
+    /** @internal */
+    readonly graph: GraphBuilder,
     readonly node: string,
   ) {}
+
+  /**
+   * An interval join (Flink's `intervalJoin`, Kafka Streams' windowed `join`): each record of this stream at
+   * event time t pairs with every record of `other` with the same key at u, `t - before <= u <= t + after`
+   * (see the `within` option); `joiner` builds the result, whose event time is the later of t and u. A
+   * pair is emitted as soon as its second record arrives, whatever the order the two arrive in.
+   *
+   * Event time and the watermark W (docs/contract.md §2, docs/guide.md §11) bound the state: a record at t is held until W has
+   * passed the last time a record that could pair with it can still arrive (this side: `W >= t + after + L`,
+   * the other: `W >= u + before + L`). A record that arrives while `W >= t + L` may have missed a pair already
+   * purged: it is **late**, not joined, sent to the late-events output (reason `late_event`) and counted in
+   * `late`. So the pairs are exactly those of records that were not late, in any arrival order, on any
+   * number of instances.
+   *
+   * Both sides are repartitioned by the key through one internal topic, `<application-id>-<this keyBy's
+   * name>-repartition`, unless both keyBy calls declare `copartitioned`. The held records are the task's state
+   * (snapshots, changelog checkpoints, committable offsets), like windows. Values must be JSON-serialisable.
+   * The results cannot be keyed again in the same topology (the build says so): write them to a topic and
+   * aggregate them in a second topology.
+   *
+   * @example
+   * const clicks = app.source(topic('clicks', { value: json(Click), timestamp: (c) => c.ts }))
+   * const impressions = app.source(topic('impressions', { value: json(Impression), timestamp: (i) => i.ts }))
+   * clicks
+   *   .keyBy((c) => c.impression_id)
+   *   .join(impressions.keyBy((i) => i.impression_id), (c, i) => ({ product_id: i.product_id, ts: c.ts }), {
+   *     within: { before: '30m', after: 0 }, // the impression up to 30 minutes before the click
+   *   })
+   *   .to(attributedClicks)
+   */
+  join<U, R>(other: KeyedStream<K, U>, joiner: (left: T, right: U, key: K) => R, options: JoinOptions): Stream<R> {
+    return this.addJoin('join', other, joiner as (l: T, r: U | undefined, k: K) => R, options)
+  }
+
+  /**
+   * Like {@link KeyedStream.join}, and also every record of this stream that found no pair, with `right`
+   * undefined, once no pair can come any more (W >= t + after + L); its event time is t, so a sink or a second
+   * topology sees it that much later than the pairs.
+   *
+   * @example
+   * impressions
+   *   .keyBy((i) => i.impression_id)
+   *   .leftJoin(clicks.keyBy((c) => c.impression_id), (i, c) => ({ ...i, clicked: c !== undefined }), { within: { before: 0, after: '30m' } })
+   *   .to(sink)
+   */
+  leftJoin<U, R>(
+    other: KeyedStream<K, U>,
+    joiner: (left: T, right: U | undefined, key: K) => R,
+    options: JoinOptions,
+  ): Stream<R> {
+    return this.addJoin('left', other, joiner, options)
+  }
+
+  private addJoin<U, R>(
+    type: 'join' | 'left',
+    other: KeyedStream<K, U>,
+    joiner: (left: T, right: U | undefined, key: K) => R,
+    options: JoinOptions,
+  ): Stream<R> {
+    const op = type === 'join' ? 'join' : 'leftJoin'
+    if (!(other instanceof KeyedStream) || other.graph !== this.graph)
+      throw new TypeError(
+        `${op}: pass a keyed stream of this topology, e.g. a.keyBy((x) => x.id).${op}(b.keyBy((y) => y.id), (x, y) => ({ ...x, ...y }), { within: '5m' }); got ${describeValue(other)}`,
+      )
+    if ((other as unknown) === this) throw new TypeError(`${op}: join two keyed streams, not one with itself`)
+    needFunction(op, joiner, `.${op}(other, (left, right) => ({ ...left, other: right }), { within: '5m' })`)
+    const o = (options ?? {}) as Partial<JoinOptions>
+    const w = o.within
+    if (w === undefined)
+      throw new TypeError(
+        `${op}: say how far apart in event time a pair may be, e.g. { within: '5m' } or { within: { before: '30m', after: 0 } }`,
+      )
+    const [before, after] =
+      typeof w === 'object' && w !== null
+        ? [toMillis(w.before, 'within.before'), toMillis(w.after, 'within.after')]
+        : [toMillis(w as Duration, 'within'), toMillis(w as Duration, 'within')]
+    const allowedLateness = toMillis(o.allowedLateness ?? 0, 'allowedLateness')
+    const sides = [this.node, other.node].map((name) => this.graph.node(name) as KeyByNode)
+    for (const k of sides)
+      if (this.graph.hasConsumers(k.name))
+        throw new TypeError(
+          `${op}: keyBy "${k.name}" already feeds a window or another join; key the stream again for the join`,
+        )
+    const [left, right] = sides as [KeyByNode, KeyByNode]
+    for (const k of sides) this.graph.remove(k.name)
+    const name = o.name ?? `join-${left.name}-${right.name}`
+    const tag =
+      (side: 0 | 1) =>
+      (value: unknown): JoinSide => ({ side, value })
+    const l = this.graph.add({ kind: 'map', fn: tag(0), inputs: left.inputs, name: `${name}-left` })
+    const r = this.graph.add({ kind: 'map', fn: tag(1), inputs: right.inputs, name: `${name}-right` })
+    const both = this.graph.add({ kind: 'merge', inputs: [l, r], name: `${name}-sides` })
+    const lk = left.fn as (v: unknown) => string | number
+    const rk = right.fn as (v: unknown) => string | number
+    const keyed = this.graph.add({
+      kind: 'keyBy',
+      fn: ((s: JoinSide) => (s.side === 0 ? lk(s.value) : rk(s.value))) as (v: never) => string | number,
+      inputs: [both],
+      name: left.name,
+      ...(left.copartitioned === true && right.copartitioned === true && { copartitioned: true }),
+    })
+    const node = this.graph.add({
+      kind: 'join',
+      type: type === 'join' ? 'inner' : 'left',
+      before,
+      after,
+      allowedLateness,
+      joiner: joiner as unknown as (l: never, r: never, k: never) => unknown,
+      inputs: [keyed],
+      name,
+    })
+    return new Stream<R>(this.graph, node)
+  }
 
   /** Cuts the keyed stream into event-time windows. */
   window(spec: WindowSpec, options: WindowOptions = {}): WindowedStream<K, T> {

@@ -19,6 +19,8 @@ function detail(t: Topology, n: GraphNode): string {
       return n.aggregation.name
     case 'deduplicate':
       return `within ${formatDuration(n.within)}, allowed lateness ${formatDuration(n.allowedLateness)}, per task`
+    case 'join':
+      return `${n.type === 'inner' ? 'inner' : 'left'}, other side from ${formatDuration(n.before)} before to ${formatDuration(n.after)} after, allowed lateness ${formatDuration(n.allowedLateness)}`
     case 'sink':
       return `sink "${n.sink.name}"`
     default:

@@ -29,6 +29,27 @@ export class GraphBuilder {
     return name
   }
 
+  /** The node of a name. */
+  node(name: string): GraphNode | undefined {
+    return this.nodes.find((n) => n.name === name)
+  }
+
+  /** Whether any node reads the output of `name`. */
+  hasConsumers(name: string): boolean {
+    return this.nodes.some((n) => n.inputs.includes(name))
+  }
+
+  /**
+   * Takes back a node no other node reads (a DSL call that rewrites what an earlier call added, as a join does
+   * with its sides' keyBy nodes); its name is free again.
+   */
+  remove(name: string): void {
+    if (this.hasConsumers(name)) throw new TopologyError(name, 'is read by another operator and cannot be replaced')
+    const i = this.nodes.findIndex((n) => n.name === name)
+    if (i >= 0) this.nodes.splice(i, 1)
+    this.names.delete(name)
+  }
+
   /** Marks the graph as built; later DSL calls fail. */
   seal(): readonly GraphNode[] {
     this.built = true

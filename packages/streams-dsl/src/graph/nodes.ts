@@ -53,6 +53,24 @@ export type DeduplicateNode = NodeBase & {
   /** Milliseconds the ids are held past `within`, and records behind the watermark still judged. */
   readonly allowedLateness: number
 }
+/**
+ * Joins the two sides of its keyed input (an interval join, see `KeyedStream.join`). Its input is the keyBy of
+ * the merge of both sides, each value tagged `{ side: 0 | 1, value }` by the DSL; a record of side 0 at time t
+ * joins a record of side 1 at time u of the same key when `t - before <= u <= t + after`.
+ */
+export type JoinNode = NodeBase & {
+  readonly kind: 'join'
+  /** `inner`: pairs only; `left`: also every side-0 record that found no pair, once its interval has passed. */
+  readonly type: 'inner' | 'left'
+  /** Milliseconds the other side's record may precede this side's. */
+  readonly before: number
+  /** Milliseconds the other side's record may follow this side's. */
+  readonly after: number
+  /** Milliseconds records are held (and still judged) past their interval. */
+  readonly allowedLateness: number
+  /** Builds a result from a pair (right undefined for an unmatched left record of a left join). */
+  readonly joiner: (left: never, right: never, key: never) => unknown
+}
 /** Writes to a sink. */
 export type SinkNode = NodeBase & { readonly kind: 'sink'; readonly sink: Sink<never> }
 /** Side outputs of the whole topology: records that failed, and late events. */
@@ -67,6 +85,7 @@ export type GraphNode =
   | MergeNode
   | KeyByNode
   | DeduplicateNode
+  | JoinNode
   | WindowNode
   | AggregateNode
   | SinkNode

@@ -60,8 +60,26 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
             message:
               'deduplicate after keyBy is not supported: call .deduplicate({ by, within }) before .keyBy(); it finds duplicates per input partition (records of one Kafka key share a partition)',
           }
-        if (consumers.some((c) => t.byName.get(c)?.kind !== 'window'))
+        if (consumers.some((c) => t.byName.get(c)?.kind === 'join') && consumers.length > 1)
+          return { node: n.name, message: 'a keyed stream that is joined cannot also be windowed: key it again' }
+        if (consumers.some((c) => !['window', 'join'].includes(t.byName.get(c)?.kind ?? '')))
           return { node: n.name, message: "a keyed stream can only be windowed: call .window(tumbling('1m')) on it" }
+        if (hasAncestor(t, n.name, 'join'))
+          return {
+            node: n.name,
+            message:
+              "a join's results cannot be keyed again in the same topology: write them to a topic (kafkaSink) and aggregate them in a second topology that reads it",
+          }
+        break
+      case 'join':
+        if (inputs[0]?.kind !== 'keyBy')
+          return {
+            node: n.name,
+            message: 'join needs keyed streams: a.keyBy(fn).join(b.keyBy(fn), joiner, { within })',
+          }
+        if (!(n.before >= 0) || !(n.after >= 0))
+          return { node: n.name, message: "join: within's before and after must not be negative" }
+        if (!(n.allowedLateness >= 0)) return { node: n.name, message: 'join: allowedLateness must not be negative' }
         break
       case 'aggregate':
         if (inputs[0]?.kind !== 'window')
@@ -88,6 +106,11 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           return { node: n.name, message: `deduplicate: within must be at least 1 ms, e.g. '10m'; got ${n.within}` }
         if (!(n.allowedLateness >= 0))
           return { node: n.name, message: 'deduplicate: allowedLateness must not be negative' }
+        if (hasAncestor(t, n.name, 'join'))
+          return {
+            node: n.name,
+            message: 'deduplicate after a join is not supported: deduplicate the inputs before their keyBy',
+          }
         if (hasAncestor(t, n.name, 'aggregate'))
           return {
             node: n.name,
@@ -101,6 +124,7 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
         break
     }
     if (n.kind !== 'sink' && n.kind !== 'window' && n.kind !== 'keyBy' && consumers.length === 0) {
+      if (n.kind === 'join') return { node: n.name, message: 'join with no sink: end it with .to(sink)' }
       const what = n.kind === 'source' ? `source of topic "${n.topic}" is never used` : 'stream with no sink'
       return { node: n.name, message: `${what}: end it with .to(sink)` }
     }

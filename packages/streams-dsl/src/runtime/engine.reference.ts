@@ -23,7 +23,15 @@ export type ModelParams = {
   session?: boolean
   /** Sliding windows with time difference D = size (Kafka Streams' SlidingWindows): [t - D, t] per record time t. */
   sliding?: boolean
+  /**
+   * Instead of windows, an interval join of topic a (left) with topic b (right) by key: a left record at t pairs
+   * with a right one at u when t - before <= u <= t + after; `left`: a left join.
+   */
+  join?: { before: number; after: number; left: boolean }
 }
+
+/** A record a join holds: its side, key, time, where it came from, and (left) whether it found a pair. */
+type JoinHeld = { side: 'a' | 'b'; key: string; ts: number; p: string; offset: number; matched: boolean }
 
 /** A window result as the model emits it. */
 export type ModelResult = { key: string; start: number; end: number; count: number; lateFiring: boolean }
@@ -50,6 +58,10 @@ export class ReferenceModel {
   /** Sliding windows: the records accepted, kept until W >= ts + D + L (the last window they can be in is purged). */
   readonly stored: { key: string; ts: number; p: string; offset: number }[] = []
   readonly results: ModelResult[] = []
+  /** Join results, `key|left id|right id` (`-`: an unmatched left record), ids `topic:partition:offset`. */
+  readonly joined: string[] = []
+  /** Join: the records held, each until nothing that could pair with it can arrive any more. */
+  readonly held: JoinHeld[] = []
   readonly deadLetters: ModelDeadLetter[] = []
   /**
    * Partitions cut off (broker unreachable, fetches failing, paused): nothing of them is read, and they are never
@@ -132,6 +144,14 @@ export class ReferenceModel {
       const w = this.windows[i] as Win
       if (this.W >= w.end - 1 + this.params.L) this.windows.splice(i, 1)
     }
+    const j = this.params.join
+    if (j)
+      for (const h of [...this.held].sort((x, y) => x.ts - y.ts)) {
+        const purge = h.ts + (h.side === 'a' ? j.after : j.before) + this.params.L
+        if (this.W < purge) continue
+        this.held.splice(this.held.indexOf(h), 1)
+        if (h.side === 'a' && j.left && !h.matched) this.joined.push(`${h.key}|${h.p}:${h.offset}|-`)
+      }
     for (let i = this.stored.length - 1; i >= 0; i--) {
       const r = this.stored[i] as (typeof this.stored)[number]
       if (this.W >= r.ts + this.params.size + this.params.L) this.stored.splice(i, 1)
@@ -174,7 +194,8 @@ export class ReferenceModel {
         }
         // judged against W as it stands before this event
         let added = false
-        if (this.params.session) added = this.addToSession(r.key, ts, { p: id, offset })
+        if (this.params.join) added = this.addToJoin(topic as 'a' | 'b', r.key, ts, id, offset)
+        else if (this.params.session) added = this.addToSession(r.key, ts, { p: id, offset })
         else if (this.params.sliding) added = this.addToSliding(r.key, ts, { p: id, offset })
         else
           for (const start of this.windowsOf(ts)) {
@@ -261,6 +282,27 @@ export class ReferenceModel {
     return true
   }
 
+  /**
+   * The interval join, from the text: "a record at t is late when W >= t + L; otherwise it pairs with every
+   * record the other side holds for its key within the interval, and is held: a left record until
+   * W >= t + after + L, a right one until W >= u + before + L; a left join emits a left record that found no
+   * pair when it is purged."
+   */
+  private addToJoin(side: 'a' | 'b', key: string, ts: number, p: string, offset: number): boolean {
+    const j = this.params.join as NonNullable<ModelParams['join']>
+    if (this.W >= ts + this.params.L) return false
+    const me: JoinHeld = { side, key, ts, p, offset, matched: false }
+    for (const h of this.held) {
+      if (h.key !== key || h.side === side) continue
+      const [l, r] = side === 'a' ? [me, h] : [h, me]
+      if (r.ts < l.ts - j.before || r.ts > l.ts + j.after) continue
+      l.matched = true
+      this.joined.push(`${key}|${l.p}:${l.offset}|${r.p}:${r.offset}`)
+    }
+    this.held.push(me)
+    return true
+  }
+
   advanceWallClock(ms: number): void {
     this.now += ms
     this.updateWatermark()
@@ -273,6 +315,7 @@ export class ReferenceModel {
     for (const w of this.windows)
       for (const c of w.contributions) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     for (const c of this.stored) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
+    for (const c of this.held) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     return out
   }
 }

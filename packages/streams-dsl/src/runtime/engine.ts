@@ -108,7 +108,7 @@ export class EngineCore implements Engine, EngineInternals {
       counters: this.counters,
       late: (message) => this.deadLetters.send('late_event', message, this.ctx.record as RawRecord),
       // no input record behind a window result: the dead letter carries the result itself
-      resultFailed: (operator, result, e) => {
+      resultFailed: (operator, result, e, ts) => {
         const w = (result as { key?: unknown; window?: { end: number } }) ?? {}
         const record: RawRecord = {
           topic: operator,
@@ -116,7 +116,7 @@ export class EngineCore implements Engine, EngineInternals {
           offset: -1,
           key: w.key === undefined ? null : Buffer.from(String(w.key)),
           value: Buffer.from(JSON.stringify(result) ?? 'null'),
-          timestamp: (w.window?.end ?? 0) - 1,
+          timestamp: ts ?? (w.window?.end ?? 0) - 1,
         }
         this.deadLetters.send('processing_error', `${operator}: ${(e as Error)?.message ?? String(e)}`, record)
       },

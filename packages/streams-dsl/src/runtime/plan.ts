@@ -5,6 +5,7 @@ import type { WindowKey } from '../state/window-store.js'
 import type { OperatorDeps } from './context.js'
 import { DedupeOperator } from './operators/dedupe-operator.js'
 import { type StatefulOperator, windowOperator } from './operators/index.js'
+import { IntervalJoinOperator } from './operators/interval-join-operator.js'
 
 type Push = (value: unknown) => void
 type AnyFn = (value: unknown) => unknown
@@ -33,7 +34,7 @@ export type KeyByMode = 'window' | 'owned' | 'route' | 'skip'
 /** What compiled operators share with the engine. */
 export type PlanDeps = OperatorDeps & {
   /** Reports a window result that user code downstream of the window threw on. */
-  resultFailed: (operator: string, result: unknown, error: unknown) => void
+  resultFailed: (operator: string, result: unknown, error: unknown, ts?: number) => void
   /** Default: every keyBy feeds its window. */
   keyByMode?: (keyBy: string) => KeyByMode
   /** Where a `route` keyBy node sends each key (with the record in the context); resolved once per node. */
@@ -109,7 +110,15 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         }
         const owns = mode === 'owned' ? (deps.owns as NonNullable<PlanDeps['owns']>) : undefined
         return (t.consumers.get(name) ?? []).map((w) => {
-          const win = node(w) as WindowNode
+          const consumer = node(w)
+          if (consumer.kind === 'join') {
+            const op = new IntervalJoinOperator(w, consumer, keyOf, deps)
+            operators.push(op)
+            op.downstream = emitterOf(w)
+            if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.process(v) : undefined)
+            return (v: unknown) => op.process(v)
+          }
+          const win = consumer as WindowNode
           const agg = node(t.consumers.get(w)?.[0] as string) as AggregateNode
           const op = windowOperator(w, win, agg, keyOf, deps)
           operators.push(op)

@@ -5,6 +5,7 @@ import type { OperatorDeps, RecordContext } from '../context.js'
 import { emitWindowed } from './emit-window.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
+import { insertSorted, lowerBound } from './sorted.js'
 import {
   bucketsStatus,
   lowerOffsets,
@@ -263,18 +264,5 @@ function addTime(s: TaskState, key: WindowKey, ts: number): void {
     times = []
     s.times.set(key, times)
   }
-  const i = lowerBound(times, ts)
-  if (times[i] !== ts) times.splice(i, 0, ts)
-}
-
-/** The first index of `sorted` whose value is >= `x`. */
-function lowerBound(sorted: readonly number[], x: number): number {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((sorted[mid] as number) < x) lo = mid + 1
-    else hi = mid
-  }
-  return lo
+  insertSorted(times, ts)
 }
