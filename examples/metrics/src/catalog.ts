@@ -1,3 +1,4 @@
+import { clickAttributionExample } from './click-attribution/example.js'
 import type { RunOptions } from './harness/args.js'
 import type { Example } from './harness/example.js'
 import { runExample } from './harness/run-example.js'
@@ -29,4 +30,5 @@ export const CATALOG: readonly CatalogEntry[] = [
   entry(userSessionsExample),
   entry(userBurstsExample),
   entry(kafkaOutputExample),
+  entry(clickAttributionExample),
 ]

@@ -7,6 +7,8 @@ export type ExampleContext = {
   readonly applicationId: string
   /** The input topic. */
   readonly input: string
+  /** The second input topic, for an example that reads two (a join). */
+  readonly secondInput?: string | undefined
   /** The output topic, for an example that writes to Kafka. */
   readonly output: string | undefined
   readonly kafkaBrokers: string
@@ -17,6 +19,8 @@ export type ExampleContext = {
 export interface InputGenerator {
   /** The records due by `now`, ready for the input topic. */
   tick(now: number): ProducerMessage[]
+  /** The records due by `now` for the second input topic, for an example that reads two. */
+  tickSecond?(now: number): ProducerMessage[]
 }
 
 /**
@@ -29,6 +33,8 @@ export type Example<R> = {
   readonly summary: string
   /** Default input topic (`--input-topic` overrides it). */
   readonly input: string
+  /** Default second input topic, for an example that reads two (a join). */
+  readonly secondInput?: string
   /** Default output topic, for an example that writes to Kafka (`--output-topic` overrides it). */
   readonly output?: string
   /** Whether it writes to Redis (the runner then checks that Redis answers at start). */

@@ -46,6 +46,7 @@ export async function runExample<R>(
   const ctx: ExampleContext = {
     applicationId: config.applicationId,
     input: options.inputTopic ?? ex.input,
+    secondInput: ex.secondInput,
     output: options.outputTopic ?? ex.output,
     kafkaBrokers: config.kafkaBrokers,
     redisUrl: config.redisUrl,
@@ -69,7 +70,10 @@ export async function runExample<R>(
   let written = 0
   try {
     await ensureTopics(
-      [ctx.input, ...(ctx.output ? [ctx.output] : [])].map((topic) => ({ topic, partitions: 3 })),
+      [ctx.input, ...(ctx.secondInput ? [ctx.secondInput] : []), ...(ctx.output ? [ctx.output] : [])].map((topic) => ({
+        topic,
+        partitions: 3,
+      })),
       config.kafkaBrokers,
     )
     const results = ex.results(ctx)
@@ -93,15 +97,15 @@ export async function runExample<R>(
   say(ex.summary)
   say(`results: ${where}`)
   say(
-    `reading Kafka topic ${ctx.input} on ${ctx.kafkaBrokers} as ${ctx.applicationId}; bad records go to ${ctx.applicationId}-dlq; ` +
+    `reading Kafka topic ${ctx.input}${ctx.secondInput ? ` and ${ctx.secondInput}` : ''} on ${ctx.kafkaBrokers} as ${ctx.applicationId}; bad records go to ${ctx.applicationId}-dlq; ` +
       `status: http://${config.host}:${runner.port}/status`,
   )
 
   const producer = options.producer ? startProducer(ex, ctx) : undefined
   say(
     producer
-      ? `producing to ${ctx.input}; results print as each window closes. Ctrl-C stops`
-      : `no producer (--no-producer): send events to ${ctx.input}. Ctrl-C stops`,
+      ? `producing to ${ctx.input}${ctx.secondInput ? ` and ${ctx.secondInput}` : ''}; results print as each window closes. Ctrl-C stops`
+      : `no producer (--no-producer): send events to ${ctx.input}${ctx.secondInput ? ` and ${ctx.secondInput}` : ''}. Ctrl-C stops`,
   )
 
   const timer = options.durationS !== undefined ? sleep(options.durationS * 1000).then(() => 'duration') : undefined
@@ -137,9 +141,14 @@ function startProducer<R>(ex: Example<R>, ctx: ExampleContext): { stop(): Promis
     while (!stopping) {
       const started = Date.now()
       const records = generator.tick(started)
+      const second = ctx.secondInput !== undefined ? (generator.tickSecond?.(started) ?? []) : []
       try {
         await producer.send(ctx.input, records)
         sent += records.length
+        if (second.length > 0) {
+          await producer.send(ctx.secondInput as string, second)
+          sent += second.length
+        }
       } catch (e) {
         // a permanent failure (e.g. the topic was deleted): said once, the loop goes on
         if (firstLine(e) !== lastError) console.error(`[${ex.name}] producer: ${firstLine(e)}`)
