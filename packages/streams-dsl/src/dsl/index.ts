@@ -1,4 +1,5 @@
 export { type Duration, toMillis } from '../core/duration.js'
+export type { TableChange } from '../core/table.js'
 export { type Aggregation, avg, count, max, min, reducing, sum, sumOf } from './aggregations.js'
 export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, type Serde, text } from './serde.js'
 export { type EventTime, type SourceSpec, topic } from './source.js'
@@ -9,6 +10,8 @@ export {
   KeyedStream,
   type Named,
   Stream,
+  Table,
+  type TableJoinOptions,
   type WindowedStream,
   type WindowOptions,
 } from './stream.js'

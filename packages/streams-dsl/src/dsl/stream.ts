@@ -1,5 +1,6 @@
 import type { Sink } from '../connectors/types.js'
 import { type Duration, toMillis } from '../core/duration.js'
+import type { TableChange } from '../core/table.js'
 import type { GraphBuilder } from '../graph/graph-builder.js'
 import type { KeyByNode } from '../graph/nodes.js'
 import { describeValue } from '../graph/validate.js'
@@ -78,6 +79,17 @@ export type JoinOptions = Named & {
    */
   within: Duration | { before: Duration; after: Duration }
   /** How far behind the watermark a record is still joined (default 0): records are held that much longer. */
+  allowedLateness?: Duration
+}
+
+/**
+ * Options of a stream-table {@link KeyedStream.join} / {@link KeyedStream.leftJoin}.
+ *
+ * @example
+ * views.keyBy((v) => v.product_id).join(products, (v, p) => ({ ...v, category: p.category }), { allowedLateness: '5s' })
+ */
+export type TableJoinOptions = Named & {
+  /** How far behind the watermark a record or a table change is still taken (default 0). */
   allowedLateness?: Duration
 }
 
@@ -244,8 +256,38 @@ export class KeyedStream<K, T> {
    *   })
    *   .to(attributedClicks)
    */
-  join<U, R>(other: KeyedStream<K, U>, joiner: (left: T, right: U, key: K) => R, options: JoinOptions): Stream<R> {
-    return this.addJoin('join', other, joiner as (l: T, r: U | undefined, k: K) => R, options)
+  join<U, R>(other: KeyedStream<K, U>, joiner: (left: T, right: U, key: K) => R, options: JoinOptions): Stream<R>
+  /**
+   * A stream-table join (enrichment, Flink's event-time temporal join, Kafka Streams' join with a versioned
+   * table): each record of this stream at event time t is joined with the row of `table` for its key **as of
+   * t**, the newest change of that row at or before t (a row deleted by then, or not yet set, is no row); an
+   * inner join drops a record with no row. To be exact whatever order the two topics are read in, a record
+   * waits until the watermark passes t (W >= t), when no change at or before t can arrive any more, and its
+   * result has event time t.
+   *
+   * A record, or a table change, that arrives while `W >= t + L` is **late** (late-events output, reason
+   * `late_event`). The table keeps, per key, the newest change at or before W - L and every later one. The
+   * table's topic must be keyed by the row key; both inputs go through one repartition topic named after this
+   * keyBy unless it declares `copartitioned` (then the table's topic must have the same partition count). The
+   * rows and the waiting records are the task's state, like windows. A join's results cannot be keyed again in
+   * the same topology.
+   *
+   * @example
+   * const products = app.table(topic('products', { value: json(Product) }))
+   * views
+   *   .keyBy((v) => v.product_id)
+   *   .join(products, (view, product) => ({ ...view, category: product.category }))
+   *   .to(enrichedViews)
+   */
+  join<V, R>(table: Table<V>, joiner: (value: T, row: V, key: K) => R, options?: TableJoinOptions): Stream<R>
+  join<U, R>(
+    other: KeyedStream<K, U> | Table<U>,
+    joiner: (left: T, right: U, key: K) => R,
+    options?: JoinOptions | TableJoinOptions,
+  ): Stream<R> {
+    if (other instanceof Table)
+      return this.addTableJoin('inner', other, joiner as (l: T, r: U | undefined, k: K) => R, options)
+    return this.addJoin('join', other, joiner as (l: T, r: U | undefined, k: K) => R, options as JoinOptions)
   }
 
   /**
@@ -263,8 +305,74 @@ export class KeyedStream<K, T> {
     other: KeyedStream<K, U>,
     joiner: (left: T, right: U | undefined, key: K) => R,
     options: JoinOptions,
+  ): Stream<R>
+  /**
+   * Like the stream-table {@link KeyedStream.join}, and a record with no row at its time is kept, `row`
+   * undefined.
+   *
+   * @example
+   * views.keyBy((v) => v.product_id).leftJoin(products, (v, p) => ({ ...v, category: p?.category ?? 'unknown' })).to(sink)
+   */
+  leftJoin<V, R>(
+    table: Table<V>,
+    joiner: (value: T, row: V | undefined, key: K) => R,
+    options?: TableJoinOptions,
+  ): Stream<R>
+  leftJoin<U, R>(
+    other: KeyedStream<K, U> | Table<U>,
+    joiner: (left: T, right: U | undefined, key: K) => R,
+    options?: JoinOptions | TableJoinOptions,
   ): Stream<R> {
-    return this.addJoin('left', other, joiner, options)
+    if (other instanceof Table) return this.addTableJoin('left', other, joiner, options)
+    return this.addJoin('left', other, joiner, options as JoinOptions)
+  }
+
+  private addTableJoin<V, R>(
+    type: 'inner' | 'left',
+    table: Table<V>,
+    joiner: (value: T, row: V | undefined, key: K) => R,
+    options: TableJoinOptions | undefined,
+  ): Stream<R> {
+    const op = type === 'inner' ? 'join' : 'leftJoin'
+    if (table.graph !== this.graph) throw new TypeError(`${op}: the table belongs to another topology`)
+    needFunction(op, joiner, `.${op}(table, (value, row) => ({ ...value, category: row.category }))`)
+    const o = (options ?? {}) as Partial<TableJoinOptions> & { within?: unknown }
+    if (o.within !== undefined)
+      throw new TypeError(
+        `${op}: a stream-table join has no within: each record is joined with the row as of its event time`,
+      )
+    const allowedLateness = toMillis(o.allowedLateness ?? 0, 'allowedLateness')
+    const keyBy = this.graph.node(this.node) as KeyByNode
+    if (this.graph.hasConsumers(keyBy.name))
+      throw new TypeError(`${op}: keyBy "${keyBy.name}" already feeds a window or a join; key the stream again`)
+    this.graph.remove(keyBy.name)
+    const name = o.name ?? `join-${keyBy.name}-${table.node}`
+    const tag =
+      (side: 0 | 1) =>
+      (value: unknown): JoinSide => ({ side, value })
+    const l = this.graph.add({ kind: 'map', fn: tag(0), inputs: keyBy.inputs, name: `${name}-stream` })
+    const r = this.graph.add({ kind: 'map', fn: tag(1), inputs: [table.node], name: `${name}-table` })
+    const both = this.graph.add({ kind: 'merge', inputs: [l, r], name: `${name}-sides` })
+    const key = keyBy.fn as (v: unknown) => string | number
+    const keyed = this.graph.add({
+      kind: 'keyBy',
+      // a row's key is a string (the Kafka record key): the stream's key is compared as a string too
+      fn: ((s: JoinSide) => (s.side === 0 ? String(key(s.value)) : (s.value as TableChange<V>).key)) as (
+        v: never,
+      ) => string,
+      inputs: [both],
+      name: keyBy.name,
+      ...(keyBy.copartitioned === true && { copartitioned: true }),
+    })
+    const node = this.graph.add({
+      kind: 'tableJoin',
+      type,
+      allowedLateness,
+      joiner: joiner as unknown as (v: never, r: never, k: never) => unknown,
+      inputs: [keyed],
+      name,
+    })
+    return new Stream<R>(this.graph, node)
   }
 
   private addJoin<U, R>(
@@ -388,5 +496,37 @@ export class WindowedStream<K, T> {
   reduce(fn: (a: T, b: T) => T, options: Named = {}): Stream<Windowed<K, T>> {
     needFunction('reduce', fn, '.reduce((a, b) => (a.at > b.at ? a : b))')
     return this.aggregate(reducing(fn), options)
+  }
+}
+
+/**
+ * A table read from a topic (`app.table(topic(...))`): per key (the Kafka record key), the latest value, a
+ * tombstone (null value) deleting the row. Join a keyed stream with it (`keyed.join(table, ...)`), or read its
+ * changes as a stream (`toStream()`).
+ *
+ * @example
+ * const products = app.table(topic('products', { value: json(Product) })) // a compacted topic keyed by product id
+ * views.keyBy((v) => v.product_id).join(products, (view, product) => ({ ...view, category: product.category })).to(sink)
+ */
+export class Table<V> {
+  /** @internal */
+  constructor(
+    /** @internal */
+    readonly graph: GraphBuilder,
+    /** The name of the table's source node. */
+    readonly node: string,
+  ) {}
+
+  /**
+   * Every change of the table as it is read: its key and new value (null: deleted).
+   *
+   * @example
+   * products.toStream().filter((c) => c.value === null).to(deletedProducts)
+   */
+  toStream(options: Named = {}): Stream<TableChange<V>> {
+    return new Stream<TableChange<V>>(
+      this.graph,
+      this.graph.add({ kind: 'map', fn: (c: never) => c, inputs: [this.node], name: options.name }),
+    )
   }
 }

@@ -4,7 +4,7 @@ import { GraphBuilder } from '../graph/graph-builder.js'
 import { compileTopology, type Topology, type WatermarkSettings } from '../graph/topology.js'
 import { describeValue } from '../graph/validate.js'
 import type { SourceSpec } from './source.js'
-import { Stream } from './stream.js'
+import { Stream, Table } from './stream.js'
 
 /**
  * Options of {@link topology}.
@@ -65,6 +65,32 @@ export class TopologyBuilder {
       name: `source-${spec.topic}`,
     })
     return new Stream<T>(this.graph, node)
+  }
+
+  /**
+   * Adds a table read from a topic: per Kafka record key, the latest value; a record with a null value (a
+   * tombstone) deletes its row, and a record without a key is a dead letter (`invalid_event`). The topic is
+   * usually compacted. Event time comes from `timestamp` (for a tombstone, the record timestamp): a stream
+   * joined with the table sees each row as of its own event time.
+   *
+   * @example
+   * const products = app.table(topic('products', { value: json(Product), timestamp: (p) => p.updated_at }))
+   */
+  table<V>(spec: SourceSpec<V>): Table<V> {
+    if (!spec || typeof spec.topic !== 'string' || typeof spec.value?.decode !== 'function')
+      throw new TypeError(
+        `table: pass a topic spec, e.g. app.table(topic('products', { value: json(Product) })); got ${describeValue(spec)}`,
+      )
+    const node = this.graph.add({
+      kind: 'source',
+      topic: spec.topic,
+      serde: spec.value,
+      timestamp: spec.timestamp as SourceSpec<never>['timestamp'],
+      table: true,
+      inputs: [],
+      name: `table-${spec.topic}`,
+    })
+    return new Table<V>(this.graph, node)
   }
 
   /** Records that failed (bad JSON, invalid events, future timestamps, processing errors) and late events unless `lateEvents()` is used. */

@@ -12,7 +12,7 @@ function detail(t: Topology, n: GraphNode): string {
         : `repartitioned via "<application-id>-${n.name}-repartition" (${p?.reason ?? ''})`
     }
     case 'source':
-      return `topic "${n.topic}" (${n.serde.name}${n.timestamp ? ', event time from payload' : ''})`
+      return `${n.table ? 'table of ' : ''}topic "${n.topic}" (${n.serde.name}${n.timestamp ? ', event time from payload' : ''})`
     case 'window':
       return `${n.spec.name}, allowed lateness ${formatDuration(n.allowedLateness)}, emit ${n.emit}`
     case 'aggregate':
@@ -21,6 +21,8 @@ function detail(t: Topology, n: GraphNode): string {
       return `within ${formatDuration(n.within)}, allowed lateness ${formatDuration(n.allowedLateness)}, per task`
     case 'join':
       return `${n.type === 'inner' ? 'inner' : 'left'}, other side from ${formatDuration(n.before)} before to ${formatDuration(n.after)} after, allowed lateness ${formatDuration(n.allowedLateness)}`
+    case 'tableJoin':
+      return `${n.type}, each record with its row as of its event time, allowed lateness ${formatDuration(n.allowedLateness)}`
     case 'sink':
       return `sink "${n.sink.name}"`
     default:

@@ -16,6 +16,8 @@ export type SourceNode = NodeBase & {
   readonly topic: string
   readonly serde: Serde<unknown>
   readonly timestamp: ((value: never) => EventTime) | undefined
+  /** A table's topic: each record is a `TableChange` (its key and value; a null value deletes the row). */
+  readonly table?: boolean
 }
 /** Transforms each value. */
 export type MapNode = NodeBase & { readonly kind: 'map'; readonly fn: Fn }
@@ -71,6 +73,19 @@ export type JoinNode = NodeBase & {
   /** Builds a result from a pair (right undefined for an unmatched left record of a left join). */
   readonly joiner: (left: never, right: never, key: never) => unknown
 }
+/**
+ * Joins each stream record with the version of a table's row as of its event time (see `KeyedStream.join`
+ * with a table). Its input is the keyBy of the merge of the stream (side 0) and the table's changes (side 1).
+ */
+export type TableJoinNode = NodeBase & {
+  readonly kind: 'tableJoin'
+  /** `inner`: only records whose row exists at their time; `left`: every record, the row undefined if none. */
+  readonly type: 'inner' | 'left'
+  /** Milliseconds stream records and table changes are still judged behind the watermark. */
+  readonly allowedLateness: number
+  /** Builds a result from a record and its row (undefined for a record with no row, in a left join). */
+  readonly joiner: (value: never, row: never, key: never) => unknown
+}
 /** Writes to a sink. */
 export type SinkNode = NodeBase & { readonly kind: 'sink'; readonly sink: Sink<never> }
 /** Side outputs of the whole topology: records that failed, and late events. */
@@ -86,6 +101,7 @@ export type GraphNode =
   | KeyByNode
   | DeduplicateNode
   | JoinNode
+  | TableJoinNode
   | WindowNode
   | AggregateNode
   | SinkNode

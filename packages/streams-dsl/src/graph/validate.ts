@@ -60,11 +60,11 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
             message:
               'deduplicate after keyBy is not supported: call .deduplicate({ by, within }) before .keyBy(); it finds duplicates per input partition (records of one Kafka key share a partition)',
           }
-        if (consumers.some((c) => t.byName.get(c)?.kind === 'join') && consumers.length > 1)
+        if (consumers.some((c) => isJoin(t.byName.get(c)?.kind)) && consumers.length > 1)
           return { node: n.name, message: 'a keyed stream that is joined cannot also be windowed: key it again' }
-        if (consumers.some((c) => !['window', 'join'].includes(t.byName.get(c)?.kind ?? '')))
+        if (consumers.some((c) => !['window', 'join', 'tableJoin'].includes(t.byName.get(c)?.kind ?? '')))
           return { node: n.name, message: "a keyed stream can only be windowed: call .window(tumbling('1m')) on it" }
-        if (hasAncestor(t, n.name, 'join'))
+        if (hasAncestor(t, n.name, 'join') || hasAncestor(t, n.name, 'tableJoin'))
           return {
             node: n.name,
             message:
@@ -79,6 +79,11 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           }
         if (!(n.before >= 0) || !(n.after >= 0))
           return { node: n.name, message: "join: within's before and after must not be negative" }
+        if (!(n.allowedLateness >= 0)) return { node: n.name, message: 'join: allowedLateness must not be negative' }
+        break
+      case 'tableJoin':
+        if (inputs[0]?.kind !== 'keyBy')
+          return { node: n.name, message: 'join needs a keyed stream: stream.keyBy(fn).join(table, joiner)' }
         if (!(n.allowedLateness >= 0)) return { node: n.name, message: 'join: allowedLateness must not be negative' }
         break
       case 'aggregate':
@@ -106,7 +111,7 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           return { node: n.name, message: `deduplicate: within must be at least 1 ms, e.g. '10m'; got ${n.within}` }
         if (!(n.allowedLateness >= 0))
           return { node: n.name, message: 'deduplicate: allowedLateness must not be negative' }
-        if (hasAncestor(t, n.name, 'join'))
+        if (hasAncestor(t, n.name, 'join') || hasAncestor(t, n.name, 'tableJoin'))
           return {
             node: n.name,
             message: 'deduplicate after a join is not supported: deduplicate the inputs before their keyBy',
@@ -124,13 +129,16 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
         break
     }
     if (n.kind !== 'sink' && n.kind !== 'window' && n.kind !== 'keyBy' && consumers.length === 0) {
-      if (n.kind === 'join') return { node: n.name, message: 'join with no sink: end it with .to(sink)' }
+      if (isJoin(n.kind)) return { node: n.name, message: 'join with no sink: end it with .to(sink)' }
       const what = n.kind === 'source' ? `source of topic "${n.topic}" is never used` : 'stream with no sink'
       return { node: n.name, message: `${what}: end it with .to(sink)` }
     }
   }
   return undefined
 }
+
+/** Whether a node kind is a join (interval or stream-table). */
+const isJoin = (kind: string | undefined): boolean => kind === 'join' || kind === 'tableJoin'
 
 /** Whether a node of `kind` feeds `name`, directly or through other nodes. */
 function hasAncestor(t: Topology, name: string, kind: string, seen = new Set<string>()): boolean {

@@ -845,7 +845,9 @@ export class Runner {
  */
 function refuseReplayWithoutCheckpoints(topology: Topology, checkpoints: CheckpointConfig): void {
   if (checkpoints.enabled) return
-  const windows = topology.nodes.filter((n) => n.kind === 'window' || n.kind === 'join').map((n) => n.name)
+  const windows = topology.nodes
+    .filter((n) => n.kind === 'window' || n.kind === 'join' || n.kind === 'tableJoin')
+    .map((n) => n.name)
   if (windows.length === 0) return
   throw new ConfigError(
     `CHECKPOINTS=off cannot run topology "${topology.name}": it has windows (${windows.join(', ')}), and a restart without checkpoints would rebuild a window that already fired from part of its records and overwrite its complete result; set CHECKPOINTS=on (the default) or unset CHECKPOINTS`,

@@ -7,6 +7,7 @@
 /** One record as the model sees it: a valid keyed event, or something the decoder rejects. */
 export type ModelRecord =
   | { kind: 'event'; key: string; ts: number | null } // null: no timestamp in the payload, the record timestamp counts
+  | { kind: 'tombstone'; key: string } // a null value: deletes a table's row, a dead letter on a stream
   | { kind: 'bad_json' }
   | { kind: 'bad_event' }
 
@@ -28,7 +29,15 @@ export type ModelParams = {
    * with a right one at u when t - before <= u <= t + after; `left`: a left join.
    */
   join?: { before: number; after: number; left: boolean }
+  /**
+   * Instead of windows, a stream-table join: topic a a stream, topic b a table keyed by key (values: their
+   * record ids, a tombstone deleting the row); each record of a joined with its key's row as of its time.
+   */
+  tableJoin?: { left: boolean }
 }
+
+/** A table version (value: the id of the record that set it; null: deleted), or a record waiting for W. */
+type TableHeld = { key: string; ts: number; value: string | null; p: string; offset: number }
 
 /** A record a join holds: its side, key, time, where it came from, and (left) whether it found a pair. */
 type JoinHeld = { side: 'a' | 'b'; key: string; ts: number; p: string; offset: number; matched: boolean }
@@ -62,6 +71,9 @@ export class ReferenceModel {
   readonly joined: string[] = []
   /** Join: the records held, each until nothing that could pair with it can arrive any more. */
   readonly held: JoinHeld[] = []
+  /** Stream-table join: the table's versions kept, and the stream records waiting for W to reach their time. */
+  readonly versions: TableHeld[] = []
+  readonly waiting: TableHeld[] = []
   readonly deadLetters: ModelDeadLetter[] = []
   /**
    * Partitions cut off (broker unreachable, fetches failing, paused): nothing of them is read, and they are never
@@ -144,6 +156,21 @@ export class ReferenceModel {
       const w = this.windows[i] as Win
       if (this.W >= w.end - 1 + this.params.L) this.windows.splice(i, 1)
     }
+    if (this.params.tableJoin) {
+      // "a record waits until W >= t", then is joined; then "per key, the newest version at or before W - L is
+      // kept (dropped too when it is a deletion), and every later one"
+      for (const w of [...this.waiting].sort((x, y) => x.ts - y.ts)) {
+        if (this.W < w.ts) continue
+        this.waiting.splice(this.waiting.indexOf(w), 1)
+        this.tableLookup(w.key, w.value as string, w.ts)
+      }
+      for (const key of new Set(this.versions.map((v) => v.key))) {
+        const old = this.versions.filter((v) => v.key === key && v.ts <= this.W - this.params.L)
+        if (old.length === 0) continue
+        const newest = old.reduce((a, b) => (b.ts > a.ts ? b : a))
+        for (const v of old) if (v !== newest || v.value === null) this.versions.splice(this.versions.indexOf(v), 1)
+      }
+    }
     const j = this.params.join
     if (j)
       for (const h of [...this.held].sort((x, y) => x.ts - y.ts)) {
@@ -184,17 +211,28 @@ export class ReferenceModel {
     for (const r of records) {
       const offset = p.nextOffset++
       const dead = (reason: string) => this.deadLetters.push({ reason, topic, partition, offset })
-      if (r.kind === 'bad_json') dead('invalid_json')
+      const tableTopic = this.params.tableJoin !== undefined && topic === 'b'
+      if (r.kind === 'tombstone' && !tableTopic) dead('invalid_json')
+      else if (r.kind === 'bad_json') dead('invalid_json')
       else if (r.kind === 'bad_event') dead('invalid_event')
       else {
-        const ts = r.ts ?? recordTimestamp
+        const ts = r.kind === 'tombstone' ? recordTimestamp : (r.ts ?? recordTimestamp)
         if (ts > this.now + this.params.futureSkew) {
           dead('future_timestamp')
           continue
         }
         // judged against W as it stands before this event
         let added = false
-        if (this.params.join) added = this.addToJoin(topic as 'a' | 'b', r.key, ts, id, offset)
+        if (this.params.tableJoin)
+          added = this.addToTableJoin(
+            tableTopic,
+            r.key,
+            ts,
+            r.kind === 'tombstone' ? null : `${id}:${offset}`,
+            id,
+            offset,
+          )
+        else if (this.params.join) added = this.addToJoin(topic as 'a' | 'b', r.key, ts, id, offset)
         else if (this.params.session) added = this.addToSession(r.key, ts, { p: id, offset })
         else if (this.params.sliding) added = this.addToSliding(r.key, ts, { p: id, offset })
         else
@@ -303,6 +341,37 @@ export class ReferenceModel {
     return true
   }
 
+  /**
+   * The stream-table join, from the text: "a record, or a table change, at t is late when W >= t + L. A change
+   * sets its key's version at t (a later one at the same t replaces it). A record is joined with the newest
+   * version of its key at or before t, once W >= t (at once if W >= t already); with none, or a deletion, an
+   * inner join drops it and a left join keeps it without a row."
+   */
+  private addToTableJoin(
+    table: boolean,
+    key: string,
+    ts: number,
+    value: string | null,
+    p: string,
+    offset: number,
+  ): boolean {
+    if (this.W >= ts + this.params.L) return false
+    if (table) {
+      const same = this.versions.findIndex((v) => v.key === key && v.ts === ts)
+      if (same >= 0) this.versions.splice(same, 1)
+      this.versions.push({ key, ts, value, p, offset })
+    } else if (this.W >= ts) this.tableLookup(key, value as string, ts)
+    else this.waiting.push({ key, ts, value, p, offset })
+    return true
+  }
+
+  private tableLookup(key: string, id: string, ts: number): void {
+    const before = this.versions.filter((v) => v.key === key && v.ts <= ts)
+    const row = before.length === 0 ? null : before.reduce((a, b) => (b.ts > a.ts ? b : a)).value
+    if (row !== null) this.joined.push(`${key}|${id}|${row}`)
+    else if (this.params.tableJoin?.left) this.joined.push(`${key}|${id}|-`)
+  }
+
   advanceWallClock(ms: number): void {
     this.now += ms
     this.updateWatermark()
@@ -316,6 +385,8 @@ export class ReferenceModel {
       for (const c of w.contributions) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     for (const c of this.stored) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     for (const c of this.held) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
+    for (const c of [...this.versions, ...this.waiting])
+      if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     return out
   }
 }

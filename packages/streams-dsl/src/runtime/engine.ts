@@ -13,6 +13,7 @@ import type {
   TopicPartitionOffset,
 } from '../connectors/types.js'
 import { DecodeError } from '../core/serde.js'
+import { decodeTableRecord } from '../core/table.js'
 import type { SourceNode } from '../graph/nodes.js'
 import type { Topology } from '../graph/topology.js'
 import { memoryStateBackend } from '../state/state-backend.js'
@@ -210,6 +211,7 @@ export class EngineCore implements Engine, EngineInternals {
     const maxFuture = now + this.topology.watermarks.maxFutureSkew
     const serde = node.serde
     const extract = node.timestamp as ((v: unknown) => unknown) | undefined
+    const table = node.table === true
     const ctx = this.ctx
     const tracker = this.tracker
     const counters = this.counters
@@ -222,15 +224,22 @@ export class EngineCore implements Engine, EngineInternals {
       if (offset < skipBelow) continue
       p.nextOffset = offset + 1
       counters.eventsIn++
-      if (rec.value === null) {
+      if (rec.value === null && !table) {
         this.deadLetters.send('invalid_json', 'record has no value', rec)
         continue
       }
       let value: unknown
       let ts = rec.timestamp
       try {
-        value = serde.decode(rec.value)
-        if (extract !== undefined) ts = eventTime(extract(value), ts)
+        if (table) {
+          // a table's change: the row key and its value, null for a tombstone (whose time is the record's)
+          const change = decodeTableRecord(serde, rec)
+          value = change
+          if (extract !== undefined && change.value !== null) ts = eventTime(extract(change.value), ts)
+        } else {
+          value = serde.decode(rec.value as Buffer)
+          if (extract !== undefined) ts = eventTime(extract(value), ts)
+        }
       } catch (e) {
         this.deadLetters.send(e instanceof DecodeError ? e.reason : 'invalid_event', (e as Error).message, rec)
         continue

@@ -6,6 +6,7 @@ import type { OperatorDeps } from './context.js'
 import { DedupeOperator } from './operators/dedupe-operator.js'
 import { type StatefulOperator, windowOperator } from './operators/index.js'
 import { IntervalJoinOperator } from './operators/interval-join-operator.js'
+import { StreamTableJoinOperator } from './operators/stream-table-join-operator.js'
 
 type Push = (value: unknown) => void
 type AnyFn = (value: unknown) => unknown
@@ -111,8 +112,11 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         const owns = mode === 'owned' ? (deps.owns as NonNullable<PlanDeps['owns']>) : undefined
         return (t.consumers.get(name) ?? []).map((w) => {
           const consumer = node(w)
-          if (consumer.kind === 'join') {
-            const op = new IntervalJoinOperator(w, consumer, keyOf, deps)
+          if (consumer.kind === 'join' || consumer.kind === 'tableJoin') {
+            const op =
+              consumer.kind === 'join'
+                ? new IntervalJoinOperator(w, consumer, keyOf, deps)
+                : new StreamTableJoinOperator(w, consumer, keyOf, deps)
             operators.push(op)
             op.downstream = emitterOf(w)
             if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.process(v) : undefined)

@@ -42,8 +42,8 @@ export type PipeOptions = {
   partition?: number
   /** The records' Kafka timestamp (event time when the payload has none); default: the wall clock. */
   timestamp?: number
-  /** The records' key; default none. */
-  key?: string | Buffer | null
+  /** The records' key, or a function giving each record's (its value and index in the call); default none. */
+  key?: string | Buffer | null | ((value: unknown, index: number) => string | Buffer | null)
 }
 
 const encode = (v: unknown): Buffer | null =>
@@ -157,12 +157,16 @@ export class TestDriver {
   async pipe(topic: string, values: readonly unknown[], options: PipeOptions = {}): Promise<void> {
     const partition = options.partition ?? 0
     const log = this.log(topic, partition)
-    const key = options.key === undefined || options.key === null ? null : encode(options.key)
+    const k = options.key
+    const keyOf = (v: unknown, i: number): Buffer | null => {
+      const raw = typeof k === 'function' ? k(v, i) : k
+      return raw === undefined || raw === null ? null : encode(raw)
+    }
     const records: RawRecord[] = values.map((v, i) => ({
       topic,
       partition,
       offset: log.length + i,
-      key,
+      key: keyOf(v, i),
       value: encode(v),
       timestamp: options.timestamp ?? this.clock.now(),
     }))

@@ -6,6 +6,7 @@
  */
 import type { RawRecord } from '../../connectors/types.js'
 import { DecodeError } from '../../core/serde.js'
+import { decodeTableRecord } from '../../core/table.js'
 import type { EngineCounters, RecordContext } from '../context.js'
 import type { DeadLetterRouter } from '../dead-letters.js'
 import type { Plan } from '../plan.js'
@@ -80,10 +81,16 @@ export class DownstreamInput {
     let value: unknown
     let ts = rec.timestamp
     try {
-      if (rec.value === null) throw new DecodeError('invalid_json', 'record has no value')
-      value = source.node.serde.decode(rec.value)
       const extract = source.node.timestamp as ((v: unknown) => unknown) | undefined
-      if (extract !== undefined) ts = eventTime(extract(value), ts)
+      if (source.node.table === true) {
+        const change = decodeTableRecord(source.node.serde, rec)
+        value = change
+        if (extract !== undefined && change.value !== null) ts = eventTime(extract(change.value), ts)
+      } else {
+        if (rec.value === null) throw new DecodeError('invalid_json', 'record has no value')
+        value = source.node.serde.decode(rec.value)
+        if (extract !== undefined) ts = eventTime(extract(value), ts)
+      }
     } catch (e) {
       // the upstream side accepted it; a different schema version here cannot
       this.d.deadLetters.send('invalid_event', (e as Error).message, rec)
