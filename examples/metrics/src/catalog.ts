@@ -1,3 +1,4 @@
+import { categoryCtrExample } from './category-ctr/example.js'
 import { clickAttributionExample } from './click-attribution/example.js'
 import type { RunOptions } from './harness/args.js'
 import type { Example } from './harness/example.js'
@@ -31,4 +32,5 @@ export const CATALOG: readonly CatalogEntry[] = [
   entry(userBurstsExample),
   entry(kafkaOutputExample),
   entry(clickAttributionExample),
+  entry(categoryCtrExample),
 ]

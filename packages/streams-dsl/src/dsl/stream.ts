@@ -243,8 +243,8 @@ export class KeyedStream<K, T> {
    * Both sides are repartitioned by the key through one internal topic, `<application-id>-<this keyBy's
    * name>-repartition`, unless both keyBy calls declare `copartitioned`. The held records are the task's state
    * (snapshots, changelog checkpoints, committable offsets), like windows. Values must be JSON-serialisable.
-   * The results cannot be keyed again in the same topology (the build says so): write them to a topic and
-   * aggregate them in a second topology.
+   * Its results can be keyed again (e.g. by product) and windowed; such a topology runs as one task holding
+   * every partition (`TASKS=single`, one instance), since chaining repartition stages is not supported yet.
    *
    * @example
    * const clicks = app.source(topic('clicks', { value: json(Click), timestamp: (c) => c.ts }))
@@ -269,8 +269,8 @@ export class KeyedStream<K, T> {
    * `late_event`). The table keeps, per key, the newest change at or before W - L and every later one. The
    * table's topic must be keyed by the row key; both inputs go through one repartition topic named after this
    * keyBy unless it declares `copartitioned` (then the table's topic must have the same partition count). The
-   * rows and the waiting records are the task's state, like windows. A join's results cannot be keyed again in
-   * the same topology.
+   * rows and the waiting records are the task's state, like windows. Its results can be keyed again and windowed
+   * in a topology run as one task (`TASKS=single`).
    *
    * @example
    * const products = app.table(topic('products', { value: json(Product) }))

@@ -63,3 +63,23 @@ export function keyByPartitioning(t: Topology, partitionCounts?: ReadonlyMap<str
   }
   return out
 }
+
+/**
+ * The keyBy nodes that key again what a join or a window produced (a keyBy with a keyBy upstream of it). Their
+ * input is not any source's records, so no repartition topic of source records can feed them; such a topology
+ * runs as one task holding every partition (`TASKS=single`, on one instance), where every value meets.
+ */
+export function chainedKeyBys(t: Topology): string[] {
+  const hasKeyByUpstream = (name: string, seen: Set<string>): boolean => {
+    if (seen.has(name)) return false
+    seen.add(name)
+    return (t.byName.get(name)?.inputs ?? []).some(
+      (i) => t.byName.get(i)?.kind === 'keyBy' || hasKeyByUpstream(i, seen),
+    )
+  }
+  return t.nodes.filter((n) => n.kind === 'keyBy' && hasKeyByUpstream(n.name, new Set())).map((n) => n.name)
+}
+
+/** Why a topology with {@link chainedKeyBys} runs as one task, and how to run it. */
+export const chainedMessage =
+  "keys again the results of a join or a window: such a topology runs as one task holding every partition, on one instance (TASKS=single for the runner, tasks: 'single' for an engine; the test driver's default); chaining repartition stages is not supported yet"

@@ -64,12 +64,6 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           return { node: n.name, message: 'a keyed stream that is joined cannot also be windowed: key it again' }
         if (consumers.some((c) => !['window', 'join', 'tableJoin'].includes(t.byName.get(c)?.kind ?? '')))
           return { node: n.name, message: "a keyed stream can only be windowed: call .window(tumbling('1m')) on it" }
-        if (hasAncestor(t, n.name, 'join') || hasAncestor(t, n.name, 'tableJoin'))
-          return {
-            node: n.name,
-            message:
-              "a join's results cannot be keyed again in the same topology: write them to a topic (kafkaSink) and aggregate them in a second topology that reads it",
-          }
         break
       case 'join':
         if (inputs[0]?.kind !== 'keyBy')

@@ -15,7 +15,7 @@ import { kafkaRepartitionSink } from '../connectors/kafka/repartition-sink.js'
 import { describeTopicConfigs, maxMessageBytesOf } from '../connectors/kafka/topic-configs.js'
 import type { MessageSender } from '../connectors/kafka/transactions.js'
 import type { TopicPartition } from '../connectors/types.js'
-import { type KeyByPartitioning, keyByPartitioning } from '../graph/repartition.js'
+import { chainedKeyBys, chainedMessage, type KeyByPartitioning, keyByPartitioning } from '../graph/repartition.js'
 import type { Topology } from '../graph/topology.js'
 import { createEngine } from '../runtime/engine.js'
 import { repartitionTopic } from '../runtime/repartition/codec.js'
@@ -77,6 +77,9 @@ type SetupOptions = {
 
 /** Builds the engine (plain or staged), its checkpointer and the internal topics it needs. */
 export async function setupEngine(topology: Topology, o: SetupOptions): Promise<EngineSetup> {
+  const chained = chainedKeyBys(topology)
+  if (chained.length > 0 && o.tasks !== 'single')
+    throw new ConfigError(`topology "${topology.name}": ${chained[0]} ${chainedMessage}; set TASKS=single`)
   const counts = (await describeCluster(o.brokers)).topics
   const partitioning = keyByPartitioning(topology, counts)
   const changelog = async (partitions: number) =>

@@ -14,6 +14,27 @@ export type RecordContext = {
 }
 
 /**
+ * Where a value an operator emits from its state (not from the record being read) comes from, for the
+ * operators after it: task 0, no partition slot. Only topologies that key such values again reach an operator
+ * with it, and they run as one task (`chainedKeyBys`), so task 0 is theirs.
+ */
+export const DERIVED_PARTITION = Object.freeze({ task: 0, slot: -1 }) as unknown as PartitionState
+
+/**
+ * The partition of the value flowing now, for an operator's state: the record's, or {@link DERIVED_PARTITION}
+ * for a value emitted from state while no record is read (a firing on a tick, a restore).
+ */
+export function partitionOf(ctx: RecordContext): PartitionState {
+  return ctx.partition ?? DERIVED_PARTITION
+}
+
+/** Sets `minOffsets[slot]` to the offset of the record being read unless set, or unless no record is read. */
+export function noteOffset(ctx: RecordContext, minOffsets: number[], slot: number): void {
+  const rec = ctx.record
+  if (rec !== null && slot >= 0 && minOffsets[slot] === undefined) minOffsets[slot] = rec.offset
+}
+
+/**
  * Running totals a job reports in its status (`/status`, `TestDriver.status()`).
  *
  * @example

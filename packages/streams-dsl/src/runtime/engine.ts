@@ -15,7 +15,9 @@ import type {
 import { DecodeError } from '../core/serde.js'
 import { decodeTableRecord } from '../core/table.js'
 import type { SourceNode } from '../graph/nodes.js'
+import { chainedKeyBys, chainedMessage } from '../graph/repartition.js'
 import type { Topology } from '../graph/topology.js'
+import { TopologyError } from '../graph/topology.js'
 import { memoryStateBackend } from '../state/state-backend.js'
 import type { EngineCounters, RecordContext } from './context.js'
 import { DeadLetterRouter } from './dead-letters.js'
@@ -92,6 +94,9 @@ export class EngineCore implements Engine, EngineInternals {
     const caughtUp = options.caughtUp
     this.tracker = new WatermarkTracker(topology.watermarks, caughtUp ? (p, now) => caughtUp(p, now) : undefined)
     const wiring = options.repartition
+    const chained = chainedKeyBys(topology)
+    if (chained.length > 0 && ((options.tasks ?? 'single') !== 'single' || wiring !== undefined))
+      throw new TopologyError(chained[0], chainedMessage)
     this.tasks = new TaskRegistry({
       grouping: options.tasks ?? 'single',
       tracker: this.tracker,
@@ -107,7 +112,8 @@ export class EngineCore implements Engine, EngineInternals {
       state: options.state ?? memoryStateBackend,
       ctx: this.ctx,
       counters: this.counters,
-      late: (message) => this.deadLetters.send('late_event', message, this.ctx.record as RawRecord),
+      // a value emitted from state (a join's or a window's result keyed again) while no record is read has none
+      late: (message) => this.deadLetters.send('late_event', message, this.ctx.record ?? this.derivedRecord()),
       // no input record behind a window result: the dead letter carries the result itself
       resultFailed: (operator, result, e, ts) => {
         const w = (result as { key?: unknown; window?: { end: number } }) ?? {}
@@ -147,6 +153,11 @@ export class EngineCore implements Engine, EngineInternals {
       const now = this.clock.now()
       for (const tp of wiring.origins) this.tasks.originOf(tp.topic, tp.partition, now)
     }
+  }
+
+  /** A stand-in for the record of a value emitted from state, for its dead letter: its event time, no payload. */
+  private derivedRecord(): RawRecord {
+    return { topic: this.topology.name, partition: -1, offset: -1, key: null, value: null, timestamp: this.ctx.ts }
   }
 
   // ---- serialised operations -------------------------------------------------------------------------

@@ -25,6 +25,12 @@ import {
 export class DedupeOperator implements StatefulOperator {
   /** Where kept records go; set by the planner. */
   downstream: (value: unknown) => void = () => {}
+  /**
+   * The watermark this operator was last advanced to: what it judges a value by. The job's W for an operator
+   * fed by the input; for one fed by another operator's results, those emitted as W advances reach it before
+   * that W does (as Flink forwards a watermark after the records it released), so they are not judged late.
+   */
+  private inputWatermark = Number.NEGATIVE_INFINITY
   private readonly stores: WindowStore<number>[] = []
   /** Per task: id -> event times at which it was kept (ascending insertion, a handful at most). */
   private readonly index: (Map<WindowKey, number[]> | undefined)[] = []
@@ -76,7 +82,7 @@ export class DedupeOperator implements StatefulOperator {
   process(value: unknown): void {
     const id = this.by(value)
     const ts = this.ctx.ts
-    const W = this.tracker.watermark
+    const W = this.inputWatermark
     const p = this.ctx.partition as NonNullable<RecordContext['partition']>
     const held = this.index[p.task]?.get(id)
     if (held !== undefined) {
@@ -114,6 +120,7 @@ export class DedupeOperator implements StatefulOperator {
 
   /** Purges the ids whose time `t` has `W >= t + within - 1 + L`. */
   onWatermark(W: number): void {
+    this.inputWatermark = W
     if (W < this.nextPurgeAt) return
     let next = Number.POSITIVE_INFINITY
     this.stores.forEach((store, task) => {
@@ -157,6 +164,7 @@ export class DedupeOperator implements StatefulOperator {
   }
 
   restored(W: number): void {
+    this.inputWatermark = W
     this.nextPurgeAt = Number.NEGATIVE_INFINITY
     this.onWatermark(W)
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { json, TopologyError, topic, topology, tumbling } from '../../index.js'
+import { json, topic, topology, tumbling } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
 import { TestDriver } from '../../testing/test-driver.js'
 
@@ -127,27 +127,44 @@ describe('interval join', () => {
   })
 
   it('the build refuses what it cannot run, saying how to fix it', () => {
-    const a = topology('refused')
-    const l = a.source(topic('clicks', { value: json(Click) }))
-    const r = a.source(topic('impressions', { value: json(Imp) }))
-    l.keyBy((c) => c.imp)
-      .join(
-        r.keyBy((i) => i.imp),
-        (c, i) => ({ ...c, product: i.product }),
-        { within: '1m' },
-      )
-      .keyBy((x) => x.product)
-      .window(tumbling('1m'))
-      .count()
-      .to(collectingSink('n'))
-    expect(() => a.build()).toThrow(TopologyError)
-    expect(() => a.build()).toThrow(/cannot be keyed again in the same topology: write them to a topic/)
     const b = topology('no-within')
     const k = b.source(topic('clicks', { value: json(Click) })).keyBy((c) => c.imp)
     const m = b.source(topic('impressions', { value: json(Imp) })).keyBy((i) => i.imp)
     // @ts-expect-error within is required
     expect(() => k.join(m, (x) => x, {})).toThrow(/say how far apart in event time a pair may be/)
     expect(() => k.join(k, (x) => x, { within: 1 })).toThrow(/not one with itself/)
+  })
+
+  it('its results keyed again and windowed: one task holds every partition, an engine of several refuses it', async () => {
+    const a = topology('attributed-per-product', { watermarks: { maxOutOfOrderness: 0 } })
+    const out = collectingSink<string>('per-product')
+    const l = a.source(topic('clicks', { value: json(Click), timestamp: (e) => e.ts }))
+    const r = a.source(topic('impressions', { value: json(Imp), timestamp: (e) => e.ts }))
+    l.keyBy((c) => c.imp)
+      .join(
+        r.keyBy((i) => i.imp),
+        (c, i) => ({ product: i.product, ts: c.ts }),
+        { within: { before: 1000, after: 0 } },
+      )
+      .keyBy((x) => x.product, { name: 'by-product' })
+      .window(tumbling(1000))
+      .count()
+      .map((w) => `${w.key} [${w.window.start},${w.window.end}) ${w.value}`)
+      .to(out)
+    const t = a.build()
+    const d = new TestDriver(t, { startTime: 0, partitions: { clicks: 2, impressions: 2 } })
+    await d.pipe('impressions', [{ imp: 'i1', ts: 100, product: 'p1' }], { partition: 0 })
+    await d.pipe('impressions', [{ imp: 'i2', ts: 200, product: 'p1' }], { partition: 1 })
+    await d.pipe('clicks', [{ imp: 'i1', ts: 300, c: 'a' }], { partition: 1 })
+    await d.pipe('clicks', [{ imp: 'i2', ts: 400, c: 'b' }], { partition: 0 })
+    await d.advanceWallClock('20s') // every partition idle: W runs on with the clock
+    await d.pipe('clicks', [{ imp: 'x', ts: 21_000, c: 'x' }], { partition: 0 })
+    expect(out.records).toEqual(['p1 [0,1000) 2']) // both attributed clicks of p1, from two partitions each
+    expect(() => new TestDriver(t, { startTime: 0, tasks: 'partition' })).toThrow(
+      /by-product: keys again the results of a join or a window/,
+    )
+    const staged = { startTime: 0, repartition: 2, partitions: { clicks: 2, impressions: 2 } }
+    expect(() => new TestDriver(t, staged)).toThrow(/TASKS=single/)
   })
 
   it('describes itself: both sides through one keyBy, repartitioned unless both declare copartitioned', () => {

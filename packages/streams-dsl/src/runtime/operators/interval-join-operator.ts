@@ -1,6 +1,6 @@
 import type { JoinNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
+import { type EngineCounters, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound, removeSorted } from './sorted.js'
@@ -43,6 +43,12 @@ type TaskState = {
 export class IntervalJoinOperator implements StatefulOperator {
   /** Where results go; set by the planner. */
   downstream: (value: unknown) => void = () => {}
+  /**
+   * The watermark this operator was last advanced to: what it judges a value by. The job's W for an operator
+   * fed by the input; for one fed by another operator's results, those emitted as W advances reach it before
+   * that W does (as Flink forwards a watermark after the records it released), so they are not judged late.
+   */
+  private inputWatermark = Number.NEGATIVE_INFINITY
   private readonly tasks: TaskState[] = []
   private readonly before: number
   private readonly after: number
@@ -101,7 +107,7 @@ export class IntervalJoinOperator implements StatefulOperator {
     const { side, value } = tagged as Tagged
     const key = this.keyOf(tagged)
     const ts = this.ctx.ts
-    const W = this.tracker.watermark
+    const W = this.inputWatermark
     if (W >= ts + this.lateness) {
       this.counters.late++
       this.late(
@@ -109,7 +115,7 @@ export class IntervalJoinOperator implements StatefulOperator {
       )
       return
     }
-    const p = this.ctx.partition as NonNullable<RecordContext['partition']>
+    const p = partitionOf(this.ctx)
     const s = this.task(p.task)
     const times = this.timesOf(s, key)
     const offset = (this.ctx.record as { offset: number } | null)?.offset
@@ -182,6 +188,7 @@ export class IntervalJoinOperator implements StatefulOperator {
   }
 
   onWatermark(W: number): void {
+    this.inputWatermark = W
     const dueLeft: Timer[] = []
     for (let t = this.leftPurgeAt.popIfAtMost(W); t !== undefined; t = this.leftPurgeAt.popIfAtMost(W))
       if (this.tasks[t.task]?.left.get(t.bucket.start) === t.bucket) dueLeft.push(t)
@@ -227,6 +234,7 @@ export class IntervalJoinOperator implements StatefulOperator {
 
   /** Starts the purge timers of everything restored, then purges (and emits unmatched left records) as due. */
   restored(W: number): void {
+    this.inputWatermark = W
     while (this.leftPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.rightPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     this.tasks.forEach((s, task) => {

@@ -9,6 +9,12 @@ import type { WatermarkTracker } from '../watermarks.js'
 export abstract class KeyedWindowBase {
   /** Downstream of the aggregate node; set by the planner. */
   downstream: (value: unknown) => void = () => {}
+  /**
+   * The watermark this operator was last advanced to: what it judges a value by. The job's W for an operator
+   * fed by the input; for one fed by another operator's results, those emitted as W advances reach it before
+   * that W does (as Flink forwards a watermark after the records it released), so they are not judged late.
+   */
+  protected inputWatermark = Number.NEGATIVE_INFINITY
   protected readonly lateness: number
   protected readonly onUpdate: boolean
   protected readonly agg: Aggregation<unknown, unknown, unknown>

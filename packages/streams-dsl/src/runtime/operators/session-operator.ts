@@ -2,7 +2,7 @@ import type { Aggregation } from '../../core/aggregation.js'
 import type { AggregateNode, WindowNode } from '../../graph/nodes.js'
 import type { SessionBucket, SessionStore } from '../../state/session-store.js'
 import type { WindowKey } from '../../state/window-store.js'
-import type { OperatorDeps, RecordContext } from '../context.js'
+import { noteOffset, type OperatorDeps, partitionOf } from '../context.js'
 import { emitWindowed } from './emit-window.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
@@ -63,8 +63,8 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
   process(value: unknown): void {
     const key = this.keyOf(value)
     const ts = this.ctx.ts
-    const p = this.ctx.partition as NonNullable<RecordContext['partition']>
-    const W = this.tracker.watermark
+    const p = partitionOf(this.ctx)
+    const W = this.inputWatermark
     const store = this.store(p.task)
     const list = store.get(key) ?? []
     let start = ts
@@ -92,7 +92,7 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
       s.dead = true
     }
     acc = this.agg.add(acc, value)
-    if (minOffsets[p.slot] === undefined) minOffsets[p.slot] = (this.ctx.record as { offset: number }).offset
+    noteOffset(this.ctx, minOffsets, p.slot)
     const session = this.insert(store, key, start, end, acc, minOffsets, W >= end - 1)
     if (session.fired) this.emit(session, true)
     else if (this.onUpdate) this.emit(session, false)
@@ -123,6 +123,7 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
   }
 
   onWatermark(W: number): void {
+    this.inputWatermark = W
     const due: Session[] = []
     for (let s = this.fireQueue.popIfAtMost(W); s !== undefined; s = this.fireQueue.popIfAtMost(W))
       if (!s.dead && !s.fired) due.push(s)
@@ -150,6 +151,7 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
   }
 
   restored(W: number): void {
+    this.inputWatermark = W
     this.onWatermark(W)
   }
 

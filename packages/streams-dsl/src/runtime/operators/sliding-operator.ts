@@ -1,7 +1,7 @@
 import type { Aggregation } from '../../core/aggregation.js'
 import type { AggregateNode, WindowNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import type { OperatorDeps, RecordContext } from '../context.js'
+import { noteOffset, type OperatorDeps, partitionOf } from '../context.js'
 import { emitWindowed } from './emit-window.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
@@ -88,8 +88,8 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   process(value: unknown): void {
     const key = this.keyOf(value)
     const ts = this.ctx.ts
-    const p = this.ctx.partition as NonNullable<RecordContext['partition']>
-    const W = this.tracker.watermark
+    const p = partitionOf(this.ctx)
+    const W = this.inputWatermark
     const L = this.lateness
     const D = this.diff
     if (W >= ts + D + L) {
@@ -126,7 +126,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
       b.fired = true
       this.recordsPurgeAt.push(ts + this.diff + this.lateness, { task, bucket: b })
     }
-    if (b.minOffsets[slot] === undefined) b.minOffsets[slot] = (this.ctx.record as { offset: number }).offset
+    noteOffset(this.ctx, b.minOffsets, slot)
     const acc = b.entries.get(key)
     if (acc === undefined) addTime(s, key, ts)
     const next = this.agg.add(acc === undefined ? this.agg.init() : acc, value)
@@ -186,6 +186,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   }
 
   onWatermark(W: number): void {
+    this.inputWatermark = W
     const due: Timer[] = []
     for (let t = this.fireAt.popIfAtMost(W); t !== undefined; t = this.fireAt.popIfAtMost(W))
       if (!t.bucket.fired && this.holds(t, false)) due.push(t)
@@ -224,6 +225,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
 
   /** Starts the timers of everything restored (fired flags as restored), then fires and purges what is due. */
   restored(W: number): void {
+    this.inputWatermark = W
     while (this.fireAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.purgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.recordsPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);

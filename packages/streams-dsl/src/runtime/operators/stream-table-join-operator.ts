@@ -1,7 +1,7 @@
 import type { TableChange } from '../../core/table.js'
 import type { TableJoinNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
+import { type EngineCounters, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound } from './sorted.js'
@@ -43,6 +43,12 @@ type TaskState = {
 export class StreamTableJoinOperator implements StatefulOperator {
   /** Where results go; set by the planner. */
   downstream: (value: unknown) => void = () => {}
+  /**
+   * The watermark this operator was last advanced to: what it judges a value by. The job's W for an operator
+   * fed by the input; for one fed by another operator's results, those emitted as W advances reach it before
+   * that W does (as Flink forwards a watermark after the records it released), so they are not judged late.
+   */
+  private inputWatermark = Number.NEGATIVE_INFINITY
   private readonly tasks: TaskState[] = []
   private readonly lateness: number
   private readonly leftJoin: boolean
@@ -90,7 +96,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
     const { side, value } = tagged as Tagged
     const key = this.keyOf(tagged)
     const ts = this.ctx.ts
-    const W = this.tracker.watermark
+    const W = this.inputWatermark
     if (W >= ts + this.lateness) {
       this.counters.late++
       this.late(
@@ -100,7 +106,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
       )
       return
     }
-    const p = this.ctx.partition as NonNullable<RecordContext['partition']>
+    const p = partitionOf(this.ctx)
     const s = this.task(p.task)
     const offset = (this.ctx.record as { offset: number } | null)?.offset
     if (side === 1) {
@@ -157,6 +163,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
   }
 
   onWatermark(W: number): void {
+    this.inputWatermark = W
     const due: Timer[] = []
     for (let t = this.emitAt.popIfAtMost(W); t !== undefined; t = this.emitAt.popIfAtMost(W))
       if (this.tasks[t.task]?.waiting.get(t.bucket.start) === t.bucket) due.push(t)
@@ -212,6 +219,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
 
   /** Starts the timers of everything restored, then joins and prunes what is due. */
   restored(W: number): void {
+    this.inputWatermark = W
     while (this.emitAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.pruneAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     this.tasks.forEach((s, task) => {

@@ -1,7 +1,7 @@
 import { windowStarts } from '../../core/window.js'
 import type { AggregateNode, WindowNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import type { OperatorDeps, RecordContext } from '../context.js'
+import { noteOffset, type OperatorDeps, partitionOf } from '../context.js'
 import { emitWindowed } from './emit-window.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
 import {
@@ -86,16 +86,16 @@ export class WindowOperator extends KeyedWindowBase implements StatefulOperator 
   }
 
   private addTo(start: number, end: number, key: WindowKey, value: unknown): boolean {
-    const W = this.tracker.watermark
+    const W = this.inputWatermark
     if (W >= end - 1 + this.lateness) return false
-    const p = this.ctx.partition as NonNullable<RecordContext['partition']>
+    const p = partitionOf(this.ctx)
     let b = this.last
     if (b === undefined || b.start !== start || this.lastTask !== p.task) {
       b = this.bucket(p.task, start, end, W)
       this.last = b
       this.lastTask = p.task
     }
-    if (b.minOffsets[p.slot] === undefined) b.minOffsets[p.slot] = (this.ctx.record as { offset: number }).offset
+    noteOffset(this.ctx, b.minOffsets, p.slot)
     const entries = b.entries
     let acc = entries.get(key)
     const fresh = acc === undefined
@@ -131,6 +131,7 @@ export class WindowOperator extends KeyedWindowBase implements StatefulOperator 
 
   /** Fires and purges what the watermark allows; cheap when nothing is due. */
   onWatermark(W: number): void {
+    this.inputWatermark = W
     if (W < this.nextFireAt && W < this.nextPurgeAt) return
     this.last = undefined
     let nextFire = Number.POSITIVE_INFINITY
@@ -173,6 +174,7 @@ export class WindowOperator extends KeyedWindowBase implements StatefulOperator 
 
   /** Recomputes the fire/purge schedule after state was restored. */
   restored(W: number): void {
+    this.inputWatermark = W
     this.last = undefined
     this.nextFireAt = Number.NEGATIVE_INFINITY
     this.nextPurgeAt = Number.NEGATIVE_INFINITY
