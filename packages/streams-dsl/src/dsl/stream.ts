@@ -436,6 +436,54 @@ export class KeyedStream<K, T> {
     return new Stream<R>(this.graph, node)
   }
 
+  /**
+   * Aggregates each key over all time, with no window: a {@link Table} of running results (Kafka Streams'
+   * `groupByKey().aggregate()`, a KTable). Every record updates its key's result and emits it at once, as a
+   * change `{ key, value }` with the record's event time (emit on change; `toStream()` or `to(sink)` reads
+   * them). Nothing is late and nothing is purged: the state grows with the keys, and is checkpointed with the
+   * task. The key is the keyBy's, as a string.
+   *
+   * @example
+   * const totals = orders.keyBy((o) => o.customer_id).aggregate(sumOf('amount_cents'))
+   * totals.to(redisHash({ key: 'customer:totals', field: (c) => c.key }))
+   */
+  aggregate<A, R>(aggregation: Aggregation<T, A, R>, options: Named = {}): Table<R> {
+    const a = aggregation as Partial<Aggregation<T, A, R>> | undefined
+    if (!a || typeof a.init !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function')
+      throw new TypeError(
+        `aggregate: pass an aggregation { name, init, add, result }, e.g. count(), sum((v) => v.n) or sumOf('views', 'orders'); got ${describeValue(aggregation)}`,
+      )
+    const node = this.graph.add({
+      kind: 'tableAggregate',
+      aggregation: aggregation as unknown as Aggregation<never, unknown, unknown>,
+      inputs: [this.node],
+      name: options.name,
+    })
+    return new Table<R>(this.graph, node)
+  }
+
+  /**
+   * Counts each key's records over all time: a table of running counts (see {@link KeyedStream.aggregate}).
+   *
+   * @example
+   * views.keyBy((v) => v.page).count().to(redisHash({ key: 'views:total', field: (c) => c.key }))
+   */
+  count(options: Named = {}): Table<number> {
+    return this.aggregate(count(), options)
+  }
+
+  /**
+   * Folds each key's records over all time with `fn`: a table of the running result (see
+   * {@link KeyedStream.aggregate}).
+   *
+   * @example
+   * readings.keyBy((r) => r.sensor).reduce((a, b) => (a.value >= b.value ? a : b)) // each sensor's highest so far
+   */
+  reduce(fn: (a: T, b: T) => T, options: Named = {}): Table<T> {
+    needFunction('reduce', fn, '.reduce((a, b) => (a.at > b.at ? a : b))')
+    return this.aggregate(reducing(fn), options)
+  }
+
   /** Cuts the keyed stream into event-time windows. */
   window(spec: WindowSpec, options: WindowOptions = {}): WindowedStream<K, T> {
     if (!spec || typeof spec !== 'object' || !['tumbling', 'hopping', 'session', 'sliding'].includes(spec.kind))
@@ -500,9 +548,10 @@ export class WindowedStream<K, T> {
 }
 
 /**
- * A table read from a topic (`app.table(topic(...))`): per key (the Kafka record key), the latest value, a
- * tombstone (null value) deleting the row. Join a keyed stream with it (`keyed.join(table, ...)`), or read its
- * changes as a stream (`toStream()`).
+ * A table: per key, the latest value. Read from a topic (`app.table(topic(...))`: the Kafka record key, a
+ * tombstone deleting the row), or the running results of an aggregation without a window
+ * (`keyBy(fn).count()`). Join a keyed stream with it (`keyed.join(table, ...)`), or read its changes as a
+ * stream (`toStream()`, `to(sink)`).
  *
  * @example
  * const products = app.table(topic('products', { value: json(Product) })) // a compacted topic keyed by product id
@@ -528,5 +577,16 @@ export class Table<V> {
       this.graph,
       this.graph.add({ kind: 'map', fn: (c: never) => c, inputs: [this.node], name: options.name }),
     )
+  }
+
+  /**
+   * Writes every change of the table to a sink (`toStream().to(sink)`): for a table of running results, each
+   * key's new result as it changes.
+   *
+   * @example
+   * views.keyBy((v) => v.page).count().to(redisHash({ key: 'views:total', field: (c) => c.key, value: (c) => String(c.value) }))
+   */
+  to(sink: Sink<TableChange<V>>, options: Named = {}): void {
+    this.toStream().to(sink, options)
   }
 }

@@ -86,6 +86,14 @@ export type TableJoinNode = NodeBase & {
   /** Builds a result from a record and its row (undefined for a record with no row, in a left join). */
   readonly joiner: (value: never, row: never, key: never) => unknown
 }
+/**
+ * Aggregates each key of its keyBy over all time, no window (`keyBy(fn).aggregate(...)`): a table of running
+ * results, emitting the key's new result (`TableChange`) on every record.
+ */
+export type TableAggregateNode = NodeBase & {
+  readonly kind: 'tableAggregate'
+  readonly aggregation: Aggregation<never, unknown, unknown>
+}
 /** Writes to a sink. */
 export type SinkNode = NodeBase & { readonly kind: 'sink'; readonly sink: Sink<never> }
 /** Side outputs of the whole topology: records that failed, and late events. */
@@ -102,6 +110,7 @@ export type GraphNode =
   | DeduplicateNode
   | JoinNode
   | TableJoinNode
+  | TableAggregateNode
   | WindowNode
   | AggregateNode
   | SinkNode

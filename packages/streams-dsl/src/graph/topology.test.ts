@@ -45,7 +45,7 @@ describe('build(): validation names the node', () => {
     const b = topology('t')
     b.source(topic('in', { value: json(Ev) })).keyBy((e) => e.product_id, { name: 'by-product' })
     expect(buildError(() => b.build())).toBe(
-      "by-product: keyBy without window: a keyed stream is only aggregated per window; call .window(tumbling('1m')) on it, then .count() or .aggregate(...) and .to(sink)",
+      "by-product: keyBy without window: call .window(tumbling('1m')) on it, then .count() or .aggregate(...) and .to(sink); or .count() / .aggregate(...) for running results over all time",
     )
   })
 

@@ -52,7 +52,7 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           return {
             node: n.name,
             message:
-              "keyBy without window: a keyed stream is only aggregated per window; call .window(tumbling('1m')) on it, then .count() or .aggregate(...) and .to(sink)",
+              "keyBy without window: call .window(tumbling('1m')) on it, then .count() or .aggregate(...) and .to(sink); or .count() / .aggregate(...) for running results over all time",
           }
         if (consumers.some((c) => t.byName.get(c)?.kind === 'deduplicate'))
           return {
@@ -62,7 +62,11 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           }
         if (consumers.some((c) => isJoin(t.byName.get(c)?.kind)) && consumers.length > 1)
           return { node: n.name, message: 'a keyed stream that is joined cannot also be windowed: key it again' }
-        if (consumers.some((c) => !['window', 'join', 'tableJoin'].includes(t.byName.get(c)?.kind ?? '')))
+        if (
+          consumers.some(
+            (c) => !['window', 'join', 'tableJoin', 'tableAggregate'].includes(t.byName.get(c)?.kind ?? ''),
+          )
+        )
           return { node: n.name, message: "a keyed stream can only be windowed: call .window(tumbling('1m')) on it" }
         break
       case 'join':

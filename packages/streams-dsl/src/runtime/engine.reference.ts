@@ -34,6 +34,8 @@ export type ModelParams = {
    * record ids, a tombstone deleting the row); each record of a joined with its key's row as of its time.
    */
   tableJoin?: { left: boolean }
+  /** Instead of windows, a count per key over all time: every event emits `key:count`. */
+  running?: boolean
 }
 
 /** A table version (value: the id of the record that set it; null: deleted), or a record waiting for W. */
@@ -74,6 +76,9 @@ export class ReferenceModel {
   /** Stream-table join: the table's versions kept, and the stream records waiting for W to reach their time. */
   readonly versions: TableHeld[] = []
   readonly waiting: TableHeld[] = []
+  /** Running counts: per key, and the first offset of each partition that was counted (held as state, forever). */
+  readonly counts = new Map<string, number>()
+  readonly countedFrom = new Map<string, number>()
   readonly deadLetters: ModelDeadLetter[] = []
   /**
    * Partitions cut off (broker unreachable, fetches failing, paused): nothing of them is read, and they are never
@@ -223,7 +228,14 @@ export class ReferenceModel {
         }
         // judged against W as it stands before this event
         let added = false
-        if (this.params.tableJoin)
+        if (this.params.running) {
+          // "every record updates its key's result and emits it at once; nothing is late"
+          const n = (this.counts.get(r.key) ?? 0) + 1
+          this.counts.set(r.key, n)
+          this.joined.push(`${r.key}:${n}`)
+          if (!this.countedFrom.has(id)) this.countedFrom.set(id, offset)
+          added = true
+        } else if (this.params.tableJoin)
           added = this.addToTableJoin(
             tableTopic,
             r.key,
@@ -385,6 +397,8 @@ export class ReferenceModel {
       for (const c of w.contributions) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     for (const c of this.stored) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     for (const c of this.held) if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
+    for (const [p, offset] of this.countedFrom)
+      if (offset < (out.get(p) ?? Number.POSITIVE_INFINITY)) out.set(p, offset)
     for (const c of [...this.versions, ...this.waiting])
       if (c.offset < (out.get(c.p) ?? Number.POSITIVE_INFINITY)) out.set(c.p, c.offset)
     return out

@@ -7,6 +7,7 @@ import { DedupeOperator } from './operators/dedupe-operator.js'
 import { type StatefulOperator, windowOperator } from './operators/index.js'
 import { IntervalJoinOperator } from './operators/interval-join-operator.js'
 import { StreamTableJoinOperator } from './operators/stream-table-join-operator.js'
+import { TableAggregateOperator } from './operators/table-aggregate-operator.js'
 
 type Push = (value: unknown) => void
 type AnyFn = (value: unknown) => unknown
@@ -112,6 +113,21 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
         const owns = mode === 'owned' ? (deps.owns as NonNullable<PlanDeps['owns']>) : undefined
         return (t.consumers.get(name) ?? []).map((w) => {
           const consumer = node(w)
+          if (consumer.kind === 'tableAggregate') {
+            const op = new TableAggregateOperator(w, consumer, keyOf, deps)
+            operators.push(op)
+            const next = emitterOf(w)
+            // a throw in user code after it costs that result only
+            op.downstream = (r: unknown) => {
+              try {
+                next(r)
+              } catch (e) {
+                deps.resultFailed(w, r, e, deps.ctx.ts)
+              }
+            }
+            if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.process(v) : undefined)
+            return (v: unknown) => op.process(v)
+          }
           if (consumer.kind === 'join' || consumer.kind === 'tableJoin') {
             const op =
               consumer.kind === 'join'
