@@ -7,7 +7,11 @@
 //   json-fast  the field reader + a hand-written validator instead of zod
 // Options: EVENTS (default 5_000_000), PRODUCTS (10_000), BATCH (1000 records per batch), WINDOW (tumbling: the
 // CTR job's 10 s windows; hopping: 10 s every 2 s; session: 10 s gap; sliding: 10 s time difference — what each
-// window kind costs on the same events; results in bench/results/ctr-aggregation[-<window>].json).
+// window kind costs on the same events; results in bench/results/ctr-aggregation[-<window>].json), OPERATOR
+// (window: the CTR topology; what the other stateful operators cost on the same events, json mode only, results in
+// bench/results/ctr-aggregation-<operator>.json: running — the merged events summed per product over all time, a
+// result per event; interval-join — each click joined to the impressions of its product in the 100 ms before it;
+// table-join — each event joined with its product's row of a products table, one row per product read first).
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -51,6 +55,11 @@ const WINDOWS: Record<string, () => WindowSpec> = {
 const WINDOW = process.env.WINDOW ?? 'tumbling'
 if (!(WINDOW in WINDOWS)) throw new Error(`WINDOW must be one of ${Object.keys(WINDOWS).join(', ')}, not ${WINDOW}`)
 const windowSpec = (WINDOWS[WINDOW] as () => WindowSpec)()
+const OPERATORS = ['window', 'running', 'interval-join', 'table-join'] as const
+type Operator = (typeof OPERATORS)[number]
+const OPERATOR = (process.env.OPERATOR ?? 'window') as Operator
+if (!OPERATORS.includes(OPERATOR)) throw new Error(`OPERATOR must be one of ${OPERATORS.join(', ')}, not ${OPERATOR}`)
+const Row = z.object({ category: z.string() })
 type Mode = (typeof MODES)[number]
 
 // The CTR job's decode schema (packages/ctr-topology): only what the topology reads is validated and built;
@@ -111,9 +120,44 @@ function build(mode: Mode, prepared: Event[] | undefined) {
       results += rs.length
     },
   }
-  impressions
-    .map((e) => ({ productId: e.product_id, impressions: 1, clicks: 0 }))
-    .merge(clicks.map((e) => ({ productId: e.product_id, impressions: 0, clicks: 1 })))
+  // the other operators' results are only counted
+  const counting: Sink<unknown> = {
+    name: 'count',
+    write: async (rs) => {
+      results += rs.length
+    },
+  }
+  const merged = () =>
+    impressions
+      .map((e) => ({ productId: e.product_id, impressions: 1, clicks: 0 }))
+      .merge(clicks.map((e) => ({ productId: e.product_id, impressions: 0, clicks: 1 })))
+  if (OPERATOR === 'running') {
+    merged()
+      .keyBy((e) => e.productId)
+      .aggregate(sumOf('impressions', 'clicks'))
+      .to(counting)
+    return { topology: app.build(), results: () => results }
+  }
+  if (OPERATOR === 'interval-join') {
+    clicks
+      .keyBy((c) => c.product_id)
+      .join(
+        impressions.keyBy((i) => i.product_id),
+        (c, i) => ({ product_id: c.product_id, delay: (c.timestamp as number) - (i.timestamp as number) }),
+        { within: { before: 100, after: 0 }, allowedLateness: '5s' },
+      )
+      .to(counting)
+    return { topology: app.build(), results: () => results }
+  }
+  if (OPERATOR === 'table-join') {
+    const products = app.table(topic('products', { value: json(Row) }))
+    merged()
+      .keyBy((e) => e.productId)
+      .join(products, (e, row) => ({ ...e, category: row.category }), { allowedLateness: '5s' })
+      .to(counting)
+    return { topology: app.build(), results: () => results }
+  }
+  merged()
     .keyBy((e) => e.productId)
     .window(windowSpec, { allowedLateness: '5s' })
     .aggregate(sumOf('impressions', 'clicks'))
@@ -189,6 +233,23 @@ async function runMode(mode: Mode) {
     if (list.length) batches.push({ topic: t, partition: Number(p), records: list })
     if (mode === 'objects') prepared.push(...(pendingObjects.get(id) ?? []))
   }
+  if (OPERATOR === 'table-join')
+    // the catalogue first, one row per product, a second before the first event
+    for (let p = 0; p < PARTITIONS; p++)
+      batches.unshift({
+        topic: 'products',
+        partition: p,
+        records: products
+          .filter((_, i) => i % PARTITIONS === p)
+          .map((id, offset) => ({
+            topic: 'products',
+            partition: p,
+            offset,
+            key: Buffer.from(id),
+            value: Buffer.from(JSON.stringify({ category: `c-${offset % 20}` })),
+            timestamp: T0 - 1000,
+          })),
+      })
   const bytes = parts.reduce((n, b) => n + b.length, 0)
   parts.length = 0
   // The machine is shared: each mode runs REPEAT times over the same input, fresh engine each time;
@@ -262,7 +323,7 @@ if (mode) {
   console.log(JSON.stringify(r))
 } else {
   const out: Record<string, unknown> = {}
-  for (const m of MODES) {
+  for (const m of OPERATOR === 'window' ? MODES : (['json'] as const)) {
     const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), m], {
       encoding: 'utf8',
     })
@@ -272,7 +333,11 @@ if (mode) {
     console.log(`[bench] ctr-aggregation ${m}: ${line}`)
   }
   writeResult(
-    WINDOW === 'tumbling' ? 'ctr-aggregation' : `ctr-aggregation-${WINDOW}`,
+    OPERATOR !== 'window'
+      ? `ctr-aggregation-${OPERATOR}`
+      : WINDOW === 'tumbling'
+        ? 'ctr-aggregation'
+        : `ctr-aggregation-${WINDOW}`,
     {
       events: EVENTS,
       products: PRODUCTS,
@@ -280,6 +345,7 @@ if (mode) {
       partitionsPerTopic: PARTITIONS,
       clickRate: CLICK_RATE,
       window: `${windowSpec.name}, lateness 5s, B 3s`,
+      operator: OPERATOR,
       eventsPerSecondOfEventTime: EVENTS_PER_SECOND,
     },
     out,

@@ -31,6 +31,10 @@ export class MemoryWindowStore<A> implements WindowStore<A> {
     this.byStart.clear()
   }
 
+  values(): Iterable<WindowBucket<A>> {
+    return this.byStart.values()
+  }
+
   buckets(): WindowBucket<A>[] {
     return [...this.byStart.values()].sort((a, b) => a.start - b.start)
   }

@@ -36,6 +36,8 @@ export interface WindowStore<A> {
   delete(start: number): void
   /** Every bucket, in ascending start order. */
   buckets(): WindowBucket<A>[]
+  /** Every bucket, in no particular order, without copying (cheap: for what is computed on every operation). */
+  values(): Iterable<WindowBucket<A>>
   /** Removes every window's state (the task moved to another instance). */
   clear(): void
   /** Number of buckets. */

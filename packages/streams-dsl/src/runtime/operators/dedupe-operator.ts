@@ -2,8 +2,9 @@ import type { DeduplicateNode } from '../../graph/nodes.js'
 import type { WindowKey, WindowStore } from '../../state/window-store.js'
 import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
+import { HeldOffsets } from './held-offsets.js'
 import {
-  lowestOffsetsOfStores,
+  lowerOffsets,
   type OperatorStatus,
   type RestoredEntry,
   type StatefulOperator,
@@ -44,6 +45,8 @@ export class DedupeOperator implements StatefulOperator {
   private readonly deps: OperatorDeps
   /** Smallest `t + within - 1 + L` among held buckets. */
   private nextPurgeAt = Number.POSITIVE_INFINITY
+  /** The lowest offsets the held ids keep back. */
+  private readonly held = new HeldOffsets()
 
   constructor(
     readonly name: string,
@@ -109,7 +112,10 @@ export class DedupeOperator implements StatefulOperator {
     const b = this.store(task).getOrCreate(t, t + this.within)
     b.fired = true
     b.entries.set(id, 1)
-    if (offset !== undefined && b.minOffsets[slot] === undefined) b.minOffsets[slot] = offset
+    if (offset !== undefined && slot >= 0 && b.minOffsets[slot] === undefined) {
+      b.minOffsets[slot] = offset
+      this.held.add(this.store(task), b, slot, offset)
+    }
     const m = this.indexOf(task)
     const times = m.get(id)
     if (times === undefined) m.set(id, [t])
@@ -153,10 +159,7 @@ export class DedupeOperator implements StatefulOperator {
     const b = this.store(task).getOrCreate(e.start, e.start + this.within)
     b.fired = true
     b.entries.set(e.key, 1)
-    e.minOffsets.forEach((o, slot) => {
-      const cur = b.minOffsets[slot]
-      if (o !== undefined && (cur === undefined || o < cur)) b.minOffsets[slot] = o
-    })
+    lowerOffsets(b.minOffsets, e.minOffsets)
     const m = this.indexOf(task)
     const times = m.get(e.key)
     if (times === undefined) m.set(e.key, [e.start])
@@ -165,6 +168,8 @@ export class DedupeOperator implements StatefulOperator {
 
   restored(W: number): void {
     this.inputWatermark = W
+    this.held.clear()
+    for (const store of this.stores) if (store !== undefined) this.held.addAll(store as WindowStore<unknown>)
     this.nextPurgeAt = Number.NEGATIVE_INFINITY
     this.onWatermark(W)
   }
@@ -175,7 +180,7 @@ export class DedupeOperator implements StatefulOperator {
   }
 
   lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(this.stores, low)
+    this.held.lower(low)
   }
 
   /** Held ids (one per id and kept time) count as open entries; none is a window waiting to fire. */

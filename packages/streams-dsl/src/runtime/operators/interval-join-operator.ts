@@ -2,11 +2,11 @@ import type { JoinNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
 import { type EngineCounters, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
+import { HeldOffsets } from './held-offsets.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound, removeSorted } from './sorted.js'
 import {
   lowerOffsets,
-  lowestOffsetsOfStores,
   type OperatorStatus,
   type RestoredEntry,
   type StatefulOperator,
@@ -61,6 +61,8 @@ export class IntervalJoinOperator implements StatefulOperator {
   private readonly late: (message: string) => void
   private readonly leftPurgeAt = new MinHeap<Timer>()
   private readonly rightPurgeAt = new MinHeap<Timer>()
+  /** The lowest offsets the held records keep back. */
+  private readonly held = new HeldOffsets()
 
   constructor(
     readonly name: string,
@@ -170,7 +172,10 @@ export class IntervalJoinOperator implements StatefulOperator {
       b.fired = true // nothing of it fires: it is held, not a window
       timers.push(until + this.lateness, { task, bucket: b as WindowBucket<unknown> })
     }
-    if (offset !== undefined && b.minOffsets[slot] === undefined) b.minOffsets[slot] = offset
+    if (offset !== undefined && slot >= 0 && b.minOffsets[slot] === undefined) {
+      b.minOffsets[slot] = offset
+      this.held.add(store as WindowStore<unknown>, b as WindowBucket<unknown>, slot, offset)
+    }
     return b
   }
 
@@ -237,8 +242,11 @@ export class IntervalJoinOperator implements StatefulOperator {
     this.inputWatermark = W
     while (this.leftPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.rightPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    this.held.clear()
     this.tasks.forEach((s, task) => {
       if (s === undefined) return
+      this.held.addAll(s.left as WindowStore<unknown>)
+      this.held.addAll(s.right)
       for (const b of s.left.buckets())
         this.leftPurgeAt.push(b.start + this.after + this.lateness, { task, bucket: b as WindowBucket<unknown> })
       for (const b of s.right.buckets())
@@ -256,14 +264,7 @@ export class IntervalJoinOperator implements StatefulOperator {
   }
 
   lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(
-      this.tasks.map((s) => s?.left),
-      low,
-    )
-    lowestOffsetsOfStores(
-      this.tasks.map((s) => s?.right),
-      low,
-    )
+    this.held.lower(low)
   }
 
   /** Held records (one entry per key, side and time) count as open entries; none waits to fire. */

@@ -24,6 +24,21 @@ export class MinHeap<T> {
     values[i] = value
   }
 
+  /** The smallest key, and its value, without removing them. */
+  peek(): { readonly key: number; readonly value: T } | undefined {
+    return this.keys.length === 0 ? undefined : { key: this.keys[0] as number, value: this.values[0] as T }
+  }
+
+  /** The smallest key (Infinity when empty). */
+  get minKey(): number {
+    return this.keys.length === 0 ? Number.POSITIVE_INFINITY : (this.keys[0] as number)
+  }
+
+  /** The value with the smallest key (undefined when empty). */
+  get minValue(): T | undefined {
+    return this.values[0]
+  }
+
   /** Removes and returns the value with the smallest key if that key is <= limit. */
   popIfAtMost(limit: number): T | undefined {
     const keys = this.keys

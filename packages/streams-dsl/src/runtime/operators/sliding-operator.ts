@@ -1,15 +1,15 @@
 import type { Aggregation } from '../../core/aggregation.js'
 import type { AggregateNode, WindowNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import { noteOffset, type OperatorDeps, partitionOf } from '../context.js'
+import { type OperatorDeps, partitionOf } from '../context.js'
 import { emitWindowed } from './emit-window.js'
+import { HeldOffsets } from './held-offsets.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound } from './sorted.js'
 import {
   bucketsStatus,
   lowerOffsets,
-  lowestOffsetsOfStores,
   type OperatorStatus,
   type RestoredEntry,
   type StatefulOperator,
@@ -51,6 +51,8 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   private readonly purgeAt = new MinHeap<Timer>()
   /** Stored records' buckets by `t + D + L`. */
   private readonly recordsPurgeAt = new MinHeap<Timer>()
+  /** The lowest offsets the stored records keep back. */
+  private readonly held = new HeldOffsets()
 
   constructor(
     name: string,
@@ -126,7 +128,11 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
       b.fired = true
       this.recordsPurgeAt.push(ts + this.diff + this.lateness, { task, bucket: b })
     }
-    noteOffset(this.ctx, b.minOffsets, slot)
+    const rec = this.ctx.record
+    if (rec !== null && slot >= 0 && b.minOffsets[slot] === undefined) {
+      b.minOffsets[slot] = rec.offset
+      this.held.add(s.events, b, slot, rec.offset)
+    }
     const acc = b.entries.get(key)
     if (acc === undefined) addTime(s, key, ts)
     const next = this.agg.add(acc === undefined ? this.agg.init() : acc, value)
@@ -229,8 +235,10 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     while (this.fireAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.purgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.recordsPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    this.held.clear()
     this.tasks.forEach((s, task) => {
       if (s === undefined) return
+      this.held.addAll(s.events)
       for (const b of s.windows.buckets()) {
         if (!b.fired) this.fireAt.push(b.end - 1, { task, bucket: b })
         this.purgeAt.push(b.end - 1 + this.lateness, { task, bucket: b })
@@ -247,10 +255,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
 
   /** The stored records outlive every window they are in: their offsets are the ones still needed. */
   lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(
-      this.tasks.map((s) => s?.events),
-      low,
-    )
+    this.held.lower(low)
   }
 
   /** Open windows (key × window) and the oldest not fired; stored records are not counted. */

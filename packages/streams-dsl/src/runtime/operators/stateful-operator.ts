@@ -73,7 +73,10 @@ export function bucketsStatus(buckets: Iterable<WindowBucket<unknown>>): Operato
 }
 
 /** The per-task stores of a keyed operator, by task index (sparse: a task it never saw has none). */
-export type TaskStores = readonly ({ buckets(): readonly WindowBucket<unknown>[] } | undefined)[]
+export type TaskStores = readonly (
+  | { buckets(): readonly WindowBucket<unknown>[]; values?(): Iterable<WindowBucket<unknown>> }
+  | undefined
+)[]
 
 /** Every window of every task's store, for a snapshot. */
 export function snapshotStores(stores: TaskStores): TaskBucket[] {
@@ -87,7 +90,9 @@ export function snapshotStores(stores: TaskStores): TaskBucket[] {
 
 /** Lowers `low[slot]` to the lowest offset any window of any store still holds (see {@link lowerOffsets}). */
 export function lowestOffsetsOfStores(stores: TaskStores, low: number[]): void {
-  for (const store of stores) if (store !== undefined) for (const b of store.buckets()) lowerOffsets(low, b.minOffsets)
+  // on every operation: the buckets unsorted, not copied
+  for (const store of stores)
+    if (store !== undefined) for (const b of store.values?.() ?? store.buckets()) lowerOffsets(low, b.minOffsets)
 }
 
 /** The {@link OperatorStatus} of every window of every store. */

@@ -3,11 +3,11 @@ import type { TableJoinNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
 import { type EngineCounters, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
+import { HeldOffsets } from './held-offsets.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound } from './sorted.js'
 import {
   lowerOffsets,
-  lowestOffsetsOfStores,
   type OperatorStatus,
   type RestoredEntry,
   type StatefulOperator,
@@ -61,6 +61,8 @@ export class StreamTableJoinOperator implements StatefulOperator {
   private readonly emitAt = new MinHeap<Timer>()
   /** A key's versions to prune once W >= u + L, for each version time u. */
   private readonly pruneAt = new MinHeap<KeyTimer>()
+  /** The lowest offsets the versions and waiting records keep back. */
+  private readonly held = new HeldOffsets()
 
   constructor(
     readonly name: string,
@@ -115,7 +117,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
         b = s.versions.getOrCreate(ts, ts + 1)
         b.fired = true // a version, not a window: nothing fires
       }
-      if (offset !== undefined && b.minOffsets[p.slot] === undefined) b.minOffsets[p.slot] = offset
+      this.note(s.versions, b, p.slot, offset)
       b.entries.set(key, (value as TableChange<unknown>).value) // a later change at the same time replaces it
       let times = s.times.get(key)
       if (times === undefined) {
@@ -136,10 +138,17 @@ export class StreamTableJoinOperator implements StatefulOperator {
       b.fired = true
       this.emitAt.push(ts, { task: p.task, bucket: b as WindowBucket<unknown> })
     }
-    if (offset !== undefined && b.minOffsets[p.slot] === undefined) b.minOffsets[p.slot] = offset
+    this.note(s.waiting as WindowStore<unknown>, b as WindowBucket<unknown>, p.slot, offset)
     const list = b.entries.get(key)
     if (list === undefined) b.entries.set(key, [value])
     else list.push(value)
+  }
+
+  /** Records the offset of a bucket's first record of a slot, as its lowest there. */
+  private note(store: WindowStore<unknown>, b: WindowBucket<unknown>, slot: number, offset: number | undefined): void {
+    if (offset === undefined || slot < 0 || b.minOffsets[slot] !== undefined) return
+    b.minOffsets[slot] = offset
+    this.held.add(store, b, slot, offset)
   }
 
   /** Joins a record at `ts` with its key's row as of `ts`, and hands the result on. */
@@ -222,8 +231,11 @@ export class StreamTableJoinOperator implements StatefulOperator {
     this.inputWatermark = W
     while (this.emitAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     while (this.pruneAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    this.held.clear()
     this.tasks.forEach((s, task) => {
       if (s === undefined) return
+      this.held.addAll(s.versions)
+      this.held.addAll(s.waiting as WindowStore<unknown>)
       for (const b of s.waiting.buckets()) this.emitAt.push(b.start, { task, bucket: b as WindowBucket<unknown> })
       for (const [key, times] of s.times) for (const u of times) this.pruneAt.push(u + this.lateness, { task, key })
     })
@@ -239,14 +251,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
   }
 
   lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(
-      this.tasks.map((s) => s?.versions),
-      low,
-    )
-    lowestOffsetsOfStores(
-      this.tasks.map((s) => s?.waiting),
-      low,
-    )
+    this.held.lower(low)
   }
 
   /** Versions held and waiting records (one entry per key and time) count as open entries. */
