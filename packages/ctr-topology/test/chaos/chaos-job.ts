@@ -187,8 +187,16 @@ export async function stored(redis: Redis): Promise<Truth> {
 export async function expectExact(redis: Redis, truth: Truth, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last: Truth = { latest: {}, previous: {} }
+  let reads = 0
+  let failedReads = 0
+  let readError = ''
   while (Date.now() < deadline) {
-    last = await stored(redis).catch(() => last)
+    reads++
+    last = await stored(redis).catch((e: Error) => {
+      failedReads++
+      readError = e.message
+      return last
+    })
     if (isDeepStrictEqual(last, truth)) return
     await sleep(500)
   }
@@ -197,7 +205,9 @@ export async function expectExact(redis: Redis, truth: Truth, timeoutMs: number)
       .filter((p) => !isDeepStrictEqual(truth[k][p], last[k][p]))
       .slice(0, 5)
       .map((p) => ({ p, want: truth[k][p], got: last[k][p] }))
+  const held = (k: 'latest' | 'previous') =>
+    `${Object.keys(last[k]).length} of ${Object.keys(truth[k]).length} products in ${k}`
   throw new Error(
-    `Redis is not the ground truth after ${timeoutMs / 1000} s: ${JSON.stringify({ latest: wrong('latest'), previous: wrong('previous') })}`,
+    `Redis is not the ground truth after ${timeoutMs / 1000} s (it holds ${held('latest')}, ${held('previous')}; ${failedReads} of ${reads} reads failed${readError && `, the last with: ${readError}`}): ${JSON.stringify({ latest: wrong('latest'), previous: wrong('previous') })}`,
   )
 }

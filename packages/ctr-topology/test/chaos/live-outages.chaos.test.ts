@@ -87,6 +87,8 @@ async function underLiveTraffic(o: {
     )
   } finally {
     reader.disconnect()
+    // gone before the test's Redis database is released: the next test may lease the same one
+    await job.kill()
   }
 }
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import rdkafka from '@confluentinc/kafka-javascript'
 import { kafkaBrokers, uniqueTopic, waitFor } from '@ctr/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { decodeCheckpoint } from '../../../streams-dsl/src/checkpoint/checkpoint-codec.js'
 import { chaosStream } from './chaos-data.js'
 import { expectExact, JobProcess, PacedProducer, setUpChaosRun, sleep } from './chaos-job.js'
@@ -13,14 +13,17 @@ import { expectExact, JobProcess, PacedProducer, setUpChaosRun, sleep } from './
 // order, each task's input offsets never decrease (a zombie writing its older state after its successor's would
 // make them go back, and a restore from it would replay or skip). In both delivery guarantees.
 // ZOMBIE_LOG=<path prefix> writes every instance's log lines to <prefix>-<n>-<name> at the end, passed or failed
-// (for a failure's post-mortem).
+// (for a failure's post-mortem). Each test's instances are killed when it ends, before its Redis database is
+// released: the next test leases the same database, and no instance of an earlier test may still be connected.
 const jobs: JobProcess[] = []
-afterAll(async () => {
-  for (const [i, j] of jobs.entries()) {
+let ended = 0
+afterEach(async () => {
+  for (const j of jobs.splice(0)) {
     j.child?.kill('SIGCONT')
     await j.kill()
-    if (process.env.ZOMBIE_LOG) writeFileSync(`${process.env.ZOMBIE_LOG}-${i}-${j.name}`, j.lines.join('\n'))
+    if (process.env.ZOMBIE_LOG) writeFileSync(`${process.env.ZOMBIE_LOG}-${ended}-${j.name}`, j.lines.join('\n'))
   }
+  ended++
 })
 
 type Entry = { task: string; partition: string; offset: number; writtenAt: number }
@@ -130,7 +133,15 @@ describe('chaos: a frozen instance wakes up as a zombie', () => {
       await producing
       expect(frozenAt).toBeLessThan(stream.records.length)
 
-      await expectExact(redis, stream.truth, 120_000)
+      await expectExact(redis, stream.truth, 120_000).catch((e: Error) => {
+        // the last lines of each instance's log, for the post-mortem of a run that cannot be repeated
+        const tail = (j: JobProcess) =>
+          `${j.name} (${j.alive ? 'alive' : 'gone'}):\n${j.lines
+            .slice(-12)
+            .map((l) => l.slice(0, 300))
+            .join('\n')}`
+        throw new Error(`seed ${seed}: ${e.message}\n${tail(a)}\n${tail(b)}`)
+      })
       expect(a.alive, a.lines.slice(-5).join('\n')).toBe(true)
       const entries = await changelog(`${applicationId}-windows-changelog`)
       expect(entries.length).toBeGreaterThan(0)
