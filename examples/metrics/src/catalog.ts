@@ -6,6 +6,7 @@ import { runExample } from './harness/run-example.js'
 import { kafkaOutputExample } from './kafka-output/example.js'
 import { pageViewsExample } from './page-views/example.js'
 import { topProductsExample } from './top-products/example.js'
+import { uniqueClicksExample } from './unique-clicks/example.js'
 import { userBurstsExample } from './user-bursts/example.js'
 import { userSessionsExample } from './user-sessions/example.js'
 
@@ -33,4 +34,5 @@ export const CATALOG: readonly CatalogEntry[] = [
   entry(kafkaOutputExample),
   entry(clickAttributionExample),
   entry(categoryCtrExample),
+  entry(uniqueClicksExample),
 ]

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { CATALOG } from '../catalog.js'
 import { parseCommand, usage } from './args.js'
 
-const NAMES = 'page-views, top-products, user-sessions, user-bursts, kafka-output, click-attribution, category-ctr'
+const NAMES =
+  'page-views, top-products, user-sessions, user-bursts, kafka-output, click-attribution, category-ctr, unique-clicks'
 const error = (argv: string[]) => {
   const c = parseCommand(argv, CATALOG)
   if (c.kind !== 'error') throw new Error(`expected an error for ${argv.join(' ')}, got ${c.kind}`)
