@@ -11,7 +11,9 @@
 // (window: the CTR topology; what the other stateful operators cost on the same events, json mode only, results in
 // bench/results/ctr-aggregation-<operator>.json: running — the merged events summed per product over all time, a
 // result per event; interval-join — each click joined to the impressions of its product in the 100 ms before it;
-// table-join — each event joined with its product's row of a products table, one row per product read first).
+// table-join — each event joined with its product's row of a products table, one row per product read first;
+// dedupe — the CTR topology with each input deduplicated by event_id within 1 min first, one event in 20 sent
+// twice in a row).
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -55,7 +57,7 @@ const WINDOWS: Record<string, () => WindowSpec> = {
 const WINDOW = process.env.WINDOW ?? 'tumbling'
 if (!(WINDOW in WINDOWS)) throw new Error(`WINDOW must be one of ${Object.keys(WINDOWS).join(', ')}, not ${WINDOW}`)
 const windowSpec = (WINDOWS[WINDOW] as () => WindowSpec)()
-const OPERATORS = ['window', 'running', 'interval-join', 'table-join'] as const
+const OPERATORS = ['window', 'running', 'interval-join', 'table-join', 'dedupe'] as const
 type Operator = (typeof OPERATORS)[number]
 const OPERATOR = (process.env.OPERATOR ?? 'window') as Operator
 if (!OPERATORS.includes(OPERATOR)) throw new Error(`OPERATOR must be one of ${OPERATORS.join(', ')}, not ${OPERATOR}`)
@@ -69,6 +71,8 @@ const Event = z.object({
   timestamp: z.union([z.number(), z.string()]).nullish(),
 })
 type Event = z.output<typeof Event>
+// OPERATOR=dedupe also reads the event id
+const EventWithId = Event.extend({ event_id: z.string() })
 
 /** The validator a faster decoder would use: checks the CTR fields by hand, no zod. */
 function validateEvent(v: unknown): Event | string {
@@ -107,12 +111,16 @@ function build(mode: Mode, prepared: Event[] | undefined) {
     json: json(Event),
     'json-fast': json(Event, { validate: validateEvent }),
   }
-  const serde = serdes[mode]
+  const serde = OPERATOR === 'dedupe' ? (json(EventWithId) as Serde<Event>) : serdes[mode]
   const app = topology('ctr-bench', {
     watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s', maxFutureSkew: '5m' },
   })
-  const impressions = app.source(topic('impressions', { value: serde, timestamp: (e) => e.timestamp }))
-  const clicks = app.source(topic('clicks', { value: serde, timestamp: (e) => e.timestamp }))
+  const deduped = (s: ReturnType<typeof app.source<Event>>) =>
+    OPERATOR === 'dedupe'
+      ? s.deduplicate({ by: (e) => (e as Event & { event_id: string }).event_id, within: '1m', allowedLateness: '5s' })
+      : s
+  const impressions = deduped(app.source(topic('impressions', { value: serde, timestamp: (e) => e.timestamp })))
+  const clicks = deduped(app.source(topic('clicks', { value: serde, timestamp: (e) => e.timestamp })))
   let results = 0
   const sink: Sink<CtrResult> = {
     name: 'count',
@@ -220,7 +228,12 @@ async function runMode(mode: Mode) {
     const list = pending.get(id) ?? []
     pending.set(id, list)
     list.push({ topic: e.topic, partition: e.partition, offset, key: null, value, timestamp: e.ts })
-    if (list.length === BATCH) {
+    if (OPERATOR === 'dedupe' && offset % 20 === 7) {
+      // a producer's retry: the same record again, at the next offset
+      offsets.set(id, offset + 2)
+      list.push({ topic: e.topic, partition: e.partition, offset: offset + 1, key: null, value, timestamp: e.ts })
+    }
+    if (list.length >= BATCH) {
       batches.push({ topic: e.topic, partition: e.partition, records: list })
       pending.set(id, [])
       // objects are handed out in processing order
@@ -254,7 +267,7 @@ async function runMode(mode: Mode) {
   parts.length = 0
   // The machine is shared: each mode runs REPEAT times over the same input, fresh engine each time;
   // the best and the median run are reported.
-  const runs: { seconds: number; cpuSeconds: number; results: number; late: number }[] = []
+  const runs: { seconds: number; cpuSeconds: number; results: number; late: number; duplicatesDropped: number }[] = []
   const repeat = Number(process.env.REPEAT ?? 3)
   globalThis.gc?.()
   const rssBefore = process.memoryUsage().rss
@@ -276,6 +289,8 @@ async function runMode(mode: Mode) {
     loadAverage1m: loadavg()[0],
     results: runs[0]?.results,
     late: runs[0]?.late,
+    // OPERATOR=dedupe: the copies read besides the EVENTS events (events per second counts the events)
+    duplicatesDropped: runs[0]?.duplicatesDropped,
     inputMiB: Math.round(bytes / 2 ** 20),
     rssBeforeRunMiB: Math.round(rssBefore / 2 ** 20),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -314,7 +329,13 @@ async function timedRun(mode: Mode, prepared: Event[], batches: InputBatch[], pr
   }
   const status = engine.status()
   if (status.counters.deadLetters !== 0) throw new Error(`unexpected dead letters: ${JSON.stringify(status.counters)}`)
-  return { seconds, cpuSeconds, results: results(), late: status.counters.late }
+  return {
+    seconds,
+    cpuSeconds,
+    results: results(),
+    late: status.counters.late,
+    duplicatesDropped: status.counters.duplicatesDropped,
+  }
 }
 
 const mode = process.argv[2] as Mode | undefined
