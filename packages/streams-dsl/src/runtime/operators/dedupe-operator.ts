@@ -1,8 +1,9 @@
 import type { DeduplicateNode } from '../../graph/nodes.js'
-import type { WindowKey, WindowStore } from '../../state/window-store.js'
+import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
 import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
 import { HeldOffsets } from './held-offsets.js'
+import { MinHeap } from './min-heap.js'
 import {
   lowerOffsets,
   type OperatorStatus,
@@ -43,8 +44,8 @@ export class DedupeOperator implements StatefulOperator {
   private readonly counters: EngineCounters
   private readonly late: (message: string) => void
   private readonly deps: OperatorDeps
-  /** Smallest `t + within - 1 + L` among held buckets. */
-  private nextPurgeAt = Number.POSITIVE_INFINITY
+  /** Purge timers: one per kept time `t` of a task, due at `t + within - 1 + L`. */
+  private readonly purgeAt = new MinHeap<{ readonly task: number; readonly bucket: WindowBucket<number> }>()
   /** The lowest offsets the held ids keep back. */
   private readonly held = new HeldOffsets()
 
@@ -110,7 +111,10 @@ export class DedupeOperator implements StatefulOperator {
 
   private keep(task: number, id: WindowKey, t: number, offset: number | undefined, slot: number): void {
     const b = this.store(task).getOrCreate(t, t + this.within)
-    b.fired = true
+    if (!b.fired) {
+      b.fired = true // new: its purge timer starts
+      this.purgeAt.push(t + this.within - 1 + this.lateness, { task, bucket: b })
+    }
     b.entries.set(id, 1)
     if (offset !== undefined && slot >= 0 && b.minOffsets[slot] === undefined) {
       b.minOffsets[slot] = offset
@@ -120,35 +124,25 @@ export class DedupeOperator implements StatefulOperator {
     const times = m.get(id)
     if (times === undefined) m.set(id, [t])
     else if (!times.includes(t)) times.push(t)
-    const purgeAt = t + this.within - 1 + this.lateness
-    if (purgeAt < this.nextPurgeAt) this.nextPurgeAt = purgeAt
   }
 
-  /** Purges the ids whose time `t` has `W >= t + within - 1 + L`. */
+  /** Purges the ids whose time `t` has `W >= t + within - 1 + L` (their timers, earliest first). */
   onWatermark(W: number): void {
     this.inputWatermark = W
-    if (W < this.nextPurgeAt) return
-    let next = Number.POSITIVE_INFINITY
-    this.stores.forEach((store, task) => {
-      if (store === undefined) return
-      const m = this.index[task]
-      for (const b of store.buckets()) {
-        const purgeAt = b.start + this.within - 1 + this.lateness
-        if (W < purgeAt) {
-          if (purgeAt < next) next = purgeAt
-          break // ascending start: the rest are due later
-        }
-        for (const id of b.entries.keys()) {
-          const times = m?.get(id)
-          if (times === undefined) continue
-          const rest = times.filter((t) => t !== b.start)
-          if (rest.length === 0) m?.delete(id)
-          else m?.set(id, rest)
-        }
-        store.delete(b.start)
+    for (let e = this.purgeAt.popIfAtMost(W); e !== undefined; e = this.purgeAt.popIfAtMost(W)) {
+      const store = this.stores[e.task]
+      const b = e.bucket
+      if (store === undefined || store.get(b.start) !== b) continue // its task was dropped
+      const m = this.index[e.task]
+      for (const id of b.entries.keys()) {
+        const times = m?.get(id)
+        const i = times?.indexOf(b.start) ?? -1
+        if (i < 0) continue
+        if (times?.length === 1) m?.delete(id)
+        else times?.splice(i, 1)
       }
-    })
-    this.nextPurgeAt = next
+      store.delete(b.start)
+    }
   }
 
   snapshot(): TaskBucket[] {
@@ -157,7 +151,7 @@ export class DedupeOperator implements StatefulOperator {
 
   restore(task: number, e: RestoredEntry): void {
     const b = this.store(task).getOrCreate(e.start, e.start + this.within)
-    b.fired = true
+    b.fired = true // its timer starts in restored()
     b.entries.set(e.key, 1)
     lowerOffsets(b.minOffsets, e.minOffsets)
     const m = this.indexOf(task)
@@ -169,8 +163,12 @@ export class DedupeOperator implements StatefulOperator {
   restored(W: number): void {
     this.inputWatermark = W
     this.held.clear()
-    for (const store of this.stores) if (store !== undefined) this.held.addAll(store as WindowStore<unknown>)
-    this.nextPurgeAt = Number.NEGATIVE_INFINITY
+    while (this.purgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    this.stores.forEach((store, task) => {
+      if (store === undefined) return
+      this.held.addAll(store as WindowStore<unknown>)
+      for (const b of store.values()) this.purgeAt.push(b.start + this.within - 1 + this.lateness, { task, bucket: b })
+    })
     this.onWatermark(W)
   }
 
