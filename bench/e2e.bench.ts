@@ -16,7 +16,7 @@
 //   4. Result latency under live traffic: per mode of BENCH_LIVE_MODES (auto,single), the job on fresh topics fed
 //      BENCH_LIVE_RATE events/s (2000) with event time = now for BENCH_LIVE_S seconds (40); the job's own
 //      streams_result_latency_seconds (from the start of the operation in which the watermark passed a window's
-//      end to the result acknowledged by Redis) gives p50/p99.
+//      end to the result readable in Redis: latest/previous applied, the history follows) gives p50/p99.
 // Settings: BENCH_EVENTS (1000000), BENCH_PRODUCTS (10000), BENCH_PARTITIONS (6), BENCH_REPEATS (2),
 // BENCH_RUNS (single,partition,auto,single:bounded,partition:bounded,auto:bounded,single:eos,auto:eos), BENCH_TIMEOUT_S (300),
 // KAFKA_BROKERS; JOB_ENV_* variables are passed to the job without the prefix (e.g. JOB_ENV_POLL_RECORDS=2000).

@@ -186,8 +186,14 @@ export interface Sink<T> {
    * not called, and the connectors fall back to `KAFKA_BROKERS` / `REDIS_URL`.
    */
   open?(context: SinkContext): Promise<void> | void
-  /** Writes records in order; resolves once they are durable, rejects if they cannot be written. */
-  write(records: readonly T[]): Promise<void>
+  /**
+   * Writes records in order; resolves once they are durable, rejects if they cannot be written. A sink that
+   * writes what readers query before secondary data (an index, a history) calls `readable` once the former is
+   * applied: the result latency metric (`streams_result_latency_seconds`) stops there, not when the rest lands.
+   */
+  write(records: readonly T[], readable?: () => void): Promise<void>
+  /** The most records one write takes (default 5000); what arrives meanwhile waits for the next write. */
+  readonly maxBatch?: number
   /** Waits for everything written so far to be durable. */
   flush?(): Promise<void>
   /** Releases what the sink opened; the runner calls it once the job has stopped. */

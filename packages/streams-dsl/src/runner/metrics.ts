@@ -273,7 +273,7 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
   const latencies = new Map<string, WeightedQuantiles>()
   new Gauge({
     name: 'streams_result_latency_seconds',
-    help: 'Per result, from the start of the operation that produced it (for a window: at or before the watermark passed its end) until durable in the sink; quantiles over the last minute, weighted by results',
+    help: 'Per result, from the start of the operation that produced it (for a window: at or before the watermark passed its end) until readable in the sink (the sink said so, else its write resolved); quantiles over the last minute, weighted by results',
     labelNames: ['sink', 'quantile'],
     registers: [registry],
     collect() {
@@ -309,11 +309,16 @@ export function createRunnerMetrics(sources: MetricsSources, labels: Record<stri
       const windowEnd = sink.windowEnd ? (r: T) => sink.windowEnd?.(r) : windowedEnd
       const wrapped: Sink<T> = {
         name: sink.name,
-        async write(records) {
+        ...(sink.maxBatch !== undefined && { maxBatch: sink.maxBatch }),
+        async write(records, readable) {
           const end = timer.startTimer()
-          await sink.write(records)
+          let readAt: number | undefined
+          await sink.write(records, () => {
+            readAt = now()
+            readable?.()
+          })
           end()
-          const t = now()
+          const t = readAt ?? now()
           for (const r of records) {
             const we = windowEnd(r)
             if (typeof we === 'number') delay.observe((t - we) / 1000)

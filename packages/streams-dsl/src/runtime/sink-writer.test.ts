@@ -91,3 +91,64 @@ describe('SinkWriters.onAbort (exactly-once: a write whose transaction must be a
     expect(() => w.push([2])).toThrow('record too large')
   })
 })
+
+describe("a sink's maxBatch and readable callback", () => {
+  it("cuts writes at the sink's maxBatch, else at 5000", async () => {
+    const sizes = (maxBatch?: number) => {
+      const seen: number[] = []
+      const sink: Sink<number> = {
+        name: 's',
+        ...(maxBatch !== undefined && { maxBatch }),
+        write: async (records) => {
+          seen.push(records.length)
+        },
+      }
+      return { sink, seen }
+    }
+    for (const [maxBatch, expected] of [
+      [undefined, [5000, 5000, 2000]],
+      [20_000, [12_000]],
+      [3000, [3000, 3000, 3000, 3000]],
+    ] as const) {
+      const { sink, seen } = sizes(maxBatch)
+      const w = new SinkWriters().of(sink)
+      w.push(Array.from({ length: 12_000 }, (_, i) => i))
+      await w.flush()
+      // the first write starts at once with what was pushed; what follows waits for it
+      expect(seen).toEqual(expected)
+    }
+  })
+
+  it('times results when the sink says they are readable, not when its slower rest resolves', async () => {
+    let release: () => void = () => {}
+    const sink: Sink<number> = {
+      name: 'two-step',
+      write: async (_records, readable) => {
+        readable?.()
+        await new Promise<void>((r) => {
+          release = r
+        })
+      },
+    }
+    const timed: { ms: number; records: number }[] = []
+    const w = new SinkWriters(50_000, (_sink, ms, records) => timed.push({ ms, records })).of(sink)
+    w.push([1, 2, 3], performance.now())
+    await new Promise((r) => setTimeout(r, 50))
+    expect(timed).toHaveLength(1) // timed while the write is still in flight
+    expect(timed[0]?.records).toBe(3)
+    expect(timed[0]?.ms).toBeLessThan(40)
+    release()
+    await w.flush()
+    expect(timed).toHaveLength(1) // not timed again as the write resolves
+  })
+
+  it('times results as the write resolves when the sink never says', async () => {
+    const sink: Sink<number> = { name: 'plain', write: () => new Promise((r) => setTimeout(r, 30)) }
+    const timed: number[] = []
+    const w = new SinkWriters(50_000, (_sink, ms) => timed.push(ms)).of(sink)
+    w.push([1], performance.now())
+    await w.flush()
+    expect(timed).toHaveLength(1)
+    expect(timed[0]).toBeGreaterThanOrEqual(25)
+  })
+})

@@ -9,7 +9,7 @@ type Waiter = { resolve(): void; reject(e: Error): void; until: number }
  * them, and a sink sees every record once, in order, never two overlapping writes (the latest/previous script
  * relies on that: a late firing must land after the result it replaces).
  *
- * A write takes at most `maxBatch` records (a Redis pipeline or a produce burst stays small; the rest follows in
+ * A write takes at most `maxBatch` records (the sink's own `maxBatch`, else 5000: a Redis pipeline or a produce burst stays small; the rest follows in
  * the next write). Memory is bounded: {@link SinkWriter.push} returns a promise to wait on once more than `maxPending` records
  * wait, which holds the engine and, through the source's in-flight bound, the input. A failed write fails the
  * writer: every later push and flush rejects with its error (outputs were lost from memory; the engine must be
@@ -43,8 +43,9 @@ export class SinkWriter<T> {
     readonly maxPending = 50_000,
     readonly maxBatch = 5_000,
     /**
-     * Called as records of a push that gave `since` (`performance.now()`) become durable: ms since then, and
-     * how many records (a push's records may be split over two writes).
+     * Called as records of a push that gave `since` (`performance.now()`) become readable (the sink's `readable`
+     * callback, else its write resolved): ms since then, and how many records (a push's records may be split
+     * over two writes).
      */
     readonly onDurable?: (sink: string, ms: number, records: number) => void,
   ) {}
@@ -101,19 +102,24 @@ export class SinkWriter<T> {
       batch = batch.slice(0, this.maxBatch)
     } else this.#pending = []
     const pushes = this.#takePushes(batch.length)
+    // the results' latency stops once they can be read (the sink may say so before its write resolves)
+    let timed = false
+    const readable = (): void => {
+      if (timed || !this.onDurable) return
+      timed = true
+      const t = performance.now()
+      for (const p of pushes) this.onDurable(this.sink.name, t - p.since, p.count)
+    }
     let write: Promise<void>
     try {
-      write = this.sink.write(batch)
+      write = this.sink.write(batch, readable)
     } catch (e) {
       write = Promise.reject(e)
     }
     this.#inflight = write.then(
       () => {
         this.#inflight = undefined
-        if (this.onDurable) {
-          const t = performance.now()
-          for (const p of pushes) this.onDurable(this.sink.name, t - p.since, p.count)
-        }
+        readable()
         if (this.#pending.length > 0) this.#next()
         this.#wake()
       },
@@ -183,7 +189,7 @@ export class SinkWriters {
   of<T>(sink: Sink<T>): SinkWriter<T> {
     let w = this.#by.get(sink as Sink<unknown>)
     if (!w) {
-      w = new SinkWriter(sink as Sink<unknown>, this.maxPending, undefined, this.onDurable)
+      w = new SinkWriter(sink as Sink<unknown>, this.maxPending, sink.maxBatch, this.onDurable)
       w.muted = this.#muted
       w.onAbort = (e) => {
         if (!this.onAbort) return false

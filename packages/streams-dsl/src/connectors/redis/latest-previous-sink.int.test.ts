@@ -108,6 +108,16 @@ describe('redisLatestPrevious', () => {
     expect(await reader.zrangebyscore('t:history:p', 0, 0)).toEqual([JSON.stringify(result('p', 0, 9))])
   })
 
+  it('says the results are readable once latest/previous hold them, then writes the history', async () => {
+    const sink = redisLatestPrevious<Result>({ ...options, redis })
+    let atReadable: Promise<string | null> | undefined
+    await sink.write([result('p', 10_000, 2), result('q', 10_000, 3)], () => {
+      atReadable = reader.hget('t:latest', 'q')
+    })
+    expect(JSON.parse((await atReadable) ?? 'null')).toMatchObject({ window_start: 10_000, impressions: 3 })
+    expect(await reader.zrange('t:history:q', 0, -1)).toHaveLength(1) // written before the write resolved
+  })
+
   it('expires a history key ttlSeconds after its last write when asked, never by default', async () => {
     await redisLatestPrevious<Result>({ ...options, redis }).write([result('p', 10_000)])
     expect(await reader.ttl('t:history:p')).toBe(-1)

@@ -148,7 +148,10 @@ export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): 
       logger ??= context.logger
       if (closed.signal.aborted) closed = new AbortController() // reopened by a restarted runner
     },
-    async write(records) {
+    // a whole firing of many keys in one write (cut into script calls of RESULTS_PER_CALL): its results become
+    // readable together rather than behind a first write's history
+    maxBatch: 20_000,
+    async write(records, readable) {
       if (records.length === 0) return
       // Serialise once: a retry must send exactly the same commands. The results of a key go together, in the
       // order they were produced, so the script reads and writes its latest/previous once per call.
@@ -181,18 +184,28 @@ export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): 
       }
       if (size > 0) calls.push(call)
       const r = redis()
+      const retry = { name, signal: closed.signal, health, logger }
+      // latest/previous first, as a pipeline of its own: what the API reads is readable before the history is
+      // written (the history costs about twice as much on the server)
       await writePipelineWithRetry(
         r,
         (pipeline) => {
           const scripted = pipeline as unknown as WithScript
-          // latest/previous first: what the API reads lands before the history
           for (const c of calls) scripted.streamsLatestPrevious(2, latest, previous, publish, c.packed, startField)
-          if (options.history)
+        },
+        retry,
+      )
+      readable?.()
+      if (options.history)
+        await writePipelineWithRetry(
+          r,
+          (pipeline) => {
+            const scripted = pipeline as unknown as WithScript
             for (const c of calls)
               scripted.streamsHistory(c.historyKeys.length, ...c.historyKeys, historyMax, historyTtl, c.historyPacked)
-        },
-        { name, signal: closed.signal, health, logger },
-      )
+          },
+          retry,
+        )
     },
     async close() {
       closed.abort() // a write still retrying rejects at once
