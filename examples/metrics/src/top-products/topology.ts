@@ -5,11 +5,14 @@ import {
   type Sink,
   type Topology,
   topic,
+  topN,
   topology,
   tumbling,
 } from '@ctr/streams-dsl'
 import { Click } from './click.js'
-import { type ProductClicks, topByClicks } from './top-n.js'
+
+/** A product and its clicks in a window. */
+export type ProductClicks = { readonly product_id: string; readonly clicks: number }
 
 /** The top products of one window. */
 export type TopProducts = {
@@ -38,8 +41,8 @@ export type TopProductsOptions = {
 
 /**
  * The top-N products by clicks per 30-second tumbling window. A ranking needs every click of the window in
- * one place, so all clicks go to one key (`all`) and the aggregation counts per product, ranking at the
- * end: state is one count per product clicked in an open window, and the ranking is computed once per
+ * one place, so all clicks go to one key (`all`) and the DSL's `topN` aggregation counts per product, ranking at
+ * the end: state is one count per product clicked in an open window, and the ranking is computed once per
  * window. One key means one task: this scales with the number of products, not of instances.
  *
  * @example
@@ -53,8 +56,16 @@ export function topProductsTopology(o: TopProductsOptions): Topology {
     .source(topic(o.input, { value: json(Click), timestamp: (c) => c.timestamp }))
     .keyBy(() => 'all', { name: 'all-clicks' })
     .window(tumbling(o.size ?? '30s'), { name: 'per-window' })
-    .aggregate(topByClicks(o.n ?? 5))
-    .map((r) => ({ window_start: r.window.start, window_end: r.window.end, ...r.value }))
+    .aggregate(topN({ n: o.n ?? 5, key: (c) => c.product_id }))
+    .map(
+      (r): TopProducts => ({
+        window_start: r.window.start,
+        window_end: r.window.end,
+        top: r.value.top.map((t) => ({ product_id: t.key, clicks: t.score })),
+        products: r.value.keys,
+        clicks: r.value.total,
+      }),
+    )
     .to(o.results)
   if (o.deadLetters) app.deadLetters().to(o.deadLetters)
   return app.build()

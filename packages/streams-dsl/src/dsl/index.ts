@@ -1,6 +1,19 @@
 export { type Duration, toMillis } from '../core/duration.js'
 export type { TableChange } from '../core/table.js'
-export { type Aggregation, avg, count, max, min, reducing, sum, sumOf } from './aggregations.js'
+export {
+  type Aggregation,
+  avg,
+  count,
+  max,
+  min,
+  type Ranked,
+  reducing,
+  sum,
+  sumOf,
+  type TopN,
+  type TopNState,
+  topN,
+} from './aggregations.js'
 export { DecodeError, type DecodeFailureReason, type JsonSerdeOptions, json, type Serde, text } from './serde.js'
 export { type EventTime, type SourceSpec, topic } from './source.js'
 export {
