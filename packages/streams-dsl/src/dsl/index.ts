@@ -1,4 +1,5 @@
 export { type Duration, toMillis } from '../core/duration.js'
+export type { ProcessContext, Processor } from '../core/processor.js'
 export type { TableChange } from '../core/table.js'
 export {
   type Aggregation,

@@ -1,5 +1,6 @@
 import type { Sink } from '../connectors/types.js'
 import { type Duration, toMillis } from '../core/duration.js'
+import type { Processor } from '../core/processor.js'
 import type { TableChange } from '../core/table.js'
 import type { GraphBuilder } from '../graph/graph-builder.js'
 import type { KeyByNode } from '../graph/nodes.js'
@@ -432,6 +433,42 @@ export class KeyedStream<K, T> {
       joiner: joiner as unknown as (l: never, r: never, k: never) => unknown,
       inputs: [keyed],
       name,
+    })
+    return new Stream<R>(this.graph, node)
+  }
+
+  /**
+   * A custom operator on each key (Kafka Streams' Processor API, Flink's `KeyedProcessFunction`): `process`
+   * sees every record of a key with that key's state, and may set event-time timers; `onTimer` runs once the
+   * watermark reaches a timer's time. Whatever either emits flows on as a stream. State and timers are checkpointed
+   * with the task and restored on any instance; the keyBy repartitions as for a window. For what windows,
+   * joins and tables do not express: timeouts, alerts on silence, state machines, custom emit rules.
+   *
+   * @example
+   * orders.keyBy((e) => e.order_id).process<{ due: number }, string>({
+   *   process(e, ctx) {
+   *     if (e.type === 'placed') ctx.setTimer((ctx.state = { due: ctx.timestamp + 15 * 60_000 }).due)
+   *     else if (ctx.state && ctx.timestamp < ctx.state.due) ctx.state = undefined // paid in time
+   *   },
+   *   onTimer(_time, ctx) {
+   *     if (ctx.state) ctx.emit(`order ${ctx.key} not paid within 15 minutes`)
+   *     ctx.state = undefined
+   *   },
+   * }).to(alerts)
+   */
+  process<S, R>(processor: Processor<K, T, S, R>, options: Named = {}): Stream<R> {
+    const p = processor as Partial<Processor<K, T, S, R>> | undefined
+    if (!p || typeof p.process !== 'function')
+      throw new TypeError(
+        `process: pass a processor { process(value, ctx), onTimer?(time, ctx) }, e.g. { process: (v, ctx) => ctx.emit(v) }; got ${describeValue(processor)}`,
+      )
+    if (p.onTimer !== undefined && typeof p.onTimer !== 'function')
+      throw new TypeError('process: onTimer must be a function (time, ctx) => void, or left out')
+    const node = this.graph.add({
+      kind: 'process',
+      processor: processor as unknown as Processor<never, never, unknown, unknown>,
+      inputs: [this.node],
+      name: options.name ?? p.name,
     })
     return new Stream<R>(this.graph, node)
   }

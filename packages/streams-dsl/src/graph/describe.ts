@@ -17,6 +17,8 @@ function detail(t: Topology, n: GraphNode): string {
       return `${n.spec.name}, allowed lateness ${formatDuration(n.allowedLateness)}, emit ${n.emit}`
     case 'aggregate':
       return n.aggregation.name
+    case 'process':
+      return `custom processor${n.processor.onTimer ? ' with event-time timers' : ''}, state per key`
     case 'tableAggregate':
       return `${n.aggregation.name} over all time, a result per record`
     case 'deduplicate':

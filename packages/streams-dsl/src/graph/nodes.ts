@@ -1,6 +1,7 @@
 import type { DeadLetter, Sink } from '../connectors/types.js'
 import type { Aggregation } from '../core/aggregation.js'
 import type { EventTime } from '../core/event-time.js'
+import type { Processor } from '../core/processor.js'
 import type { Serde } from '../core/serde.js'
 import type { WindowSpec } from '../core/window.js'
 
@@ -94,6 +95,11 @@ export type TableAggregateNode = NodeBase & {
   readonly kind: 'tableAggregate'
   readonly aggregation: Aggregation<never, unknown, unknown>
 }
+/** A custom keyed operator with per-key state and event-time timers (`keyBy(fn).process(processor)`). */
+export type ProcessNode = NodeBase & {
+  readonly kind: 'process'
+  readonly processor: Processor<never, never, unknown, unknown>
+}
 /** Writes to a sink. */
 export type SinkNode = NodeBase & { readonly kind: 'sink'; readonly sink: Sink<never> }
 /** Side outputs of the whole topology: records that failed, and late events. */
@@ -111,6 +117,7 @@ export type GraphNode =
   | JoinNode
   | TableJoinNode
   | TableAggregateNode
+  | ProcessNode
   | WindowNode
   | AggregateNode
   | SinkNode

@@ -64,10 +64,14 @@ export function validateGraph(t: Topology): GraphProblem | undefined {
           return { node: n.name, message: 'a keyed stream that is joined cannot also be windowed: key it again' }
         if (
           consumers.some(
-            (c) => !['window', 'join', 'tableJoin', 'tableAggregate'].includes(t.byName.get(c)?.kind ?? ''),
+            (c) => !['window', 'join', 'tableJoin', 'tableAggregate', 'process'].includes(t.byName.get(c)?.kind ?? ''),
           )
         )
-          return { node: n.name, message: "a keyed stream can only be windowed: call .window(tumbling('1m')) on it" }
+          return {
+            node: n.name,
+            message:
+              "a keyed stream can only be windowed, joined, aggregated or processed: call .window(tumbling('1m')), .join(...), .aggregate(...) or .process(...) on it",
+          }
         break
       case 'join':
         if (inputs[0]?.kind !== 'keyBy')

@@ -846,7 +846,7 @@ export class Runner {
 function refuseReplayWithoutCheckpoints(topology: Topology, checkpoints: CheckpointConfig): void {
   if (checkpoints.enabled) return
   const windows = topology.nodes
-    .filter((n) => n.kind === 'window' || n.kind === 'join' || n.kind === 'tableJoin' || n.kind === 'tableAggregate')
+    .filter((n) => ['window', 'join', 'tableJoin', 'tableAggregate', 'process'].includes(n.kind))
     .map((n) => n.name)
   if (windows.length === 0) return
   throw new ConfigError(

@@ -6,6 +6,7 @@ import type { OperatorDeps } from './context.js'
 import { DedupeOperator } from './operators/dedupe-operator.js'
 import { type StatefulOperator, windowOperator } from './operators/index.js'
 import { IntervalJoinOperator } from './operators/interval-join-operator.js'
+import { ProcessOperator } from './operators/process-operator.js'
 import { StreamTableJoinOperator } from './operators/stream-table-join-operator.js'
 import { TableAggregateOperator } from './operators/table-aggregate-operator.js'
 
@@ -125,6 +126,13 @@ export function buildPlan(t: Topology, deps: PlanDeps): Plan {
                 deps.resultFailed(w, r, e, deps.ctx.ts)
               }
             }
+            if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.process(v) : undefined)
+            return (v: unknown) => op.process(v)
+          }
+          if (consumer.kind === 'process') {
+            const op = new ProcessOperator(w, consumer, keyOf, deps, deps.resultFailed)
+            operators.push(op)
+            op.downstream = emitterOf(w)
             if (owns) return (v: unknown) => (owns(name, keyOf(v)) ? op.process(v) : undefined)
             return (v: unknown) => op.process(v)
           }
