@@ -11,7 +11,10 @@
 export interface ProcessContext<K, S, R> {
   /** The key of the record or timer (the keyBy's). */
   readonly key: K
-  /** Event time of the record being processed, or the time of the timer firing. */
+  /**
+   * Event time of the record being processed, or the time of the timer firing (for a wall-clock timer, its
+   * wall-clock time: what is emitted then carries it as event time, as in Kafka Streams).
+   */
   readonly timestamp: number
   /** The watermark of the operator's input (`-Infinity` before the first). */
   readonly watermark: number
@@ -29,6 +32,17 @@ export interface ProcessContext<K, S, R> {
   deleteTimer(time: number): void
   /** The key's pending timer times, ascending. */
   timers(): readonly number[]
+  /**
+   * Asks for `onWallClockTimer(time)` once the wall clock reaches `time` (epoch ms; checked on every tick of the
+   * runner, every `TICK_INTERVAL_MS` (200 ms), or `TestDriver.advanceWallClock`): a processing-time timer, as Kafka Streams'
+   * wall-clock punctuation. One per key and time; kept across restarts like the state (a timer whose time
+   * passed while the job was down fires at the first tick).
+   */
+  setWallClockTimer(time: number): void
+  /** Cancels the key's wall-clock timer at `time`, if set. */
+  deleteWallClockTimer(time: number): void
+  /** The key's pending wall-clock timer times, ascending. */
+  wallClockTimers(): readonly number[]
   /** Sends a result downstream, with event time {@link ProcessContext.timestamp}. */
   emit(result: R): void
 }
@@ -36,12 +50,13 @@ export interface ProcessContext<K, S, R> {
 /**
  * A custom keyed operator (`keyed.process(processor)`, as Kafka Streams' Processor API or Flink's
  * `KeyedProcessFunction`): `process` is called for every record of a key with the key's state; `onTimer` when one
- * of the key's event-time timers fires. State and timers are per key, checkpointed with the task's offsets and
+ * of the key's event-time timers fires, `onWallClockTimer` when one of its wall-clock (processing-time) timers does. State and timers are per key, checkpointed with the task's offsets and
  * restored on any instance, repartitioned with the keyBy. Every record reaches `process`, whatever the watermark:
  * compare `ctx.timestamp` with `ctx.watermark` to treat late records.
  *
- * Records of a batch are all processed before the watermark moves, so a timer may fire after records later
- * than it were read: judge by event time (`ctx.timestamp`), not by the order of callbacks.
+ * The watermark may lag the records read far (it is the least over the input partitions: one partition behind,
+ * or not yet idle after a start, holds it), so a timer may fire after records later than it went through
+ * `process`: judge by event time (`ctx.timestamp`), not by the order of callbacks.
  *
  * @example
  * // an alert for an order not paid within 15 minutes of event time
@@ -65,4 +80,6 @@ export interface Processor<K, T, S, R> {
   process(value: T, ctx: ProcessContext<K, S, R>): void
   /** Called when a timer of the key fires: the watermark reached `time`. */
   onTimer?(time: number, ctx: ProcessContext<K, S, R>): void
+  /** Called when a wall-clock timer of the key fires: the wall clock reached `time`. */
+  onWallClockTimer?(time: number, ctx: ProcessContext<K, S, R>): void
 }

@@ -462,8 +462,9 @@ export class KeyedStream<K, T> {
       throw new TypeError(
         `process: pass a processor { process(value, ctx), onTimer?(time, ctx) }, e.g. { process: (v, ctx) => ctx.emit(v) }; got ${describeValue(processor)}`,
       )
-    if (p.onTimer !== undefined && typeof p.onTimer !== 'function')
-      throw new TypeError('process: onTimer must be a function (time, ctx) => void, or left out')
+    for (const cb of ['onTimer', 'onWallClockTimer'] as const)
+      if (p[cb] !== undefined && typeof p[cb] !== 'function')
+        throw new TypeError(`process: ${cb} must be a function (time, ctx) => void, or left out`)
     const node = this.graph.add({
       kind: 'process',
       processor: processor as unknown as Processor<never, never, unknown, unknown>,

@@ -274,7 +274,9 @@ export class EngineCore implements Engine, EngineInternals {
 
   tick(): Promise<void> {
     return this.serial(() => {
-      if (this.tracker.refresh(this.clock.now())) this.advance()
+      const now = this.clock.now()
+      if (this.tracker.refresh(now)) this.advance()
+      for (const op of this.plan.operators) op.onWallClock?.(now)
       return this.handOff()
     })
   }

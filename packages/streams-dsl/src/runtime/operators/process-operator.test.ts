@@ -36,7 +36,7 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
     expect(d.status().windows.open).toBe(2) // two keys hold state
     await d.pipe('clicks', [{ user: 'c', ts: 32_001 }]) // W = 32 000: b's timer (32 000) fires, a's (40 000) not
     expect(out.records).toEqual([{ user: 'b', clicks: 1, first: 2_000, last: 2_000 }])
-    // the batch's record comes first, then W moves to 99 999: a's and c's timers fire, c's session is the click
+    // the record comes first, then W moves to 99 999: a's and c's timers fire, c's session is the click
     // before the one just read
     await d.pipe('clicks', [{ user: 'c', ts: 100_000 }])
     expect(out.records.slice(1)).toEqual([
@@ -93,6 +93,43 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
     expect(out.records).toEqual(['y@5 (W 99, pending -)', 'x@50 (W 99, pending -)', 'y@1 (W 100, pending -)'])
   })
 
+  it('fires wall-clock timers as the wall clock reaches them, kept across a restore', async () => {
+    const a = topology('reminders', { watermarks: { maxOutOfOrderness: 0 } })
+    const out = collectingSink<string>('out')
+    const T0 = 1_000_000
+    a.source(topic('clicks', { value: json(Click), timestamp: (c) => c.ts }))
+      .keyBy((c) => c.user)
+      .process<number, string>({
+        process(c, ctx) {
+          ctx.state = (ctx.state ?? 0) + 1
+          if (ctx.state === 1) ctx.setWallClockTimer(T0 + 5_000) // 5 s of processing time after the start
+          if (c.ts === 0) ctx.deleteWallClockTimer(T0 + 5_000)
+        },
+        onWallClockTimer(time, ctx) {
+          ctx.emit(
+            `${ctx.key}: ${ctx.state} by ${time} (event time ${ctx.timestamp}, pending ${ctx.wallClockTimers().length})`,
+          )
+        },
+      })
+      .to(out)
+    const d = new TestDriver(a.build(), { startTime: T0 })
+    await d.pipe('clicks', [
+      { user: 'a', ts: 10 },
+      { user: 'a', ts: 20 },
+      { user: 'b', ts: 30 },
+      { user: 'c', ts: 40 },
+      { user: 'c', ts: 0 }, // deletes c's
+    ])
+    await d.advanceWallClock('4s')
+    expect(out.records).toEqual([]) // event time does not fire them: only the wall clock does
+    d.restore(d.snapshot())
+    await d.advanceWallClock('1s')
+    expect(out.records).toEqual([
+      `a: 2 by ${T0 + 5_000} (event time ${T0 + 5_000}, pending 0)`,
+      `b: 1 by ${T0 + 5_000} (event time ${T0 + 5_000}, pending 0)`,
+    ])
+  })
+
   it("sends a throw in onTimer to the dead letters and goes on with the other keys' timers", async () => {
     const a = topology('throws', { watermarks: { maxOutOfOrderness: 0 } })
     const out = collectingSink<string>('out')
@@ -125,6 +162,9 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
     const keyed = a.source(topic('clicks', { value: json(Click) })).keyBy((c) => c.user)
     expect(() => keyed.process(undefined as never)).toThrow(/pass a processor \{ process\(value, ctx\)/)
     expect(() => keyed.process({ process: () => {}, onTimer: 3 } as never)).toThrow(/onTimer must be a function/)
+    expect(() => keyed.process({ process: () => {}, onWallClockTimer: 'x' } as never)).toThrow(
+      /onWallClockTimer must be a function/,
+    )
     keyed.process({ name: 'pass', process: (c, ctx) => ctx.emit(c) }).to(collectingSink('out'))
     expect(a.build().describe()).toMatch(/pass.*custom processor, state per key/)
   })

@@ -16,15 +16,19 @@ import {
 /** The one bucket of a task's keys (state over all time, as a table's). */
 const ALL_TIME = { start: 0, end: 1 } as const
 
-/** What a key holds, as stored (plain JSON: snapshotted as is): its state, and its timer times ascending. */
-type KeyEntry = { s?: unknown; t?: number[] }
+/**
+ * What a key holds, as stored (plain JSON: snapshotted as is): its state, its event-time timers and its
+ * wall-clock timers, each ascending.
+ */
+type KeyEntry = { s?: unknown; t?: number[]; w?: number[] }
 
 type Timer = { readonly task: number; readonly key: WindowKey; readonly time: number }
 
 /**
- * `keyBy(fn).process(processor)` (see `KeyedStream.process`): per task, each key's state and event-time timers in
- * one bucket (`{ s, t }` per key); a min-heap of every pending timer fires them, earliest first, as the watermark
- * reaches them (a timer deleted meanwhile is skipped as it comes up). Nothing is late or purged here: a key's
+ * `keyBy(fn).process(processor)` (see `KeyedStream.process`): per task, each key's state and timers in one
+ * bucket (`{ s, t, w }` per key); a min-heap of every pending event-time timer fires them, earliest first, as the
+ * watermark reaches them, another the wall-clock timers on the engine's ticks (a timer deleted meanwhile is
+ * skipped as it comes up). Nothing is late or purged here: a key's
  * entry goes once it holds neither state nor timers.
  */
 export class ProcessOperator implements StatefulOperator {
@@ -34,6 +38,7 @@ export class ProcessOperator implements StatefulOperator {
   private readonly processor: Processor<WindowKey, unknown, unknown, unknown>
   private readonly ctx: RecordContext
   private readonly timers = new MinHeap<Timer>()
+  private readonly wallTimers = new MinHeap<Timer>()
   private inputWatermark = Number.NEGATIVE_INFINITY
   /** The one context handed to user code, pointed at the key being processed. */
   private readonly pctx: KeyContext
@@ -84,9 +89,9 @@ export class ProcessOperator implements StatefulOperator {
     }
   }
 
-  /** @internal for {@link KeyContext}: a timer of a key was set. */
-  timerSet(task: number, key: WindowKey, time: number): void {
-    this.timers.push(time, { task, key, time })
+  /** @internal for {@link KeyContext}: a timer of a key was set (`wall`: a wall-clock one). */
+  timerSet(task: number, key: WindowKey, time: number, wall: boolean): void {
+    ;(wall ? this.wallTimers : this.timers).push(time, { task, key, time })
   }
 
   /** @internal for {@link KeyContext}: emits with event time `ts`. */
@@ -103,26 +108,38 @@ export class ProcessOperator implements StatefulOperator {
   /** Fires every timer the watermark reached, earliest first (timers set meanwhile at or before W included). */
   onWatermark(W: number): void {
     this.inputWatermark = W
-    if (this.timers.minKey > W) return
-    const onTimer = this.processor.onTimer
+    if (this.timers.minKey <= W) this.fire(this.timers, W, 't', this.processor.onTimer)
+  }
+
+  /** Fires every wall-clock timer the clock reached, earliest first. */
+  onWallClock(now: number): void {
+    if (this.wallTimers.minKey <= now) this.fire(this.wallTimers, now, 'w', this.processor.onWallClockTimer)
+  }
+
+  private fire(
+    heap: MinHeap<Timer>,
+    upTo: number,
+    field: 't' | 'w',
+    callback: ((time: number, ctx: ProcessContext<WindowKey, unknown, unknown>) => void) | undefined,
+  ): void {
     const record = this.ctx.record
     const partition = this.ctx.partition
     // a timer's results come from state, not from the record last read
     this.ctx.record = null
     this.ctx.partition = null
     try {
-      for (let t = this.timers.popIfAtMost(W); t !== undefined; t = this.timers.popIfAtMost(W)) {
+      for (let t = heap.popIfAtMost(upTo); t !== undefined; t = heap.popIfAtMost(upTo)) {
         const b = this.stores[t.task]?.get(ALL_TIME.start)
         const entry = b?.entries.get(t.key)
-        const times = entry?.t
+        const times = entry?.[field]
         const i = times === undefined ? -1 : times.indexOf(t.time)
         if (b === undefined || entry === undefined || times === undefined || i < 0) continue // deleted or dropped
         times.splice(i, 1)
-        if (times.length === 0) delete entry.t
+        if (times.length === 0) delete entry[field]
         const c = this.pctx
-        c.point(t.task, t.key, b, t.time, W)
+        c.point(t.task, t.key, b, t.time, this.inputWatermark)
         try {
-          onTimer?.call(this.processor, t.time, c)
+          callback?.call(this.processor, t.time, c)
         } catch (e) {
           this.failed(this.name, { key: t.key, timer: t.time }, e, t.time)
         } finally {
@@ -148,11 +165,14 @@ export class ProcessOperator implements StatefulOperator {
 
   /** Starts the restored timers again, then fires what the restored watermark reached. */
   restored(W: number): void {
-    while (this.timers.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
+    for (const heap of [this.timers, this.wallTimers]) while (heap.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
     this.stores.forEach((store, task) => {
       const b = store?.get(ALL_TIME.start)
       if (b === undefined) return
-      for (const [key, entry] of b.entries) for (const time of entry.t ?? []) this.timerSet(task, key, time)
+      for (const [key, entry] of b.entries) {
+        for (const time of entry.t ?? []) this.timerSet(task, key, time, false)
+        for (const time of entry.w ?? []) this.timerSet(task, key, time, true)
+      }
     })
     this.onWatermark(W)
   }
@@ -234,30 +254,51 @@ class KeyContext implements ProcessContext<WindowKey, unknown, unknown> {
   }
 
   setTimer(time: number): void {
-    if (typeof time !== 'number' || !Number.isFinite(time))
-      throw new TypeError(`process: setTimer needs an event time in epoch ms, got ${String(time)}`)
-    const e = this.entryOrNew()
-    const t = e.t ?? []
-    e.t = t
-    // ascending, one per time
-    let i = t.length
-    while (i > 0 && (t[i - 1] as number) > time) i--
-    if (i > 0 && t[i - 1] === time) return
-    t.splice(i, 0, time)
-    this.op.timerSet(this.task, this.key, time)
+    this.set('t', time, 'setTimer')
   }
 
   deleteTimer(time: number): void {
-    this.live()
-    const t = this.entry?.t
-    if (t === undefined) return
-    const i = t.indexOf(time)
-    if (i >= 0) t.splice(i, 1) // its heap entry is skipped when it comes up
+    this.delete('t', time)
   }
 
   timers(): readonly number[] {
     this.live()
     return [...(this.entry?.t ?? [])]
+  }
+
+  setWallClockTimer(time: number): void {
+    this.set('w', time, 'setWallClockTimer')
+  }
+
+  deleteWallClockTimer(time: number): void {
+    this.delete('w', time)
+  }
+
+  wallClockTimers(): readonly number[] {
+    this.live()
+    return [...(this.entry?.w ?? [])]
+  }
+
+  private set(field: 't' | 'w', time: number, what: string): void {
+    if (typeof time !== 'number' || !Number.isFinite(time))
+      throw new TypeError(`process: ${what} needs a time in epoch ms, got ${String(time)}`)
+    const e = this.entryOrNew()
+    const t = e[field] ?? []
+    e[field] = t
+    // ascending, one per time
+    let i = t.length
+    while (i > 0 && (t[i - 1] as number) > time) i--
+    if (i > 0 && t[i - 1] === time) return
+    t.splice(i, 0, time)
+    this.op.timerSet(this.task, this.key, time, field === 'w')
+  }
+
+  private delete(field: 't' | 'w', time: number): void {
+    this.live()
+    const t = this.entry?.[field]
+    if (t === undefined) return
+    const i = t.indexOf(time)
+    if (i >= 0) t.splice(i, 1) // its heap entry is skipped when it comes up
   }
 
   emit(result: unknown): void {

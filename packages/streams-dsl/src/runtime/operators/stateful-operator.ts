@@ -40,6 +40,8 @@ export interface StatefulOperator {
   process(value: unknown): void
   /** Fires and purges what watermark `W` allows; cheap when nothing is due. */
   onWatermark(W: number): void
+  /** Called on every tick with the wall clock (epoch ms): fires processing-time timers; cheap when none is due. */
+  onWallClock?(now: number): void
   /** The live state, task by task (ascending task index), each task's windows in the store's order. */
   snapshot(): TaskBucket[]
   /** Loads one restored entry into a task's state. */
