@@ -1,20 +1,10 @@
 import type { ProcessContext, Processor } from '../../core/processor.js'
 import type { ProcessNode } from '../../graph/nodes.js'
-import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
+import type { WindowBucket, WindowKey } from '../../state/window-store.js'
 import { noteOffset, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
+import { AllTimeState } from './all-time-state.js'
 import { MinHeap } from './min-heap.js'
-import {
-  lowerOffsets,
-  lowestOffsetsOfStores,
-  type OperatorStatus,
-  type RestoredEntry,
-  type StatefulOperator,
-  snapshotStores,
-  type TaskBucket,
-} from './stateful-operator.js'
-
-/** The one bucket of a task's keys (state over all time, as a table's). */
-const ALL_TIME = { start: 0, end: 1 } as const
+import type { OperatorStatus, RestoredEntry, StatefulOperator, TaskBucket } from './stateful-operator.js'
 
 /**
  * What a key holds, as stored (plain JSON: snapshotted as is): its state, its event-time timers and its
@@ -34,7 +24,7 @@ type Timer = { readonly task: number; readonly key: WindowKey; readonly time: nu
 export class ProcessOperator implements StatefulOperator {
   /** Where emitted results go; set by the planner. */
   downstream: (value: unknown) => void = () => {}
-  private readonly stores: (WindowStore<KeyEntry> | undefined)[] = []
+  private readonly state: AllTimeState<KeyEntry>
   private readonly processor: Processor<WindowKey, unknown, unknown, unknown>
   private readonly ctx: RecordContext
   private readonly timers = new MinHeap<Timer>()
@@ -47,38 +37,20 @@ export class ProcessOperator implements StatefulOperator {
     readonly name: string,
     node: ProcessNode,
     private readonly keyOf: (value: unknown) => WindowKey,
-    private readonly deps: OperatorDeps,
+    deps: OperatorDeps,
     /** Reports a throw of user code in a timer (a record's throw is the engine's, as for any operator). */
     private readonly failed: (operator: string, what: unknown, error: unknown, ts?: number) => void,
   ) {
     this.processor = node.processor as unknown as Processor<WindowKey, unknown, unknown, unknown>
     this.ctx = deps.ctx
     this.pctx = new KeyContext(this)
-  }
-
-  private store(task: number): WindowStore<KeyEntry> {
-    let s = this.stores[task]
-    if (s === undefined) {
-      s = this.deps.state.windowStore<KeyEntry>(this.name, task)
-      this.stores[task] = s
-    }
-    return s
-  }
-
-  private bucket(task: number): WindowBucket<KeyEntry> {
-    const store = this.store(task)
-    let b = store.get(ALL_TIME.start)
-    if (b === undefined) {
-      b = store.getOrCreate(ALL_TIME.start, ALL_TIME.end)
-      b.fired = true
-    }
-    return b
+    this.state = new AllTimeState(name, deps)
   }
 
   process(value: unknown): void {
     const key = this.keyOf(value)
     const p = partitionOf(this.ctx)
-    const b = this.bucket(p.task)
+    const b = this.state.bucket(p.task)
     noteOffset(this.ctx, b.minOffsets, p.slot)
     const c = this.pctx
     c.point(p.task, key, b, this.ctx.ts, this.inputWatermark)
@@ -129,7 +101,7 @@ export class ProcessOperator implements StatefulOperator {
     this.ctx.partition = null
     try {
       for (let t = heap.popIfAtMost(upTo); t !== undefined; t = heap.popIfAtMost(upTo)) {
-        const b = this.stores[t.task]?.get(ALL_TIME.start)
+        const b = this.state.existing(t.task)
         const entry = b?.entries.get(t.key)
         const times = entry?.[field]
         const i = times === undefined ? -1 : times.indexOf(t.time)
@@ -153,43 +125,35 @@ export class ProcessOperator implements StatefulOperator {
   }
 
   snapshot(): TaskBucket[] {
-    return snapshotStores(this.stores)
+    return this.state.snapshot()
   }
 
   restore(task: number, e: RestoredEntry): void {
-    const b = this.store(task).getOrCreate(e.start, e.end)
-    b.fired = true
-    b.entries.set(e.key, e.acc as KeyEntry)
-    lowerOffsets(b.minOffsets, e.minOffsets)
+    this.state.restore(task, e)
   }
 
   /** Starts the restored timers again, then fires what the restored watermark reached. */
   restored(W: number): void {
     for (const heap of [this.timers, this.wallTimers]) while (heap.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
-    this.stores.forEach((store, task) => {
-      const b = store?.get(ALL_TIME.start)
-      if (b === undefined) return
+    for (const [task, b] of this.state.tasks())
       for (const [key, entry] of b.entries) {
         for (const time of entry.t ?? []) this.timerSet(task, key, time, false)
         for (const time of entry.w ?? []) this.timerSet(task, key, time, true)
       }
-    })
     this.onWatermark(W)
   }
 
   dropTask(task: number): void {
-    this.stores[task]?.clear()
+    this.state.dropTask(task)
   }
 
   lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(this.stores, low)
+    this.state.lowestOffsets(low)
   }
 
   /** Keys holding state or timers count as open entries; none is a window waiting to fire. */
   status(): OperatorStatus {
-    let open = 0
-    for (const s of this.stores) if (s !== undefined) for (const b of s.values()) open += b.entries.size
-    return { open, oldest: undefined }
+    return this.state.status()
   }
 }
 

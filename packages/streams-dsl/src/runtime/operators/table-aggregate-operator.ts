@@ -1,20 +1,10 @@
 import type { Aggregation } from '../../core/aggregation.js'
 import type { TableChange } from '../../core/table.js'
 import type { TableAggregateNode } from '../../graph/nodes.js'
-import type { WindowKey, WindowStore } from '../../state/window-store.js'
+import type { WindowKey } from '../../state/window-store.js'
 import { noteOffset, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
-import {
-  lowerOffsets,
-  lowestOffsetsOfStores,
-  type OperatorStatus,
-  type RestoredEntry,
-  type StatefulOperator,
-  snapshotStores,
-  type TaskBucket,
-} from './stateful-operator.js'
-
-/** The one bucket of a task's running results: every key's accumulator (a window over all time). */
-const ALL_TIME = { start: 0, end: 1 } as const
+import { AllTimeState } from './all-time-state.js'
+import type { OperatorStatus, RestoredEntry, StatefulOperator, TaskBucket } from './stateful-operator.js'
 
 /**
  * An aggregation over all time (`keyBy(fn).aggregate(...)` with no window): per task, every key's accumulator
@@ -25,7 +15,7 @@ const ALL_TIME = { start: 0, end: 1 } as const
 export class TableAggregateOperator implements StatefulOperator {
   /** Where results go; set by the planner. */
   downstream: (value: unknown) => void = () => {}
-  private readonly stores: (WindowStore<unknown> | undefined)[] = []
+  private readonly state: AllTimeState<unknown>
   private readonly agg: Aggregation<unknown, unknown, unknown>
   private readonly ctx: RecordContext
 
@@ -33,30 +23,17 @@ export class TableAggregateOperator implements StatefulOperator {
     readonly name: string,
     node: TableAggregateNode,
     private readonly keyOf: (value: unknown) => WindowKey,
-    private readonly deps: OperatorDeps,
+    deps: OperatorDeps,
   ) {
     this.agg = node.aggregation as Aggregation<unknown, unknown, unknown>
     this.ctx = deps.ctx
-  }
-
-  private store(task: number): WindowStore<unknown> {
-    let s = this.stores[task]
-    if (s === undefined) {
-      s = this.deps.state.windowStore(this.name, task)
-      this.stores[task] = s
-    }
-    return s
+    this.state = new AllTimeState(name, deps)
   }
 
   process(value: unknown): void {
     const key = this.keyOf(value)
     const p = partitionOf(this.ctx)
-    const store = this.store(p.task)
-    let b = store.get(ALL_TIME.start)
-    if (b === undefined) {
-      b = store.getOrCreate(ALL_TIME.start, ALL_TIME.end)
-      b.fired = true
-    }
+    const b = this.state.bucket(p.task)
     noteOffset(this.ctx, b.minOffsets, p.slot)
     const acc = b.entries.get(key)
     const next = this.agg.add(acc === undefined ? this.agg.init() : acc, value)
@@ -68,30 +45,25 @@ export class TableAggregateOperator implements StatefulOperator {
   onWatermark(): void {}
 
   snapshot(): TaskBucket[] {
-    return snapshotStores(this.stores)
+    return this.state.snapshot()
   }
 
   restore(task: number, e: RestoredEntry): void {
-    const b = this.store(task).getOrCreate(e.start, e.end)
-    b.fired = true
-    b.entries.set(e.key, e.acc)
-    lowerOffsets(b.minOffsets, e.minOffsets)
+    this.state.restore(task, e)
   }
 
   restored(): void {}
 
   dropTask(task: number): void {
-    this.stores[task]?.clear()
+    this.state.dropTask(task)
   }
 
   lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(this.stores, low)
+    this.state.lowestOffsets(low)
   }
 
   /** Keys held count as open entries; none waits to fire. */
   status(): OperatorStatus {
-    let open = 0
-    for (const s of this.stores) if (s !== undefined) for (const b of s.buckets()) open += b.entries.size
-    return { open, oldest: undefined }
+    return this.state.status()
   }
 }
