@@ -60,9 +60,9 @@ export class JobProcess {
     clearTimeout(t)
   }
 
-  /** Log lines whose message contains `text`. */
-  count(text: string): number {
-    return this.lines.filter((l) => l.includes(text)).length
+  /** Log lines whose message contains `text` (and `also`, when given). */
+  count(text: string, also?: string): number {
+    return this.lines.filter((l) => l.includes(text) && (also === undefined || l.includes(also))).length
   }
 }
 
