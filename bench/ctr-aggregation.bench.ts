@@ -13,7 +13,9 @@
 // result per event; interval-join — each click joined to the impressions of its product in the 100 ms before it;
 // table-join — each event joined with its product's row of a products table, one row per product read first;
 // dedupe — the CTR topology with each input deduplicated by event_id within 1 min first, one event in 20 sent
-// twice in a row).
+// twice in a row); process — the CTR counts per product and 10 s window by a custom processor (keyBy(fn).process:
+// per product its windows' counts as JSON state, an event-time timer at each window's end emitting it), beside the
+// window operator doing the same; top-n — the 10 most clicked products of each 10 s window, topN over one key).
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -31,6 +33,7 @@ import {
   sliding,
   sumOf,
   topic,
+  topN,
   topology,
   tumbling,
   type WindowSpec,
@@ -57,7 +60,7 @@ const WINDOWS: Record<string, () => WindowSpec> = {
 const WINDOW = process.env.WINDOW ?? 'tumbling'
 if (!(WINDOW in WINDOWS)) throw new Error(`WINDOW must be one of ${Object.keys(WINDOWS).join(', ')}, not ${WINDOW}`)
 const windowSpec = (WINDOWS[WINDOW] as () => WindowSpec)()
-const OPERATORS = ['window', 'running', 'interval-join', 'table-join', 'dedupe'] as const
+const OPERATORS = ['window', 'running', 'interval-join', 'table-join', 'dedupe', 'process', 'top-n'] as const
 type Operator = (typeof OPERATORS)[number]
 const OPERATOR = (process.env.OPERATOR ?? 'window') as Operator
 if (!OPERATORS.includes(OPERATOR)) throw new Error(`OPERATOR must be one of ${OPERATORS.join(', ')}, not ${OPERATOR}`)
@@ -154,6 +157,46 @@ function build(mode: Mode, prepared: Event[] | undefined) {
         (c, i) => ({ product_id: c.product_id, delay: (c.timestamp as number) - (i.timestamp as number) }),
         { within: { before: 100, after: 0 }, allowedLateness: '5s' },
       )
+      .to(counting)
+    return { topology: app.build(), results: () => results }
+  }
+  if (OPERATOR === 'process') {
+    type Counts = Record<string, [number, number]>
+    merged()
+      .keyBy((e) => e.productId)
+      .process<Counts, { product_id: string; window_start: number; impressions: number; clicks: number }>({
+        name: 'ctr-by-processor',
+        process(e, ctx) {
+          const start = ctx.timestamp - (((ctx.timestamp % 10_000) + 10_000) % 10_000)
+          if (start + 10_000 - 1 + 5_000 <= ctx.watermark) return // past the window's lateness: dropped
+          const w = ctx.state ?? {}
+          const c = w[start]
+          if (c === undefined) {
+            w[start] = [e.impressions, e.clicks]
+            ctx.setTimer(start + 10_000 - 1)
+          } else {
+            c[0] += e.impressions
+            c[1] += e.clicks
+          }
+          ctx.state = w
+        },
+        onTimer(time, ctx) {
+          const start = time + 1 - 10_000
+          const c = ctx.state?.[start]
+          if (c === undefined || ctx.state === undefined) return
+          ctx.emit({ product_id: ctx.key, window_start: start, impressions: c[0], clicks: c[1] })
+          delete ctx.state[start]
+          if (Object.keys(ctx.state).length === 0) ctx.state = undefined
+        },
+      })
+      .to(counting)
+    return { topology: app.build(), results: () => results }
+  }
+  if (OPERATOR === 'top-n') {
+    merged()
+      .keyBy(() => 'all')
+      .window(tumbling('10s'), { allowedLateness: '5s' })
+      .aggregate(topN({ n: 10, key: (e) => e.productId, score: (e) => e.clicks }))
       .to(counting)
     return { topology: app.build(), results: () => results }
   }
