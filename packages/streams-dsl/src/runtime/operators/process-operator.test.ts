@@ -130,6 +130,28 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
     ])
   })
 
+  it('keeps a key that holds a wall-clock timer and no state', async () => {
+    const a = topology('bare-timer', { watermarks: { maxOutOfOrderness: 0 } })
+    const out = collectingSink<string>('out')
+    a.source(topic('clicks', { value: json(Click), timestamp: (c) => c.ts }))
+      .keyBy((c) => c.user)
+      .process<null, string>({
+        process(_c, ctx) {
+          ctx.setWallClockTimer(2_000_000)
+        },
+        onWallClockTimer(time, ctx) {
+          ctx.emit(`${ctx.key}@${time}`)
+        },
+      })
+      .to(out)
+    const d = new TestDriver(a.build(), { startTime: 1_999_000 })
+    await d.pipe('clicks', [{ user: 'a', ts: 10 }])
+    expect(d.status().windows.open).toBe(1)
+    await d.advanceWallClock('1s')
+    expect(out.records).toEqual(['a@2000000'])
+    expect(d.status().windows.open).toBe(0)
+  })
+
   it("sends a throw in onTimer to the dead letters and goes on with the other keys' timers", async () => {
     const a = topology('throws', { watermarks: { maxOutOfOrderness: 0 } })
     const out = collectingSink<string>('out')

@@ -180,8 +180,7 @@ class KeyContext implements ProcessContext<WindowKey, unknown, unknown> {
   /** Drops the key's entry if it holds nothing; the context is unusable until pointed again. */
   done(): void {
     const e = this.entry
-    if (e !== undefined && e.s === undefined && (e.t === undefined || e.t.length === 0))
-      this.b?.entries.delete(this.key)
+    if (e !== undefined && e.s === undefined && !e.t?.length && !e.w?.length) this.b?.entries.delete(this.key)
     this.b = undefined
     this.entry = undefined
   }
