@@ -19,10 +19,12 @@
 //      end to the result readable in Redis: latest/previous applied, the history follows) gives p50/p99.
 // Settings: BENCH_EVENTS (1000000), BENCH_PRODUCTS (10000), BENCH_PARTITIONS (6), BENCH_REPEATS (2),
 // BENCH_RUNS (single,partition,auto,single:bounded,partition:bounded,auto:bounded,single:eos,auto:eos), BENCH_TIMEOUT_S (300),
-// KAFKA_BROKERS; JOB_ENV_* variables are passed to the job without the prefix (e.g. JOB_ENV_POLL_RECORDS=2000).
+// KAFKA_BROKERS; JOB_ENV_* variables are passed to the job without the prefix (e.g. JOB_ENV_POLL_RECORDS=2000);
+// JOB_NODE_ARGS adds node flags to the job (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); BENCH_JOB_LOG=<file> appends
+// the job's output (backlog and live runs) to a file.
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +51,8 @@ const RUNS = (
 const LIVE_MODES = (process.env.BENCH_LIVE_MODES ?? 'auto,single').split(',').filter(Boolean)
 const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 2000)
 const LIVE_S = Number(process.env.BENCH_LIVE_S ?? 40)
+/** Appends the output of every job run to this file (for JOB_NODE_ARGS such as --trace-gc). */
+const JOB_LOG = process.env.BENCH_JOB_LOG
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'
 const prefix = `bench-e2e-${Date.now().toString(36)}`
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -237,6 +241,7 @@ async function jobRun(spec: string, r: number): Promise<JobRun> {
   const lines: string[] = []
   let peakRssMiB: number | null = null
   const onLine = (chunk: Buffer) => {
+    if (JOB_LOG) appendFileSync(JOB_LOG, chunk)
     for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue
       lines.push(line)
@@ -343,7 +348,7 @@ async function liveRun(mode: string): Promise<LiveRun> {
       JOB_PORT: String(port),
       LOG_LEVEL: 'warn',
     },
-    stdio: 'ignore',
+    stdio: JOB_LOG ? ['ignore', openSync(JOB_LOG, 'a'), openSync(JOB_LOG, 'a')] : 'ignore',
   })
   const exited = new Promise((r) => child.once('exit', r))
   try {

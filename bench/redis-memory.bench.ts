@@ -4,11 +4,9 @@
 // HISTORY_WINDOWS) of CTR results through the job's sink (`ctrResultsSink` with a history capped at WINDOWS),
 // and reports `MEMORY USAGE` of one history key, of `ctr:latest` and `ctr:previous` per product, and the growth of
 // `used_memory` per product.
-import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { ctrResultsSink } from '@ctr/ctr-topology'
 import { createSinkRedis } from '@ctr/streams-dsl/redis'
-import { Redis } from 'ioredis'
+import { privateRedis } from './lib/redis-server.js'
 import { writeResult } from './lib/report.js'
 
 const PRODUCTS = Number(process.env.PRODUCTS ?? 2_000)
@@ -24,27 +22,10 @@ type CtrResult = {
   window_end: number
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-
-const port = await freePort()
-const server = spawn(
-  'redis-server',
-  ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-  {
-    stdio: 'ignore',
-  },
-)
-const admin = new Redis(port, { retryStrategy: (n) => (n > 50 ? null : 100) })
-admin.on('error', () => {}) // refused until the server listens; ping below waits for it
-const sinkRedis = createSinkRedis(`redis://127.0.0.1:${port}`)
+const redis = await privateRedis()
+const { admin } = redis
+const sinkRedis = createSinkRedis(redis.url)
 try {
-  await admin.ping()
   const used = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1])
   const before = await used()
   const sink = ctrResultsSink({
@@ -93,6 +74,5 @@ try {
   )
 } finally {
   sinkRedis.disconnect()
-  admin.disconnect()
-  server.kill('SIGKILL')
+  redis.stop()
 }

@@ -13,13 +13,19 @@ import { JOB_BUNDLE } from './job-build.js'
  * - `--max-semi-space-size=8`: a young generation of 8 MB semi-spaces instead of 16; the job allocates much and
  *   keeps little of it, so scavenges stay cheap (bounded 1M-event runs: as fast) and the peak RSS is ~10-20 MB lower
  *   (auto: 259 vs 280 MB; single: 244 vs 256). 4 MB was slower and no smaller.
+ * - `JOB_NODE_ARGS`: more node flags, space-separated, after these (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
+ *   profile the job in the e2e bench: node refuses `--cpu-prof` in NODE_OPTIONS).
  */
 export function jobService(extra: Partial<Service> = {}): Service {
   const heap = process.env.JOB_HEAP_MB ?? '256'
   return {
     name: 'job',
     entry: JOB_BUNDLE,
-    nodeArgs: [`--max-old-space-size=${heap}`, '--max-semi-space-size=8'],
+    nodeArgs: [
+      `--max-old-space-size=${heap}`,
+      '--max-semi-space-size=8',
+      ...(process.env.JOB_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
     ...extra,
     env: { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...extra.env },
   }
