@@ -118,6 +118,62 @@ describe('redisLatestPrevious', () => {
     expect(await reader.zrange('t:history:q', 0, -1)).toHaveLength(1) // written before the write resolved
   })
 
+  it('sends each script call as soon as it is packed; a call that fails is sent again with the rest, applied once', async () => {
+    // A client that counts pipelines and fails the second latest/previous call sent outside one (as a connection
+    // lost mid-write would): the write must still apply every result, and publish each change once.
+    const own = createSinkRedis(reader.url)
+    await new Promise((r) => own.once('ready', r))
+    let pipelines = 0
+    let direct = 0
+    const client = new Proxy(own, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target)
+        if (prop === 'pipeline')
+          return () => {
+            pipelines++
+            return target.pipeline()
+          }
+        if (prop === 'streamsLatestPrevious' && typeof v === 'function')
+          return (...args: unknown[]) => {
+            direct++
+            if (failSecond && direct === 2) return Promise.reject(new Error('Connection is closed.'))
+            return v.apply(target, args)
+          }
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    let failSecond = false
+    const sink = redisLatestPrevious<Result>({ ...options, publish: 't:streamed', redis: client })
+    const products = Array.from({ length: 1200 }, (_, i) => `p${i}`) // 3 script calls of at most 500 results
+    await sink.write(products.map((p) => result(p, 10_000)))
+    expect({ direct, pipelines }).toEqual({ direct: 3, pipelines: 1 }) // the history only
+    expect(await reader.hlen('t:latest')).toBe(1200)
+
+    const sub = new Redis(reader.url)
+    let published = 0
+    await sub.subscribe('t:streamed')
+    const ended = new Promise<void>((resolve) =>
+      sub.on('message', (_c, m) => {
+        published++
+        if (m === 'end') resolve()
+      }),
+    )
+    failSecond = true
+    direct = 0
+    pipelines = 0
+    await sink.write(products.map((p) => result(p, 20_000, 7)))
+    expect({ direct, pipelines }).toEqual({ direct: 3, pipelines: 2 }) // latest/previous again, then the history
+    const written = await stored(products)
+    expect(Object.keys(written.latest)).toHaveLength(1200)
+    expect(Object.values(written.latest).every((j) => JSON.parse(j).window_start === 20_000)).toBe(true)
+    expect(Object.values(written.previous).every((j) => JSON.parse(j).window_start === 10_000)).toBe(true)
+    await reader.publish('t:streamed', 'end') // a marker: everything before it has been delivered
+    await ended
+    await sub.quit()
+    await own.quit()
+    expect(published).toBe(1201) // each result once (the re-sent calls changed nothing), and the end marker
+  })
+
   it('expires a history key ttlSeconds after its last write when asked, never by default', async () => {
     await redisLatestPrevious<Result>({ ...options, redis }).write([result('p', 10_000)])
     expect(await reader.ttl('t:history:p')).toBe(-1)

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
-import { SinkConnection } from './connection.js'
+import { readyOrThrow, SinkConnection } from './connection.js'
 import { HISTORY_LUA, LATEST_PREVIOUS_LUA, packTokens } from './latest-previous-script.js'
 import { writePipelineWithRetry } from './pipeline-write.js'
 import type { RetryLogger } from './retry.js'
@@ -76,8 +76,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 /**
  * The latest/previous sink: an atomic Lua script keeps the two results with the greatest window start per key
  * in `latest` and `previous`, replacing a window already stored in place, so late firings update and replays
- * change nothing. One pipeline per `write`, of one EVALSHA per few hundred results (a key's results together:
- * its latest/previous are read and written once per call; the results travel packed in one argument). While Redis is
+ * change nothing. A `write` sends one EVALSHA per few hundred results (a key's results together: its
+ * latest/previous are read and written once per call; the results travel packed in one argument), each as soon as
+ * it is packed, then the history as one pipeline. While Redis is
  * unreachable `write` retries with backoff and resolves only once everything is applied; `health` says so meanwhile.
  *
  * @example
@@ -153,24 +154,42 @@ export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): 
     maxBatch: 20_000,
     async write(records, readable) {
       if (records.length === 0) return
-      // Serialise once: a retry must send exactly the same commands. The results of a key go together, in the
-      // order they were produced, so the script reads and writes its latest/previous once per call.
-      const byKey = new Map<string, (string | number)[]>()
+      // The results of a key go together, in the order they were produced, so the script reads and writes its
+      // latest/previous once per call. Window starts are read (and checked) before anything is sent; the results
+      // are serialised as their call is packed, once: a retry sends exactly the same commands.
+      const byKey = new Map<string, (number | T)[]>()
       for (const r of records) {
         const field = key(r)
         const list = byKey.get(field)
-        if (list) list.push(windowStart(r), serialize(r))
-        else byKey.set(field, [windowStart(r), serialize(r)])
+        if (list) list.push(windowStart(r), r)
+        else byKey.set(field, [windowStart(r), r])
       }
       // per call: the packed results (packTokens) of latest/previous, and the history keys and packed results
       type Call = { packed: string; historyKeys: string[]; historyPacked: string }
       const calls: Call[] = []
+      const r = redis()
+      // The first attempt is streamed: each call is sent as soon as it is packed (the connection is ready: it goes
+      // out at once), so Redis applies the first calls while the job packs the rest, instead of after all of them.
+      // Any failure falls back to the pipeline with retries below, which sends every call again (the script is
+      // idempotent: what a call already applied is a no-op the second time). Calls hold whole keys, so their
+      // order matters to no key.
+      if (r.status !== 'ready') await readyOrThrow(r).catch(() => {}) // the first write of a process: connecting
+      const streamed: Promise<unknown>[] | undefined = r.status === 'ready' ? [] : undefined
+      const send = (c: Call) => {
+        calls.push(c)
+        streamed?.push((r as WithScript).streamsLatestPrevious(2, latest, previous, publish, c.packed, startField))
+      }
       let call: Call = { packed: '', historyKeys: [], historyPacked: '' }
       let size = 0
-      for (const [field, pairs] of byKey) {
-        const n = pairs.length / 2
+      for (const [field, held] of byKey) {
+        const n = held.length / 2
+        const pairs: (string | number)[] = new Array(held.length)
+        for (let i = 0; i < held.length; i += 2) {
+          pairs[i] = held[i] as number
+          pairs[i + 1] = serialize(held[i + 1] as T)
+        }
         if (size > 0 && size + n > RESULTS_PER_CALL) {
-          calls.push(call)
+          send(call)
           call = { packed: '', historyKeys: [], historyPacked: '' }
           size = 0
         }
@@ -182,19 +201,20 @@ export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): 
         }
         size += n
       }
-      if (size > 0) calls.push(call)
-      const r = redis()
+      if (size > 0) send(call)
       const retry = { name, signal: closed.signal, health, logger }
-      // latest/previous first, as a pipeline of its own: what the API reads is readable before the history is
-      // written (the history costs about twice as much on the server)
-      await writePipelineWithRetry(
-        r,
-        (pipeline) => {
-          const scripted = pipeline as unknown as WithScript
-          for (const c of calls) scripted.streamsLatestPrevious(2, latest, previous, publish, c.packed, startField)
-        },
-        retry,
-      )
+      // latest/previous first, on their own: what the API reads is readable before the history is written (the
+      // history costs about twice as much on the server)
+      const sent = streamed && (await Promise.allSettled(streamed)).every((x) => x.status === 'fulfilled')
+      if (!sent)
+        await writePipelineWithRetry(
+          r,
+          (pipeline) => {
+            const scripted = pipeline as unknown as WithScript
+            for (const c of calls) scripted.streamsLatestPrevious(2, latest, previous, publish, c.packed, startField)
+          },
+          retry,
+        )
       readable?.()
       if (options.history)
         await writePipelineWithRetry(
