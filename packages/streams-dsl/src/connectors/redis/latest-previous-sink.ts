@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis'
 import { type ObservableSink, SinkHealth } from '../sink-health.js'
 import type { Sink } from '../types.js'
-import { readyOrThrow, SinkConnection } from './connection.js'
+import { SinkConnection } from './connection.js'
 import { HISTORY_LUA, LATEST_PREVIOUS_LUA, packTokens } from './latest-previous-script.js'
-import { writePipelineWithRetry } from './pipeline-write.js'
+import { writePipelineWithRetry, writeStreamedWithRetry } from './pipeline-write.js'
 import type { RetryLogger } from './retry.js'
 
 /**
@@ -157,7 +157,7 @@ export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): 
       // The results of a key go together, in the order they were produced, so the script reads and writes its
       // latest/previous once per call. Window starts are read (and checked) before anything is sent; the results
       // are serialised as their call is packed, once: a retry sends exactly the same commands.
-      const byKey = new Map<string, (number | T)[]>()
+      const byKey = new Map<string, (number | string | T)[]>()
       for (const r of records) {
         const field = key(r)
         const list = byKey.get(field)
@@ -166,55 +166,39 @@ export function redisLatestPrevious<T>(options: RedisLatestPreviousOptions<T>): 
       }
       // per call: the packed results (packTokens) of latest/previous, and the history keys and packed results
       type Call = { packed: string; historyKeys: string[]; historyPacked: string }
-      const calls: Call[] = []
+      function* pack(): Generator<Call> {
+        let call: Call = { packed: '', historyKeys: [], historyPacked: '' }
+        let size = 0
+        for (const [field, held] of byKey) {
+          const n = held.length / 2
+          if (size > 0 && size + n > RESULTS_PER_CALL) {
+            yield call
+            call = { packed: '', historyKeys: [], historyPacked: '' }
+            size = 0
+          }
+          for (let i = 1; i < held.length; i += 2) held[i] = serialize(held[i] as T)
+          const results = packTokens(held as (string | number)[])
+          call.packed += packTokens([field, n]) + results
+          if (options.history) {
+            call.historyKeys.push(`${options.history.prefix}${field}`)
+            call.historyPacked += packTokens([n]) + results
+          }
+          size += n
+        }
+        if (size > 0) yield call
+      }
       const r = redis()
-      // The first attempt is streamed: each call is sent as soon as it is packed (the connection is ready: it goes
-      // out at once), so Redis applies the first calls while the job packs the rest, instead of after all of them.
-      // Any failure falls back to the pipeline with retries below, which sends every call again (the script is
-      // idempotent: what a call already applied is a no-op the second time). Calls hold whole keys, so their
-      // order matters to no key.
-      if (r.status !== 'ready') await readyOrThrow(r).catch(() => {}) // the first write of a process: connecting
-      const streamed: Promise<unknown>[] | undefined = r.status === 'ready' ? [] : undefined
-      const send = (c: Call) => {
-        calls.push(c)
-        streamed?.push((r as WithScript).streamsLatestPrevious(2, latest, previous, publish, c.packed, startField))
-      }
-      let call: Call = { packed: '', historyKeys: [], historyPacked: '' }
-      let size = 0
-      for (const [field, held] of byKey) {
-        const n = held.length / 2
-        const pairs: (string | number)[] = new Array(held.length)
-        for (let i = 0; i < held.length; i += 2) {
-          pairs[i] = held[i] as number
-          pairs[i + 1] = serialize(held[i + 1] as T)
-        }
-        if (size > 0 && size + n > RESULTS_PER_CALL) {
-          send(call)
-          call = { packed: '', historyKeys: [], historyPacked: '' }
-          size = 0
-        }
-        const results = packTokens(pairs)
-        call.packed += packTokens([field, n]) + results
-        if (options.history) {
-          call.historyKeys.push(`${options.history.prefix}${field}`)
-          call.historyPacked += packTokens([n]) + results
-        }
-        size += n
-      }
-      if (size > 0) send(call)
       const retry = { name, signal: closed.signal, health, logger }
       // latest/previous first, on their own: what the API reads is readable before the history is written (the
-      // history costs about twice as much on the server)
-      const sent = streamed && (await Promise.allSettled(streamed)).every((x) => x.status === 'fulfilled')
-      if (!sent)
-        await writePipelineWithRetry(
-          r,
-          (pipeline) => {
-            const scripted = pipeline as unknown as WithScript
-            for (const c of calls) scripted.streamsLatestPrevious(2, latest, previous, publish, c.packed, startField)
-          },
-          retry,
-        )
+      // history costs about twice as much on the server). Each call goes out as soon as it is packed, so Redis
+      // applies the first calls while the rest are packed; calls hold whole keys, so their order matters to no key.
+      const calls = await writeStreamedWithRetry(
+        r,
+        pack(),
+        (target, c) =>
+          (target as unknown as WithScript).streamsLatestPrevious(2, latest, previous, publish, c.packed, startField),
+        retry,
+      )
       readable?.()
       if (options.history)
         await writePipelineWithRetry(

@@ -58,3 +58,46 @@ export async function writePipelineWithRetry(
     throw err
   }
 }
+
+/**
+ * Sends commands as they are produced: `items` is consumed lazily and each item goes out through `send` on the
+ * client at once (a ready connection writes it to the socket), so Redis works on the first items while the
+ * caller produces the rest. If the connection is not ready or any command fails, every item is sent again through
+ * {@link writePipelineWithRetry}, so the commands must be idempotent (one applied twice changes nothing) and
+ * independent of each other's order. Resolves with the items, in order, once every one is applied.
+ *
+ * @example
+ * const sent = await writeStreamedWithRetry(redis, calls(), (t, c) => t.hset(c.key, c.field, c.value), options)
+ */
+export async function writeStreamedWithRetry<C>(
+  redis: Redis,
+  items: Iterable<C>,
+  send: (target: Redis | ChainableCommander, item: C) => unknown,
+  options: PipelineWriteOptions,
+): Promise<C[]> {
+  // waits for a connection being made (the first write of a process); any other state goes to the retrying path
+  const ready = await readyOrThrow(redis).then(
+    () => true,
+    () => false,
+  )
+  const sent: C[] = []
+  const replies: Promise<unknown>[] = []
+  try {
+    for (const item of items) {
+      sent.push(item)
+      if (ready) replies.push(Promise.resolve(send(redis, item)))
+    }
+  } catch (e) {
+    void Promise.allSettled(replies) // producing an item failed: what was sent must not reject unhandled
+    throw e
+  }
+  if (ready && (await Promise.allSettled(replies)).every((x) => x.status === 'fulfilled')) return sent
+  await writePipelineWithRetry(
+    redis,
+    (pipeline) => {
+      for (const item of sent) send(pipeline, item)
+    },
+    options,
+  )
+  return sent
+}
