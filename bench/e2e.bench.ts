@@ -24,7 +24,7 @@
 // the job's output (backlog and live runs) to a file.
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { appendFileSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -334,6 +334,7 @@ async function liveRun(mode: string): Promise<LiveRun> {
   )
   const port = await freePort()
   const { command, args } = serviceArgv(jobService())
+  const log = JOB_LOG ? openSync(JOB_LOG, 'a') : undefined
   const child = spawn(command, args, {
     cwd: root,
     env: {
@@ -348,8 +349,9 @@ async function liveRun(mode: string): Promise<LiveRun> {
       JOB_PORT: String(port),
       LOG_LEVEL: 'warn',
     },
-    stdio: JOB_LOG ? ['ignore', openSync(JOB_LOG, 'a'), openSync(JOB_LOG, 'a')] : 'ignore',
+    stdio: log === undefined ? 'ignore' : ['ignore', log, log],
   })
+  if (log !== undefined) closeSync(log) // the child has its own copy
   const exited = new Promise((r) => child.once('exit', r))
   try {
     const deadline = Date.now() + 60_000
