@@ -37,7 +37,12 @@ export default defineConfig({
           include: ['**/*.chaos.test.ts'],
           exclude,
           globalSetup: ['@ctr/testing/global-setup'],
+          setupFiles: ['@ctr/testing/chaos-setup'],
           fileParallelism: false,
+          // One retry: a chaos test depends on timing on a shared machine (a rebalance, a broker restart).
+          // Every failed attempt is printed (`[chaos] attempt 1 of ... failed: ...`, by chaos-setup), so a flake
+          // is seen in a green run, never hidden; a second failure fails the run.
+          retry: 1,
           testTimeout: 600_000,
           hookTimeout: 300_000,
         },

@@ -45,6 +45,22 @@ class Job {
   }
 }
 const jobs: Job[] = []
+/** Waits like `waitFor`; on a timeout the error carries the last log lines of every job this file started. */
+async function waitWithLogs(
+  condition: () => unknown,
+  opts: { timeoutMs: number; message: string; progress: () => string },
+) {
+  try {
+    await waitFor(condition, opts)
+  } catch (e) {
+    const logs = jobs.map(
+      (j, i) => `--- job ${i + 1} (${j.alive ? 'alive' : 'exited'}):\n${j.lines.slice(-20).join('\n')}`,
+    )
+    const report = `${(e as Error).message} (${opts.progress()})\n${logs.join('\n')}`
+    console.error(`[chaos] ${report}`) // kept in the output even when a retry passes
+    throw new Error(report)
+  }
+}
 afterAll(async () => {
   for (const j of jobs) await j.kill()
 })
@@ -196,9 +212,11 @@ describe('chaos: GUARANTEE=exactly-once under kill -9', () => {
         from + 41 * WINDOW_MS + 60_000,
         env,
       )
-      await waitFor(() => new Set(real(committed.records).map((r) => r.key)).size >= truth.size || null, {
+      await waitWithLogs(() => new Set(real(committed.records).map((r) => r.key)).size >= truth.size || null, {
         timeoutMs: 120_000,
         message: `seed ${seed}: every window result is in the output`,
+        progress: () =>
+          `${new Set(real(committed.records).map((r) => r.key)).size} of ${truth.size} committed, ${uncommitted.records.length} records in the log`,
       })
       await sleep(5_000) // a duplicate committed late would show here
       const counts = countBy(real(committed.records).map((r) => r.key))
@@ -259,12 +277,17 @@ describe('chaos: GUARANTEE=exactly-once under kill -9', () => {
       }
       const { seed } = await streamWithKills(input, messages, from + 31 * WINDOW_MS + 60_000, env)
       const truth = truthOf(valid)
-      await waitFor(
+      await waitWithLogs(
         () =>
           (new Set(committed.records.map((r) => r.value)).size >= bad.length &&
             new Set(real(results.records).map((r) => r.key)).size >= truth.size) ||
           null,
-        { timeoutMs: 120_000, message: `seed ${seed}: every dead letter and result is out` },
+        {
+          timeoutMs: 120_000,
+          message: `seed ${seed}: every dead letter and result is out`,
+          progress: () =>
+            `${new Set(committed.records.map((r) => r.value)).size} of ${bad.length} dead letters, ${new Set(real(results.records).map((r) => r.key)).size} of ${truth.size} results`,
+        },
       )
       await sleep(5_000)
       const counts = countBy(committed.records.map((r) => r.value))
