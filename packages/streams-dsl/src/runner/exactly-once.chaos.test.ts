@@ -56,9 +56,8 @@ async function waitWithLogs(
     const logs = jobs.map(
       (j, i) => `--- job ${i + 1} (${j.alive ? 'alive' : 'exited'}):\n${j.lines.slice(-20).join('\n')}`,
     )
-    const report = `${(e as Error).message} (${opts.progress()})\n${logs.join('\n')}`
-    console.error(`[chaos] ${report}`) // kept in the output even when a retry passes
-    throw new Error(report)
+    // printed by chaos-setup with the attempt, also when a retry passes
+    throw new Error(`${(e as Error).message} (${opts.progress()})\n${logs.join('\n')}`)
   }
 }
 afterAll(async () => {
@@ -212,11 +211,11 @@ describe('chaos: GUARANTEE=exactly-once under kill -9', () => {
         from + 41 * WINDOW_MS + 60_000,
         env,
       )
-      await waitWithLogs(() => new Set(real(committed.records).map((r) => r.key)).size >= truth.size || null, {
+      const keys = () => new Set(real(committed.records).map((r) => r.key)).size
+      await waitWithLogs(() => keys() >= truth.size || null, {
         timeoutMs: 120_000,
         message: `seed ${seed}: every window result is in the output`,
-        progress: () =>
-          `${new Set(real(committed.records).map((r) => r.key)).size} of ${truth.size} committed, ${uncommitted.records.length} records in the log`,
+        progress: () => `${keys()} of ${truth.size} committed, ${uncommitted.records.length} records in the log`,
       })
       await sleep(5_000) // a duplicate committed late would show here
       const counts = countBy(real(committed.records).map((r) => r.key))
@@ -277,18 +276,13 @@ describe('chaos: GUARANTEE=exactly-once under kill -9', () => {
       }
       const { seed } = await streamWithKills(input, messages, from + 31 * WINDOW_MS + 60_000, env)
       const truth = truthOf(valid)
-      await waitWithLogs(
-        () =>
-          (new Set(committed.records.map((r) => r.value)).size >= bad.length &&
-            new Set(real(results.records).map((r) => r.key)).size >= truth.size) ||
-          null,
-        {
-          timeoutMs: 120_000,
-          message: `seed ${seed}: every dead letter and result is out`,
-          progress: () =>
-            `${new Set(committed.records.map((r) => r.value)).size} of ${bad.length} dead letters, ${new Set(real(results.records).map((r) => r.key)).size} of ${truth.size} results`,
-        },
-      )
+      const letters = () => new Set(committed.records.map((r) => r.value)).size
+      const keys = () => new Set(real(results.records).map((r) => r.key)).size
+      await waitWithLogs(() => (letters() >= bad.length && keys() >= truth.size) || null, {
+        timeoutMs: 120_000,
+        message: `seed ${seed}: every dead letter and result is out`,
+        progress: () => `${letters()} of ${bad.length} dead letters, ${keys()} of ${truth.size} results`,
+      })
       await sleep(5_000)
       const counts = countBy(committed.records.map((r) => r.value))
       expect([...counts].filter(([, n]) => n > 1).slice(0, 5), `seed ${seed}: dead letters seen twice`).toEqual([])
