@@ -9,15 +9,15 @@ import {
   uniqueTopic,
   waitForIsr,
 } from '@ctr/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { withAdmin } from './lib/kafka-admin.js'
 
 // Works on the native 3-broker cluster of `pnpm kafka:up` whatever Kafka the other tests use.
 describe('one broker of three down (RF 3, min ISR 2)', () => {
   const STOPPED = 2
 
-  afterAll(async () => {
-    // Never leave the cluster short of a broker for whoever comes next.
+  afterEach(async () => {
+    // Never leave the cluster short of a broker for whoever comes next (a retried attempt included).
     if (runningNodeIds().length < 3) await startCluster({ size: 3 })
   })
 

@@ -8,7 +8,7 @@ import {
   uniqueTopic,
   waitFor,
 } from '@ctr/testing'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { chaosStream, random } from './chaos-data.js'
 import { expectExact, JobProcess, jobEnv, PacedProducer, sleep } from './chaos-job.js'
 
@@ -16,9 +16,9 @@ import { expectExact, JobProcess, jobEnv, PacedProducer, sleep } from './chaos-j
 // changelog and commits. Works on the native cluster of `pnpm kafka:up` (RF 3, min ISR 2).
 const STOPPED = 2
 const jobs: JobProcess[] = []
-afterAll(async () => {
-  for (const j of jobs) await j.kill()
-  // never leave the cluster short of a broker for whoever comes next
+afterEach(async () => {
+  for (const j of jobs.splice(0)) await j.kill()
+  // never leave the cluster short of a broker for whoever comes next (a retried attempt included)
   if (runningNodeIds().length < 3) await startCluster({ size: 3 })
 })
 

@@ -60,6 +60,54 @@ export class JobProcess {
     clearTimeout(t)
   }
 
+  /** The port of its /status (from its "running" log line), once it runs. */
+  get port(): number | undefined {
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const m = /"port":(\d+)/.exec(this.lines[i] as string)
+      if (m) return Number(m[1])
+    }
+    return undefined
+  }
+
+  /**
+   * Its /status in a few lines, for a failure's post-mortem: the state, the watermark, the oldest open window and
+   * what holds it, and every input partition (position, lag, W(p), idle). Says why when it cannot be read.
+   */
+  async statusReport(): Promise<string> {
+    if (!this.alive) return `${this.name}: not running`
+    const port = this.port
+    if (port === undefined) return `${this.name}: no /status port logged yet`
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(3000) })
+      const s = (await res.json()) as {
+        state: string
+        watermark: number | null
+        allIdle: boolean
+        paused: boolean
+        windows: { open: number; oldest: { reason?: string } | null }
+        partitions: {
+          topic: string
+          partition: number
+          position?: number
+          lag?: number
+          watermark?: number | null
+          idle?: boolean
+          task?: string
+        }[]
+      }
+      const parts = s.partitions.map(
+        (p) =>
+          `  ${p.topic}-${p.partition} task ${p.task ?? '-'} position ${p.position} lag ${p.lag} W ${p.watermark ?? '-'}${p.idle ? ' idle' : ''}`,
+      )
+      return [
+        `${this.name} /status: ${s.state}, watermark ${s.watermark}${s.allIdle ? ' (all idle)' : ''}${s.paused ? ', input paused' : ''}, ${s.windows.open} open windows; oldest: ${s.windows.oldest?.reason ?? 'none'}`,
+        ...parts,
+      ].join('\n')
+    } catch (e) {
+      return `${this.name}: /status on port ${port} not readable (${(e as Error).message})`
+    }
+  }
+
   /** Log lines whose message contains `text` (and `also`, when given). */
   count(text: string, also?: string): number {
     return this.lines.filter((l) => l.includes(text) && (also === undefined || l.includes(also))).length

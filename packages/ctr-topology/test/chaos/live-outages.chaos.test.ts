@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '@ctr/testing'
 import { Redis } from 'ioredis'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { random } from './chaos-data.js'
 import { expectExact, JobProcess, jobEnv, sleep } from './chaos-job.js'
 import { deadLettersByReason, LiveTraffic } from './live-traffic.js'
@@ -31,11 +31,11 @@ const PARTITIONS = 6
 const jobs: JobProcess[] = []
 const redises: PrivateRedis[] = []
 const dirs: string[] = []
-afterAll(async () => {
-  for (const j of jobs) await j.kill()
-  for (const r of redises) await r.kill()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-  // never leave the cluster down for whoever comes next
+afterEach(async () => {
+  for (const j of jobs.splice(0)) await j.kill()
+  for (const r of redises.splice(0)) await r.kill()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  // never leave the cluster down for whoever comes next (a retried attempt included)
   if (kafkaMode() === 'native' && runningNodeIds().length < 3) await startCluster({ size: 3 })
 })
 
@@ -84,6 +84,11 @@ async function underLiveTraffic(o: {
     expect(job.alive).toBe(true)
     console.log(
       `[chaos] ${o.name} (seed ${seed}): ${traffic.acked} events, ${during} created during the outage; exact, 0 late`,
+    )
+  } catch (e) {
+    // the post-mortem of a run that cannot be repeated: what holds the watermark, and the job's last log lines
+    throw new Error(
+      `seed ${seed}: ${(e as Error).message}\n${await job.statusReport()}\n${job.lines.slice(-20).join('\n')}`,
     )
   } finally {
     reader.disconnect()

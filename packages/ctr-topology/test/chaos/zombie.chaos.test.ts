@@ -160,7 +160,8 @@ describe('chaos: a frozen instance wakes up as a zombie', () => {
           `[chaos] ${guarantee} seed ${seed}: a frozen at event ${frozenAt}, woken as a zombie, b killed; exact, ${entries.length} checkpoint entries, none back`,
         )
       } catch (e) {
-        throw new Error(`seed ${seed}: ${(e as Error).message}\n${tail(a)}\n${tail(b)}`)
+        const status = await Promise.all([a, b].map((j) => j.statusReport()))
+        throw new Error(`seed ${seed}: ${(e as Error).message}\n${tail(a)}\n${tail(b)}\n${status.join('\n')}`)
       }
     },
   )
