@@ -24,6 +24,8 @@ export type {
   DeadLetterReason,
   InputBatch,
   Logger,
+  Membership,
+  PartitionPosition,
   RawRecord,
   RevokeInfo,
   Sink,

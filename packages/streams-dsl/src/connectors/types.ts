@@ -9,7 +9,7 @@
  */
 
 import type pino from 'pino'
-import type { MessageSender } from './kafka/transactions.js'
+import type { KafkaTransactions, MessageSender } from './kafka/transactions.js'
 import type { ReadEvidenceStatus } from './read-evidence.js'
 
 /**
@@ -105,7 +105,42 @@ export interface SourceHandlers {
 }
 
 /**
- * Where raw records come from: a Kafka consumer group (`KafkaSource`), or memory in tests (`MemorySource`).
+ * Where one partition a source owns stands, as {@link SourceConnector.partitions} and the runner's `/status` report it.
+ *
+ * @example
+ * source.partitions().filter((p) => (p.lag ?? 0) > 10_000) // partitions far behind
+ */
+export type PartitionPosition = TopicPartition & {
+  /** Next offset to read: one past the last record processed (or where the end was reached), null before known. */
+  readonly position: number | null
+  /** Last offset committed by this instance, null if none yet. */
+  readonly committed: number | null
+  /** Log end offset as of the last answer of the source (a broker's), null before one. */
+  readonly highWatermark: number | null
+  /** Records behind the log end: `highWatermark - position`. */
+  readonly lag: number | null
+  /** What the source knows of the partition's unread records (the idleness evidence, docs/contract.md §2.3). */
+  readonly evidence?: ReadEvidenceStatus
+}
+
+/**
+ * What {@link SourceConnector.checkMembership} found: `member` of the group's current generation; `fenced`: no
+ * longer a member at all (the session expired: a zombie); `rebalancing`: a generation the group has left or is
+ * leaving (wait for the rebalance); `unreachable`: no answer; `unknown`: nothing to ask with yet.
+ *
+ * @example
+ * if ((await source.checkMembership?.()) === 'fenced') dropEveryTask()
+ */
+export type Membership = 'member' | 'fenced' | 'rebalancing' | 'unreachable' | 'unknown'
+
+/**
+ * Where raw records come from: a Kafka consumer group (`KafkaSource`), memory in tests (`MemorySource`), or a
+ * source of your own given to the runner (`createRunner(t, { source: (spec) => mySource(spec) })`).
+ *
+ * The first seven members are what every source does. The optional ones are a consumer group's, for a source
+ * shared by several instances: without them the runner treats the instance as the only reader (it is never a
+ * zombie), and refuses `exactly-once`, which commits the offsets in the instance's Kafka transaction (only the
+ * Kafka source can).
  *
  * @example
  * const source: SourceConnector = new MemorySource({ views: 2 })
@@ -127,8 +162,29 @@ export interface SourceConnector {
    * only while `caughtUp`. Undefined for a partition it does not own.
    */
   readEvidence(tp: TopicPartition, now: number): ReadEvidenceStatus | undefined
+  /** The partitions it owns now and where it stands in each (`/status`, the lag metrics, backpressure). */
+  partitions(): readonly PartitionPosition[]
   /** Stops fetching, leaves the group. Pending `onBatches` calls finish first. */
   stop(): Promise<void>
+  /** `readEvidence(tp, now)?.caughtUp`, where the source has a cheaper way to say it (asked every tick). */
+  caughtUp?(tp: TopicPartition, now: number): boolean
+  /**
+   * Asks the group whether this instance is still a member of its current generation (after a freeze, before a
+   * checkpoint): a `fenced` instance drops its tasks and rejoins.
+   */
+  checkMembership?(): Promise<Membership>
+  /**
+   * Leaves the group and joins it again: every owned partition is revoked (`onRevoked`, lost) and assigned anew
+   * (`onAssigned`, which restores it from its checkpoint). How a fenced instance gets its tasks back.
+   */
+  rejoin?(): void
+  /**
+   * Exactly-once: commits `offsets` in the open transaction of `tx` with the group's metadata (a member of a stale
+   * generation is refused) and commits the transaction. Only `KafkaSource` has it: exactly-once reads Kafka.
+   *
+   * @internal the runner's transaction is not part of the public API
+   */
+  commitTransaction?(tx: KafkaTransactions, offsets: readonly TopicPartitionOffset[]): Promise<void>
 }
 
 /**

@@ -36,7 +36,7 @@ async function setup(thresholdMs = 1000) {
   const pause = vi.spyOn(source, 'pause')
   const resume = vi.spyOn(source, 'resume')
   const gate = gatedSink()
-  const bp = new Backpressure({ source, partitions: () => source.partitions(), thresholdMs })
+  const bp = new Backpressure({ source, partitions: () => source.all(), thresholdMs })
   await source.start({
     onBatches: (bs) => bp.track(gate.sink.write(bs.flatMap((b) => b.records.map((r) => String(r.value))))),
     onAssigned: async () => {},
@@ -175,7 +175,7 @@ describe('Backpressure of a repartitioned job', () => {
       const health = new SinkHealth()
       const bp = new Backpressure({
         source,
-        partitions: () => source.partitions(),
+        partitions: () => source.all(),
         thresholdMs: 1000,
         internal: (tp) => tp.topic.endsWith('-repartition'),
       })

@@ -1,7 +1,6 @@
 import { describePartitions } from '../connectors/kafka/admin.js'
 import type { Brokers } from '../connectors/kafka/client.js'
-import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
-import type { InputBatch } from '../connectors/types.js'
+import type { InputBatch, PartitionPosition } from '../connectors/types.js'
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
 

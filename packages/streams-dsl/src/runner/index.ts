@@ -16,6 +16,6 @@ export { ConfigError, type Guarantee, loadConfig, type RunnerConfig } from './co
 export type { TaskMode } from './engine-setup.js'
 export { RedisUnavailableError } from './preflight.js'
 export { run } from './run.js'
-export { createRunner, Runner, type RunnerOptions, type RunnerState } from './runner.js'
+export { createRunner, Runner, type RunnerOptions, type RunnerState, type SourceSpec } from './runner.js'
 export { EXIT_OUTPUT_NOT_FLUSHED, OutputNotFlushedError } from './shutdown.js'
 export type { RunnerPartitionStatus, RunnerStatus } from './status.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
+import type { PartitionPosition } from '../connectors/types.js'
 import type { EngineStatus } from '../runtime/types.js'
 import type { SinkStatus } from './backpressure.js'
 import { createRunnerMetrics } from './metrics.js'

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
-import type { DeadLetter, Sink } from '../connectors/types.js'
+import type { DeadLetter, PartitionPosition, Sink } from '../connectors/types.js'
 import type { EngineStatus } from '../runtime/types.js'
 import type { SinkStatus } from './backpressure.js'
 import type { CheckpointHealth } from './checkpoint-health.js'

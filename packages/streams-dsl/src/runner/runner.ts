@@ -20,6 +20,7 @@ import type {
   InputBatch,
   Sink,
   SinkContext,
+  SourceConnector,
   TopicPartition,
   TopicPartitionOffset,
 } from '../connectors/types.js'
@@ -78,6 +79,29 @@ export type RunnerOptions = {
    * generation (Kafka Streams' exactly_once_v2); needs checkpoints. Default `GUARANTEE`, else `'at-least-once'`.
    */
   readonly guarantee?: Guarantee
+  /**
+   * Where the input comes from (default: a {@link KafkaSource} on the job's brokers, the consumer group named by
+   * the application id). Any {@link SourceConnector} will do with `tasks` `'single'` or `'partition'` in a
+   * streaming run (`'auto'` and `untilEnd` read Kafka topics of their own); the results, dead letters
+   * and checkpoints still go to the job's Kafka and Redis. `exactly-once` needs a source that commits in the
+   * transaction and rejoins its group (`commitTransaction`, `rejoin`).
+   */
+  readonly source?: (spec: SourceSpec) => SourceConnector
+}
+
+/**
+ * What the runner asks of the source it builds with {@link RunnerOptions.source}.
+ *
+ * @example
+ * createRunner(t, { source: ({ topics }) => new MemorySource(Object.fromEntries(topics.map((t) => [t, 2]))) })
+ */
+export type SourceSpec = {
+  /** The topics to read: the topology's source topics. */
+  readonly topics: readonly string[]
+  /** The application id: the consumer group of a source shared by several instances. */
+  readonly groupId: string
+  /** The runner's logger. */
+  readonly logger: pino.Logger
 }
 
 type Work =
@@ -128,7 +152,7 @@ export class Runner {
   #engine: Engine | undefined
   #checkpointer: TaskCheckpointer | undefined
   #setup: EngineSetup | undefined
-  #source: KafkaSource | undefined
+  #source: SourceConnector | undefined
   #backpressure: Backpressure | undefined
   #dlq: Sink<DeadLetter> | undefined
   #server: StatusServer | undefined
@@ -152,6 +176,8 @@ export class Runner {
    * nothing is processed, written, checkpointed or committed until every task is dropped and assigned anew.
    */
   #fenced = false
+  /** When `#fenced` was last set (performance.now()): a fence that lasts is asked to end again. */
+  #fencedAt = 0
   #checkpointWritten = false
   /** The process may have been frozen past its session (a stop signal, a long GC pause): ask the group first. */
   #suspect = false
@@ -217,6 +243,7 @@ export class Runner {
     if (this.#state !== 'created') throw new Error(`runner already ${this.#state}`)
     this.#state = 'starting'
     refuseReplayWithoutCheckpoints(this.topology, this.checkpoints)
+    const custom = this.#customSource()
     const c = this.config
     await checkKafka(c.kafkaBrokers)
     if (this.options.requireRedis !== false) await checkRedis(c.redisUrl)
@@ -314,11 +341,17 @@ export class Runner {
         wrapSink: (s) => this.#metrics.wrapSink(s),
         onResultLatency: (sink, ms, results) => this.#metrics.resultLatency(sink, ms, results),
         ...(this.options.clock && { clock: this.options.clock }),
-        caughtUp: (tp, now) => this.#source?.caughtUp(tp, now) ?? false,
+        caughtUp: (tp, now) => {
+          const source = this.#source
+          if (!source) return false
+          return source.caughtUp ? source.caughtUp(tp, now) : (source.readEvidence(tp, now)?.caughtUp ?? false)
+        },
       },
     })
     this.#engine = this.#setup.engine
     this.#checkpointer = this.#setup.checkpointer
+    // built now (without I/O): a source refused for this topology stops the start before anything runs
+    this.#source = this.#newSource(this.#setup, custom)
     if (this.#checkpointer) this.#checkpointHealth = new CheckpointHealth(Date.now())
     if (this.#checkpointer && !this.#tx) this.#checkpointer.guard = () => this.#mayCheckpoint()
     // exactly-once: a Kafka write that cannot commit with its transaction (a record timed out while the process
@@ -368,23 +401,7 @@ export class Runner {
       ).subscribe((work) => this.#jobs.next({ work })),
     )
 
-    this.#source = new KafkaSource({
-      topics: this.#setup.topics,
-      groupId: c.applicationId,
-      brokers: c.kafkaBrokers,
-      pollRecords: c.pollRecords,
-      maxInFlightBytes: c.maxInFlightBytes,
-      prefetchKiB: c.prefetchKiB,
-      logger: this.logger,
-      ...(this.#setup.assignmentStrategy && { assignmentStrategy: this.#setup.assignmentStrategy }),
-      rdkafka: {
-        'session.timeout.ms': cp.sessionTimeoutMs,
-        'heartbeat.interval.ms': Math.floor(cp.sessionTimeoutMs / 5),
-        // records of aborted transactions (a fenced zombie's, a crashed instance's) are never read
-        'isolation.level': 'read_committed',
-      },
-    })
-    const source = this.#source
+    const source = this.#source as SourceConnector
     const internalTopics = new Set(this.#setup.repartitionTopics.map((t) => t.topic))
     this.#backpressure = new Backpressure({
       source,
@@ -399,7 +416,7 @@ export class Runner {
     }
     this.#startedAt = Date.now()
     this.#lastBeat = performance.now()
-    await this.#source.start({
+    await source.start({
       onBatches: (batches) => this.#enqueue({ kind: 'batches', batches }),
       onAssigned: async (partitions) => {
         const starts: TopicPartitionOffset[] = []
@@ -455,6 +472,7 @@ export class Runner {
         }
         case 'tick':
           this.#tickQueued = false
+          if (this.#fenced) this.#stillFenced()
           if (this.#failure || this.#state !== 'running' || this.#inputEnded || this.#fenced) break
           await this.#track(engine.tick())
           if (this.#bounded && (await this.#bounded.reached(this.#source!.partitions(), () => engine.flush())))
@@ -465,6 +483,8 @@ export class Runner {
           await this.#commit()
           break
         case 'assign':
+          // fenced while it owned nothing (or only these, assigned since): no task is ahead of Kafka, the fence ends
+          if (this.#fenced && this.#ownsOnly(work.partitions)) this.#unfence()
           // our own open transaction would hold back the read_committed read of the changelog: commit it first
           if (this.#tx?.open && !this.#fenced) await this.#commit()
           // Restore the tasks' window and watermark state before their first record.
@@ -486,10 +506,9 @@ export class Runner {
               (p) => !work.partitions.some((tp) => tp.topic === p.topic && tp.partition === p.partition),
             )
             if (left.length === 0) {
-              this.#fenced = false
-              this.#writers()?.mute(false)
+              this.#unfence()
               this.logger.info('every task dropped: the next assignment restores them from their checkpoints')
-            } else this.#source?.rejoin() // what is left must go too: it is ahead of what Kafka holds
+            } else this.#rejoin('the rest of the assignment is ahead of what Kafka holds') // what is left must go too
             break
           }
           await this.#commit()
@@ -519,9 +538,11 @@ export class Runner {
    */
   async #confirmMembership(): Promise<void> {
     if (performance.now() - this.#lastBeat > 0.8 * this.checkpoints.sessionTimeoutMs) this.#suspect = true
-    while (this.#suspect && !this.#fenced && !this.#failure && this.#source) {
+    const source = this.#source
+    if (!source?.checkMembership) this.#suspect = false // no group: never a zombie
+    while (this.#suspect && !this.#fenced && !this.#failure && source?.checkMembership) {
       const askedAt = performance.now()
-      const m = await this.#source.checkMembership()
+      const m = await source.checkMembership()
       this.logger.debug({ membership: m }, 'membership after a freeze')
       if (m === 'fenced') this.#fence('the group has moved on while this instance was frozen')
       else if (m === 'member' || m === 'unknown' || this.#state !== 'running') {
@@ -538,11 +559,13 @@ export class Runner {
    * commit: heartbeats go every fifth), so only a freeze in the moment between the check and the send escapes it.
    */
   async #mayCheckpoint(): Promise<boolean> {
-    if (this.#fenced || this.#failure || !this.#source) return false
+    const source = this.#source
+    if (this.#fenced || this.#failure || !source) return false
+    if (!source.checkMembership) return true // no group: the only reader, never a zombie
     if (performance.now() - this.#memberAt > 0.25 * this.checkpoints.sessionTimeoutMs) {
       // the time the question was sent, not the answer processed: a freeze in between must not count as fresh
       const askedAt = performance.now()
-      const m = await this.#source.checkMembership()
+      const m = await source.checkMembership()
       this.logger.debug(
         { membership: m, ms: Math.round(performance.now() - askedAt) },
         'membership before a checkpoint',
@@ -564,6 +587,7 @@ export class Runner {
       'assignment lost (session expired or fenced by the group): writing nothing more until its tasks are dropped',
     )
     this.#fenced = true
+    this.#fencedAt = performance.now()
     this.#suspect = false
     this.#discardOutputs()
   }
@@ -576,9 +600,92 @@ export class Runner {
     if (this.#fenced) return
     this.logger.warn({}, `${reason}: dropping every task without a commit and rejoining the group`)
     this.#fenced = true
+    this.#fencedAt = performance.now()
     this.#suspect = false
     this.#discardOutputs()
-    this.#source?.rejoin()
+    this.#rejoin(reason)
+  }
+
+  /** Every task is dropped (or was assigned since the fence, restored from its checkpoint): write again. */
+  #unfence(): void {
+    this.#fenced = false
+    this.#writers()?.mute(false)
+  }
+
+  /** The source owns these partitions and no other. */
+  #ownsOnly(partitions: readonly TopicPartition[]): boolean {
+    const these = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`))
+    return (this.#source?.partitions() ?? []).every((p) => these.has(`${p.topic}\u0000${p.partition}`))
+  }
+
+  /**
+   * A fence ends when the last of its tasks is revoked. One that lasts past two sessions means the revocation did
+   * not come (nothing is processed meanwhile: the job would stall for good): leave and join the group again.
+   */
+  #stillFenced(): void {
+    const ms = performance.now() - this.#fencedAt
+    if (ms < Math.max(20_000, 2 * this.checkpoints.sessionTimeoutMs)) return
+    this.#fencedAt = performance.now()
+    const owned = this.#source?.partitions().length ?? 0
+    this.logger.warn(
+      { ms: Math.round(ms), partitions: owned },
+      `still dropping every task ${Math.round(ms / 1000)} s after a fence, ${owned} partition(s) not revoked yet: rejoining the group again`,
+    )
+    this.#rejoin('a fence that did not end')
+  }
+
+  /** Leaves the group and joins it again, so every task is assigned anew from its checkpoint. */
+  #rejoin(reason: string): void {
+    const source = this.#source
+    if (!source) return
+    if (source.rejoin) source.rejoin()
+    // cannot happen with the sources that report a lost assignment or a fenced transaction (they can rejoin)
+    else this.#fail(new Error(`${reason}, and the source cannot rejoin its group to restore the tasks`))
+  }
+
+  /**
+   * The source of `options.source`, built and checked before anything starts: a source of the user's reads the
+   * topology's topics only, so it is refused for a bounded run and for tasks 'auto' (both read Kafka topics of
+   * their own), and under exactly-once unless it commits in the transaction and can rejoin its group.
+   */
+  #customSource(): SourceConnector | undefined {
+    const custom = this.options.source
+    if (!custom) return undefined
+    const c = this.config
+    if (this.options.untilEnd) refuseSource('has no end offsets for a bounded run (untilEnd): use the Kafka source')
+    if (this.options.tasks === 'auto')
+      refuseSource(
+        "cannot be read with tasks 'auto': tasks 'auto' repartitions through Kafka topics; use tasks 'single' or 'partition', or the Kafka source",
+      )
+    const source = custom({ topics: this.topology.sourceTopics, groupId: c.applicationId, logger: this.logger })
+    if (c.guarantee === 'exactly-once' && !(source.commitTransaction && source.rejoin))
+      refuseSource(
+        'cannot commit its offsets in a Kafka transaction (commitTransaction, rejoin): exactly-once needs them',
+      )
+    return source
+  }
+
+  /** The input: the source of the user's, else a Kafka consumer group on the topology's and the internal topics. */
+  #newSource(setup: EngineSetup, custom: SourceConnector | undefined): SourceConnector {
+    const c = this.config
+    const cp = this.checkpoints
+    if (custom) return custom
+    return new KafkaSource({
+      topics: setup.topics,
+      groupId: c.applicationId,
+      brokers: c.kafkaBrokers,
+      pollRecords: c.pollRecords,
+      maxInFlightBytes: c.maxInFlightBytes,
+      prefetchKiB: c.prefetchKiB,
+      logger: this.logger,
+      ...(setup.assignmentStrategy && { assignmentStrategy: setup.assignmentStrategy }),
+      rdkafka: {
+        'session.timeout.ms': cp.sessionTimeoutMs,
+        'heartbeat.interval.ms': Math.floor(cp.sessionTimeoutMs / 5),
+        // records of aborted transactions (a fenced zombie's, a crashed instance's) are never read
+        'isolation.level': 'read_committed',
+      },
+    })
   }
 
   #writers(): SinkWriters | undefined {
@@ -681,7 +788,7 @@ export class Runner {
    * dropped (rejoin, restore from the last committed checkpoint).
    */
   async #commitTransaction(tx: KafkaTransactions): Promise<void> {
-    const source = this.#source as KafkaSource
+    const source = this.#source as Required<Pick<SourceConnector, 'commitTransaction'>>
     const health = this.#checkpointHealth as CheckpointHealth
     try {
       const { offsets, written } = await (this.#checkpointer as TaskCheckpointer).checkpoint()
@@ -863,6 +970,11 @@ function describeTasks(setup: EngineSetup, tasks: TaskMode): string[] {
     if (tasks === 'single') return `${k.keyBy}: one task for every partition (TASKS=single: exact on one instance)`
     return `${k.keyBy}: tasks from a custom grouping`
   })
+}
+
+/** Refuses a source of the user's (option `source`) for this run, with a one-line ConfigError. */
+function refuseSource(why: string): never {
+  throw Object.assign(new Error(`a source of your own (option source) ${why}`), { name: 'ConfigError' })
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { PartitionPosition } from '../connectors/kafka/kafka-source.js'
+import type { PartitionPosition } from '../connectors/types.js'
 import type { EngineStatus, PartitionStatus } from '../runtime/types.js'
 import type { SinkStatus } from './backpressure.js'
 import type { CheckpointStatus } from './checkpoint-health.js'

@@ -1,5 +1,6 @@
 import type { ReadEvidenceStatus } from '../connectors/read-evidence.js'
 import type {
+  PartitionPosition,
   RawRecord,
   SourceConnector,
   SourceHandlers,
@@ -11,7 +12,8 @@ import type {
  * An in-memory {@link SourceConnector}: topics with a fixed partition count; `push` appends records and
  * delivers what is not delivered yet as one batch (once started, unless paused or cut off by an outage), in
  * order, awaiting each batch. Commits are recorded. Its idleness evidence is exact: a partition is caught up
- * when it is readable (not paused, no outage) and everything in it was delivered.
+ * when it is readable (not paused, no outage) and everything in it was processed (its batches' `onBatches`
+ * resolved).
  *
  * @example
  * const src = new MemorySource({ clicks: 2 }); await src.start(handlers); await src.push('clicks', 0, [{ value: Buffer.from('{}') }])
@@ -26,6 +28,12 @@ export class MemorySource implements SourceConnector {
   private readonly unreachable = new Set<string>()
   /** Next offset to deliver per `topic:partition`. */
   private readonly delivered = new Map<string, number>()
+  /**
+   * Next offset not yet processed per `topic:partition` (its batch's `onBatches` resolved): the position of the
+   * idleness evidence, as in `KafkaSource`. Records handed out but still waiting in the runner's queue are unread:
+   * a tick queued before them must not find their partition caught up, and let it go idle, ahead of them.
+   */
+  private readonly processed = new Map<string, number>()
   private handlers: SourceHandlers | undefined
   private delivery: Promise<void> = Promise.resolve()
 
@@ -36,17 +44,36 @@ export class MemorySource implements SourceConnector {
   }
 
   /** Every partition of every topic. */
-  partitions(): TopicPartition[] {
+  all(): TopicPartition[] {
     return [...this.logs.keys()].map((id) => {
       const [topic, partition] = id.split(':') as [string, string]
       return { topic, partition: Number(partition) }
     })
   }
 
+  /** Every partition, once started: what was delivered, committed and pushed (its log end). */
+  partitions(): PartitionPosition[] {
+    if (!this.handlers) return []
+    const now = Date.now()
+    return this.all().map((tp) => {
+      const id = `${tp.topic}:${tp.partition}`
+      const evidence = this.readEvidence(tp, now) as ReadEvidenceStatus
+      const position = this.processed.get(id) ?? 0
+      return {
+        ...tp,
+        position,
+        committed: this.committed.get(id) ?? null,
+        highWatermark: evidence.logEnd,
+        lag: evidence.logEnd === null ? null : evidence.logEnd - position,
+        evidence,
+      }
+    })
+  }
+
   async start(handlers: SourceHandlers): Promise<void> {
     this.handlers = handlers
-    await handlers.onAssigned(this.partitions())
-    for (const tp of this.partitions()) void this.deliver(tp.topic, tp.partition)
+    await handlers.onAssigned(this.all())
+    for (const tp of this.all()) void this.deliver(tp.topic, tp.partition)
     await this.delivery
   }
 
@@ -78,19 +105,22 @@ export class MemorySource implements SourceConnector {
     const log = this.logs.get(id) ?? []
     const from = this.delivered.get(id) ?? 0
     if (!handlers || this.paused.has(id) || this.unreachable.has(id) || from >= log.length) return this.delivery
-    this.delivered.set(id, log.length)
+    const to = log.length
+    this.delivered.set(id, to)
     const records = log.slice(from)
-    this.delivery = this.delivery.then(() => handlers.onBatches([{ topic, partition, records }]))
+    this.delivery = this.delivery
+      .then(() => handlers.onBatches([{ topic, partition, records }]))
+      .then(() => void this.processed.set(id, Math.max(to, this.processed.get(id) ?? 0)))
     return this.delivery
   }
 
   /** Cuts partitions off (default: all), as a broker outage would: nothing is delivered, nothing is caught up. */
-  outage(partitions: readonly TopicPartition[] = this.partitions()): void {
+  outage(partitions: readonly TopicPartition[] = this.all()): void {
     for (const p of partitions) this.unreachable.add(`${p.topic}:${p.partition}`)
   }
 
   /** Ends an outage; what was pushed meanwhile follows as one batch per partition. */
-  recover(partitions: readonly TopicPartition[] = this.partitions()): Promise<void> {
+  recover(partitions: readonly TopicPartition[] = this.all()): Promise<void> {
     for (const p of partitions) {
       this.unreachable.delete(`${p.topic}:${p.partition}`)
       void this.deliver(p.topic, p.partition)
@@ -102,7 +132,7 @@ export class MemorySource implements SourceConnector {
     const id = `${tp.topic}:${tp.partition}`
     const log = this.logs.get(id)
     if (!log || !this.handlers) return undefined
-    const position = this.delivered.get(id) ?? 0
+    const position = this.processed.get(id) ?? 0
     const paused = this.paused.has(id)
     const cut = this.unreachable.has(id)
     const unread = log.length - position
@@ -113,7 +143,7 @@ export class MemorySource implements SourceConnector {
         ? 'unreachable (outage)'
         : unread > 0
           ? `${unread} record(s) unread`
-          : 'everything delivered'
+          : 'everything processed'
     return {
       position,
       logEnd: cut ? null : log.length,
@@ -142,7 +172,7 @@ export class MemorySource implements SourceConnector {
 
   async stop(): Promise<void> {
     await this.delivery
-    if (this.handlers) await this.handlers.onRevoked(this.partitions(), { lost: false })
+    if (this.handlers) await this.handlers.onRevoked(this.all(), { lost: false })
     this.handlers = undefined
   }
 }

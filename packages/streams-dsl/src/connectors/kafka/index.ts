@@ -27,5 +27,5 @@ export {
 } from './dead-letter-sink.js'
 export { KafkaProducer, type KafkaProducerOptions, type ProducerMessage } from './kafka-producer.js'
 export { type KafkaSinkOptions, kafkaSink } from './kafka-sink.js'
-export { KafkaSource, type KafkaSourceOptions, type PartitionPosition } from './kafka-source.js'
+export { KafkaSource, type KafkaSourceOptions } from './kafka-source.js'
 export type { MessageSender } from './transactions.js'

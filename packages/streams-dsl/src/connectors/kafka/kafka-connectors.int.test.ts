@@ -146,6 +146,64 @@ describe('Kafka connectors', () => {
       await second.stop()
     }
   })
+  it('KafkaSource.rejoin: every owned partition is revoked before it is assigned again, then read from the returned offsets', async () => {
+    const topic = uniqueTopic('rejoin')
+    await createTopics([{ topic, partitions: 3 }])
+    await produce(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ value: String(i), partition: i % 3 })),
+    )
+    const groupId = uniqueTopic('group')
+    const events: string[] = []
+    const owned = new Set<number>()
+    const reads = new Map<number, number[]>()
+    const source = new KafkaSource({ topics: [topic], groupId, brokers: kafkaBrokers(), logger: quiet })
+    await source.start({
+      onBatches: async (bs) => {
+        for (const b of bs)
+          reads.set(b.partition, [...(reads.get(b.partition) ?? []), ...b.records.map((r) => r.offset)])
+      },
+      onAssigned: async (tps) => {
+        // a partition assigned while still owned: the rejoin kept it, its task was never dropped
+        for (const tp of tps) {
+          if (owned.has(tp.partition)) events.push(`assigned ${tp.partition} while owned`)
+          owned.add(tp.partition)
+        }
+        events.push(`assigned ${tps.length}`)
+        // start every partition again from offset 7 (as a restored checkpoint would)
+        return tps.map((tp) => ({ ...tp, offset: 7 }))
+      },
+      onRevoked: async (tps) => {
+        for (const tp of tps) owned.delete(tp.partition)
+        events.push(`revoked ${tps.length}`)
+      },
+    })
+    try {
+      for (let round = 1; round <= 3; round++) {
+        await waitFor(() => owned.size === 3, { timeoutMs: 30_000, message: `round ${round}: 3 partitions owned` })
+        await waitFor(() => [0, 1, 2].every((p) => reads.get(p)?.at(-1) === 9), {
+          message: `round ${round}: every partition read to its end`,
+        })
+        reads.clear()
+        source.rejoin()
+        await waitFor(() => events.filter((e) => e.startsWith('revoked')).length >= round, {
+          timeoutMs: 30_000,
+          message: `round ${round}: the owned partitions revoked`,
+        })
+      }
+      await waitFor(() => owned.size === 3 && [0, 1, 2].every((p) => reads.get(p)?.at(-1) === 9), {
+        timeoutMs: 30_000,
+        message: 'assigned and read again after the last rejoin',
+      })
+      expect(events.filter((e) => e.includes('while owned'))).toEqual([])
+      expect(events.filter((e) => e.startsWith('revoked')).length).toBe(3)
+      // read again from the offsets onAssigned returned, not from where the reads had got to
+      for (const p of [0, 1, 2]) expect(reads.get(p)).toEqual([7, 8, 9])
+    } finally {
+      await source.stop()
+    }
+  })
+
   it('KafkaSource hands partitions over on a rebalance: commit on revoke, the joiner resumes there (no gaps, no repeats)', async () => {
     const topic = uniqueTopic('handover')
     await createTopics([{ topic, partitions: 4 }])

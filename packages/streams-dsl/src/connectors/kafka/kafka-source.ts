@@ -2,6 +2,8 @@ import rdkafka from '@confluentinc/kafka-javascript'
 import { ReadEvidence, type ReadEvidenceStatus } from '../read-evidence.js'
 import type {
   InputBatch,
+  Membership,
+  PartitionPosition,
   RawRecord,
   SourceConnector,
   SourceHandlers,
@@ -10,13 +12,6 @@ import type {
 } from '../types.js'
 import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger, warnOncePer30s } from './client.js'
 import type { KafkaTransactions } from './transactions.js'
-
-/**
- * What `KafkaSource.checkMembership` found: `member` of the current generation; `fenced`: no longer a member
- * at all (the session expired: a zombie); `rebalancing`: a generation the group has left or is leaving (wait for
- * the rebalance); `unreachable`: no answer; `unknown`: nothing was ever committed to ask with.
- */
-export type Membership = 'member' | 'fenced' | 'rebalancing' | 'unreachable' | 'unknown'
 
 /**
  * Options of {@link KafkaSource}.
@@ -58,25 +53,6 @@ export type KafkaSourceOptions = {
   readonly logger?: ConnectorLogger
 }
 
-/**
- * Where one assigned partition stands, as `KafkaSource.partitions()` and the runner's `/status` report it.
- *
- * @example
- * source.partitions().filter((p) => (p.lag ?? 0) > 10_000) // partitions far behind
- */
-export type PartitionPosition = TopicPartition & {
-  /** Next offset to read: one past the last record processed (or where the end was reached), null before known. */
-  readonly position: number | null
-  /** Last offset committed by this instance, null if none yet. */
-  readonly committed: number | null
-  /** Log end offset as of the last broker answer, null before one. */
-  readonly highWatermark: number | null
-  /** Records behind the log end: `highWatermark - position`. */
-  readonly lag: number | null
-  /** What the source knows of the partition's unread records (the idleness evidence, docs/contract.md §2.3). */
-  readonly evidence?: ReadEvidenceStatus
-}
-
 /** The librdkafka-style consumer calls this source makes that the package's typings lack. */
 type Consumer = rdkafka.KafkaConsumer & {
   incrementalAssign(assignments: (TopicPartition | TopicPartitionOffset)[]): void
@@ -104,6 +80,8 @@ type Part = {
   out: RawRecord[] | undefined
 }
 
+/** How long a rejoin waits for the client to revoke what the instance owns before it revokes it itself. */
+const REJOIN_REVOKE_WAIT_MS = 10_000
 const ASSIGN = -175 // ERR__ASSIGN_PARTITIONS
 const REVOKE = -174 // ERR__REVOKE_PARTITIONS
 const BY_RUNNER = 1
@@ -162,6 +140,8 @@ export class KafkaSource implements SourceConnector {
   #stopCalled = false
   #handedOver = false
   #throttled = false
+  /** A rejoin is under way: left the group, waiting for the revocation before subscribing again. */
+  #rejoining = false
   readonly #maxInFlight: number
   readonly #probeInterval: number
   readonly #maxAge: number
@@ -401,29 +381,18 @@ export class KafkaSource implements SourceConnector {
           this.#clientPause(true, tps)
         }
       } else if (code === REVOKE) {
-        this.#logger.info(
-          { partitions: tps.map(label), lost },
-          `${lost ? 'lost' : 'revoking'} ${tps.length} partition(s)`,
-        )
-        for (const tp of tps) {
-          const p = this.#part(tp.topic, tp.partition)
-          if (p) p.revoking = true
-        }
-        await Promise.allSettled([...this.#inflight])
-        try {
-          if (!this.#handedOver) await this.#handlers?.onRevoked(tps, { lost })
-        } catch (e) {
-          this.#logger.error({ err: (e as Error).message }, `revocation handler failed: ${(e as Error).message}`)
-        }
-        for (const tp of tps) this.#remove(tp)
-        if (cooperative) consumer.incrementalUnassign(tps)
-        else consumer.unassign()
+        await this.#revoke(consumer, tps, lost, cooperative)
       } else {
         this.#logger.warn({ code }, `rebalance error ${code}: giving up the assignment`)
         for (const p of this.#owned()) this.#remove(p)
         consumer.unassign()
       }
     }
+    this.#queueRebalance(work)
+  }
+
+  /** Runs `work` after the rebalance work queued before it; the poll loop waits for it. */
+  #queueRebalance(work: () => Promise<void>): void {
     const previous = this.#rebalance ?? Promise.resolve()
     const run: Promise<void> = previous
       .then(work)
@@ -434,6 +403,23 @@ export class KafkaSource implements SourceConnector {
         if (this.#rebalance === run) this.#rebalance = undefined
       })
     this.#rebalance = run
+  }
+  /** Gives partitions up: what is in flight is processed, then `onRevoked`, then the client lets them go. */
+  async #revoke(consumer: Consumer, tps: TopicPartition[], lost: boolean, cooperative: boolean): Promise<void> {
+    this.#logger.info({ partitions: tps.map(label), lost }, `${lost ? 'lost' : 'revoking'} ${tps.length} partition(s)`)
+    for (const tp of tps) {
+      const p = this.#part(tp.topic, tp.partition)
+      if (p) p.revoking = true
+    }
+    await Promise.allSettled([...this.#inflight])
+    try {
+      if (!this.#handedOver) await this.#handlers?.onRevoked(tps, { lost })
+    } catch (e) {
+      this.#logger.error({ err: (e as Error).message }, `revocation handler failed: ${(e as Error).message}`)
+    }
+    for (const tp of tps) this.#remove(tp)
+    if (cooperative) consumer.incrementalUnassign(tps)
+    else consumer.unassign()
   }
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
@@ -556,14 +542,44 @@ export class KafkaSource implements SourceConnector {
    */
   rejoin(): void {
     const consumer = this.#consumer
-    if (!consumer || this.#stopCalled) return
+    if (!consumer || this.#stopCalled || this.#rejoining) return
+    this.#rejoining = true
     this.#logger.warn(
       {},
       'leaving the consumer group and joining it again: its tasks are restored from their checkpoints',
     )
+    void this.#leaveAndJoin(consumer).finally(() => {
+      this.#rejoining = false
+    })
+  }
+
+  /**
+   * Unsubscribes, waits until every owned partition went through `onRevoked`, subscribes again. Subscribing again
+   * at once can keep the partitions (cooperative-sticky: the new subscription is the old one), so that they are
+   * never revoked and their tasks, dropped by nobody, stay ahead of what Kafka holds: seen as a job stalled for
+   * good after a fenced transaction. Without the client's revocation within `REJOIN_REVOKE_WAIT_MS`, they are
+   * revoked here, as lost.
+   */
+  async #leaveAndJoin(consumer: Consumer): Promise<void> {
     try {
       consumer.unsubscribe()
-      consumer.subscribe([...this.topics])
+      const deadline = Date.now() + REJOIN_REVOKE_WAIT_MS
+      // the poll loop serves the rebalance callback of the unsubscribe
+      while (!this.#stopCalled && (this.#owned().length > 0 || this.#rebalance) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50))
+      if (this.#stopCalled) return
+      const left = this.#owned().map((p) => ({ topic: p.topic, partition: p.partition }))
+      if (left.length > 0) {
+        this.#logger.warn(
+          { partitions: left.map(label) },
+          `no revocation of ${left.length} partition(s) within ${REJOIN_REVOKE_WAIT_MS} ms of leaving the group: revoking them here, as lost`,
+        )
+        this.#handlers?.onLost?.(left)
+        const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE'
+        this.#queueRebalance(() => this.#revoke(consumer, left, true, cooperative))
+        await this.#rebalance
+      }
+      if (!this.#stopCalled) consumer.subscribe([...this.topics])
     } catch (e) {
       this.#logger.error({ err: (e as Error).message }, `rejoining the group failed: ${(e as Error).message}`)
     }
