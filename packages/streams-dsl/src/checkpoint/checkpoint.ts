@@ -9,6 +9,10 @@ import type { TaskSnapshot } from '../runtime/types.js'
  * The durable state of one task at one moment: its window state, the watermark state of its partitions
  * (`maxEventTime`) and the next offset of each, plus the job-level watermark state of the instance that wrote it.
  * Restoring it and reading each partition from its `nextOffset` resumes the task exactly.
+ *
+ * @example
+ * const newest = (await store.read(['0'])).get('0')
+ * console.log(newest?.taskId, newest?.watermark, newest?.task.partitions.map((p) => p.nextOffset))
  */
 export type TaskCheckpoint = {
   readonly version: 1
@@ -26,7 +30,12 @@ export type TaskCheckpoint = {
   readonly task: TaskSnapshot
 }
 
-/** A record of the checkpoint store that could not be used: corrupt, of another format, or of another topology. */
+/**
+ * A record of the checkpoint store that could not be used: corrupt, of another format, or of another topology.
+ *
+ * @example
+ * await store.read(['0'], { onInvalid: (i) => console.warn(`task ${i.taskId}: ${i.reason}`) })
+ */
 export type InvalidCheckpoint = {
   readonly taskId: string
   /** Why, in one line (also the dead letter's `error.message`). */
@@ -35,7 +44,12 @@ export type InvalidCheckpoint = {
   readonly record: RawRecord
 }
 
-/** Options of {@link CheckpointStore.read}. */
+/**
+ * Options of {@link CheckpointStore.read}.
+ *
+ * @example
+ * await store.read(['0'], { accept: (cp) => (cp.topology === 'ctr' ? undefined : `of topology ${cp.topology}`) })
+ */
 export type CheckpointReadOptions = {
   /** Why a decoded checkpoint cannot be used here (e.g. it belongs to another topology), or undefined. */
   readonly accept?: (cp: TaskCheckpoint) => string | undefined
@@ -66,5 +80,6 @@ export interface CheckpointStore {
    * the one before it is returned: a poison record never stops a restore.
    */
   read(taskIds: readonly string[], options?: CheckpointReadOptions): Promise<Map<string, TaskCheckpoint>>
+  /** Releases what the store opened (a producer, a consumer); the runner calls it once the job has stopped. */
   close?(): Promise<void>
 }

@@ -73,6 +73,10 @@ type SetupOptions = {
   readonly onInvalidCheckpoint?: InvalidCheckpointHandler
   /** Under exactly-once: the transaction the repartition records and the checkpoints are written in. */
   readonly producer?: MessageSender
+  /** Where checkpoints go instead of the Kafka changelog `<application-id>-windows-changelog`. */
+  readonly checkpointStore?: CheckpointStore
+  /** The source topics' partition counts, when they are not Kafka's to describe (a source of the user's). */
+  readonly partitionCounts?: ReadonlyMap<string, number>
 }
 
 /** Builds the engine (plain or staged), its checkpointer and the internal topics it needs. */
@@ -80,9 +84,10 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
   const chained = chainedKeyBys(topology)
   if (chained.length > 0 && o.tasks !== 'single')
     throw new ConfigError(`topology "${topology.name}": ${chained[0]} ${chainedMessage}; set TASKS=single`)
-  const counts = (await describeCluster(o.brokers)).topics
+  const counts = o.partitionCounts ?? (await describeCluster(o.brokers)).topics
   const partitioning = keyByPartitioning(topology, counts)
-  const changelog = async (partitions: number) =>
+  const changelog = async (partitions: number): Promise<CheckpointStore> =>
+    o.checkpointStore ??
     KafkaChangelogStore.open({
       applicationId: o.applicationId,
       partitions,

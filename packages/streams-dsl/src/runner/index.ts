@@ -9,6 +9,12 @@
  * await run(app.build(), { tasks: 'auto' }) // settings from the environment: KAFKA_BROKERS, REDIS_URL, ...
  */
 
+export type {
+  CheckpointReadOptions,
+  CheckpointStore,
+  InvalidCheckpoint,
+  TaskCheckpoint,
+} from '../checkpoint/checkpoint.js'
 export { type CheckpointConfig, loadCheckpointConfig } from '../checkpoint/checkpoint-config.js'
 export type { SinkStatus } from './backpressure.js'
 export type { CheckpointStatus } from './checkpoint-health.js'

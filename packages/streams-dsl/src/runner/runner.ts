@@ -3,6 +3,7 @@ import pino from 'pino'
 import { filter, interval, map, merge, Subject, type Subscription, tap } from 'rxjs'
 import { concatMap } from 'rxjs/operators'
 import { alterTopicCommand } from '../checkpoint/changelog-store.js'
+import type { CheckpointStore } from '../checkpoint/checkpoint.js'
 import { type CheckpointConfig, loadCheckpointConfig } from '../checkpoint/checkpoint-config.js'
 import { CheckpointSkipped } from '../checkpoint/checkpointer.js'
 import { ensureTopics } from '../connectors/kafka/admin.js'
@@ -87,6 +88,10 @@ export type RunnerOptions = {
    * transaction and rejoins its group (`commitTransaction`, `rejoin`).
    */
   readonly source?: (spec: SourceSpec) => SourceConnector
+  /** Where dead letters go instead of the Kafka topic `<application-id>-dlq` (not created then). */
+  readonly deadLetters?: Sink<DeadLetter>
+  /** Where checkpoints go instead of the Kafka changelog `<application-id>-windows-changelog`. */
+  readonly checkpointStore?: CheckpointStore
 }
 
 /**
@@ -245,39 +250,14 @@ export class Runner {
     refuseReplayWithoutCheckpoints(this.topology, this.checkpoints)
     const custom = this.#customSource()
     const c = this.config
-    await checkKafka(c.kafkaBrokers)
-    if (this.options.requireRedis !== false) await checkRedis(c.redisUrl)
-    // Internal topics must take any record a source accepts: created with the largest source limit (plus room for
-    // the DLQ headers and the bundle framing); an existing one keeps its own, and what does not fit is handled.
-    const dlqTopic = deadLetterTopic(c.applicationId)
-    const settings = (topics: readonly string[]) =>
-      describeTopicConfigs(topics, c.kafkaBrokers, ['max.message.bytes']).catch((e: Error) => {
-        this.logger.warn({ err: e.message }, `${e.message}; assuming the broker default max.message.bytes`)
-        return new Map() as Awaited<ReturnType<typeof describeTopicConfigs>>
-      })
-    const sourceLimits = await settings(this.topology.sourceTopics)
-    const largest = Math.max(
-      DEFAULT_MAX_MESSAGE_BYTES,
-      ...this.topology.sourceTopics.map((t) => maxMessageBytesOf(sourceLimits, t)),
-    )
-    const internalMax = largest > DEFAULT_MAX_MESSAGE_BYTES ? largest + 65_536 : undefined
-    await ensureTopics(
-      [
-        {
-          topic: dlqTopic,
-          partitions: 3,
-          ...(internalMax !== undefined && { config: { 'max.message.bytes': String(internalMax) } }),
-        },
-      ],
-      c.kafkaBrokers,
-    )
-    const dlqLimit = maxMessageBytesOf(await settings([dlqTopic]), dlqTopic)
-    if (internalMax !== undefined && dlqLimit < internalMax)
-      this.logger.warn(
-        { topic: dlqTopic, maxMessageBytes: dlqLimit, sources: largest },
-        `DLQ topic ${dlqTopic} accepts records of at most ${dlqLimit} bytes, less than the source topics (${largest}): a larger dead letter is written with its value truncated (headers error.value.bytes, error.value.truncated); run \`${alterTopicCommand(c.kafkaBrokers, dlqTopic, `max.message.bytes=${internalMax}`)}\``,
-      )
     const cp = this.checkpoints
+    // nothing of the runner's own on Kafka: a source of the user's, dead letters and checkpoints elsewhere
+    const kafka = !(custom && this.options.deadLetters && (!cp.enabled || this.options.checkpointStore))
+    if (kafka) await checkKafka(c.kafkaBrokers)
+    if (this.options.requireRedis !== false) await checkRedis(c.redisUrl)
+    const { dlqLimit, internalMax } = kafka
+      ? await this.#prepareKafka()
+      : { dlqLimit: DEFAULT_MAX_MESSAGE_BYTES, internalMax: undefined }
     if (c.guarantee === 'exactly-once') {
       this.#tx = new KafkaTransactions({
         brokers: c.kafkaBrokers,
@@ -315,16 +295,32 @@ export class Runner {
     }
     for (const sink of this.#sinks()) await sink.open?.(context)
 
-    this.#dlq = kafkaDeadLetterSink({
-      ...(this.#tx && { producer: this.#tx.sender() }),
-      applicationId: c.applicationId,
-      brokers: c.kafkaBrokers,
-      logger: this.logger,
-      maxMessageBytes: dlqLimit,
-      onWritten: (letters) => this.#countDeadLetters(letters),
-    })
+    const own = this.options.deadLetters
+    await own?.open?.(context)
+    this.#dlq = own
+      ? {
+          name: own.name,
+          ...(own.maxBatch !== undefined && { maxBatch: own.maxBatch }),
+          write: async (letters, readable) => {
+            await own.write(letters, readable)
+            this.#countDeadLetters(letters)
+          },
+          ...(own.flush && { flush: () => (own.flush as () => Promise<void>).call(own) }),
+          ...(own.close && { close: () => (own.close as () => Promise<void>).call(own) }),
+        }
+      : kafkaDeadLetterSink({
+          ...(this.#tx && { producer: this.#tx.sender() }),
+          applicationId: c.applicationId,
+          brokers: c.kafkaBrokers,
+          logger: this.logger,
+          maxMessageBytes: dlqLimit,
+          onWritten: (letters) => this.#countDeadLetters(letters),
+        })
     this.#setup = await setupEngine(this.topology, {
       ...(this.#tx && { producer: this.#tx.sender() }),
+      ...(this.options.checkpointStore && { checkpointStore: this.options.checkpointStore }),
+      // Kafka holds none of the topics: their partitions are the source's to know (tasks are 'single' or 'partition')
+      ...(!kafka && { partitionCounts: new Map<string, number>() }),
       tasks: this.options.tasks ?? 'single',
       applicationId: c.applicationId,
       brokers: c.kafkaBrokers,
@@ -440,10 +436,50 @@ export class Runner {
         kafka: c.kafkaBrokers,
         redis: safeUrl(c.redisUrl),
         port: this.port,
-        dlq: deadLetterTopic(c.applicationId),
+        dlq: this.options.deadLetters?.name ?? deadLetterTopic(c.applicationId),
       },
       `${this.topology.name} running as ${c.applicationId}: reading ${this.topology.sourceTopics.join(', ')}; /status and /metrics on port ${this.port}`,
     )
+  }
+
+  /**
+   * The Kafka side of the start: the DLQ topic (unless `options.deadLetters`), created to take any record a source
+   * accepts, and the limits the internal topics are created with.
+   */
+  async #prepareKafka(): Promise<{ dlqLimit: number; internalMax: number | undefined }> {
+    // Internal topics must take any record a source accepts: created with the largest source limit (plus room for
+    // the DLQ headers and the bundle framing); an existing one keeps its own, and what does not fit is handled.
+    const c = this.config
+    const dlqTopic = deadLetterTopic(c.applicationId)
+    const settings = (topics: readonly string[]) =>
+      describeTopicConfigs(topics, c.kafkaBrokers, ['max.message.bytes']).catch((e: Error) => {
+        this.logger.warn({ err: e.message }, `${e.message}; assuming the broker default max.message.bytes`)
+        return new Map() as Awaited<ReturnType<typeof describeTopicConfigs>>
+      })
+    const sourceLimits = await settings(this.topology.sourceTopics)
+    const largest = Math.max(
+      DEFAULT_MAX_MESSAGE_BYTES,
+      ...this.topology.sourceTopics.map((t) => maxMessageBytesOf(sourceLimits, t)),
+    )
+    const internalMax = largest > DEFAULT_MAX_MESSAGE_BYTES ? largest + 65_536 : undefined
+    if (this.options.deadLetters) return { dlqLimit: DEFAULT_MAX_MESSAGE_BYTES, internalMax }
+    await ensureTopics(
+      [
+        {
+          topic: dlqTopic,
+          partitions: 3,
+          ...(internalMax !== undefined && { config: { 'max.message.bytes': String(internalMax) } }),
+        },
+      ],
+      c.kafkaBrokers,
+    )
+    const dlqLimit = maxMessageBytesOf(await settings([dlqTopic]), dlqTopic)
+    if (internalMax !== undefined && dlqLimit < internalMax)
+      this.logger.warn(
+        { topic: dlqTopic, maxMessageBytes: dlqLimit, sources: largest },
+        `DLQ topic ${dlqTopic} accepts records of at most ${dlqLimit} bytes, less than the source topics (${largest}): a larger dead letter is written with its value truncated (headers error.value.bytes, error.value.truncated); run \`${alterTopicCommand(c.kafkaBrokers, dlqTopic, `max.message.bytes=${internalMax}`)}\``,
+      )
+    return { dlqLimit, internalMax }
   }
 
   #enqueue(work: Work): Promise<void> {

@@ -11,6 +11,7 @@
  * await d.pipe('views', [{ page: '/a', at: d.now() }])
  * await d.advanceWallClock('1m')
  */
+export { MemoryCheckpointStore } from '../checkpoint/memory-checkpoint-store.js'
 export { type CollectingSink, collectingSink } from './collecting-sink.js'
 export { ManualClock } from './manual-clock.js'
 export { MemorySource } from './memory-source.js'

@@ -70,9 +70,21 @@ export class MemorySource implements SourceConnector {
     })
   }
 
+  /**
+   * Assigns every partition, then delivers what it holds: from where `onAssigned` says (a restored checkpoint's
+   * offsets), else from the last committed offset, else from the start. Started again after `stop`, it goes on
+   * like a restarted consumer of the same group.
+   */
   async start(handlers: SourceHandlers): Promise<void> {
     this.handlers = handlers
-    await handlers.onAssigned(this.all())
+    const starts = (await handlers.onAssigned(this.all())) ?? []
+    const at = new Map(starts.map((o) => [`${o.topic}:${o.partition}`, o.offset]))
+    for (const tp of this.all()) {
+      const id = `${tp.topic}:${tp.partition}`
+      const from = at.get(id) ?? this.committed.get(id) ?? 0
+      this.delivered.set(id, from)
+      this.processed.set(id, from)
+    }
     for (const tp of this.all()) void this.deliver(tp.topic, tp.partition)
     await this.delivery
   }
