@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
+import type { RunnerStatus } from '@ctr/streams-dsl/runner'
 import { createTopics, freshRedis, kafkaBrokers, type TestRedis, testKafka, uniqueTopic } from '@ctr/testing'
 import type { Redis } from 'ioredis'
 import { type ChaosRecord, type Partitions, partitionCount, type Result, random, type Truth } from './chaos-data.js'
@@ -79,22 +80,7 @@ export class JobProcess {
     if (port === undefined) return `${this.name}: no /status port logged yet`
     try {
       const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(3000) })
-      const s = (await res.json()) as {
-        state: string
-        watermark: number | null
-        allIdle: boolean
-        paused: boolean
-        windows: { open: number; oldest: { reason?: string } | null }
-        partitions: {
-          topic: string
-          partition: number
-          position?: number
-          lag?: number
-          watermark?: number | null
-          idle?: boolean
-          task?: string
-        }[]
-      }
+      const s = (await res.json()) as RunnerStatus
       const parts = s.partitions.map(
         (p) =>
           `  ${p.topic}-${p.partition} task ${p.task ?? '-'} position ${p.position} lag ${p.lag} W ${p.watermark ?? '-'}${p.idle ? ' idle' : ''}`,

@@ -137,7 +137,7 @@ export type Membership = 'member' | 'fenced' | 'rebalancing' | 'unreachable' | '
  * Where raw records come from: a Kafka consumer group (`KafkaSource`), memory in tests (`MemorySource`), or a
  * source of your own given to the runner (`createRunner(t, { source: (spec) => mySource(spec) })`).
  *
- * The first seven members are what every source does. The optional ones are a consumer group's, for a source
+ * The first eight members are what every source does. The optional ones are a consumer group's, for a source
  * shared by several instances: without them the runner treats the instance as the only reader (it is never a
  * zombie), and refuses `exactly-once`, which commits the offsets in the instance's Kafka transaction (only the
  * Kafka source can).

@@ -83,8 +83,8 @@ export type RunnerOptions = {
   /**
    * Where the input comes from (default: a {@link KafkaSource} on the job's brokers, the consumer group named by
    * the application id). Any {@link SourceConnector} will do with `tasks` `'single'` or `'partition'` in a
-   * streaming run (`'auto'` and `untilEnd` read Kafka topics of their own); the results, dead letters
-   * and checkpoints still go to the job's Kafka and Redis. `exactly-once` needs a source that commits in the
+   * streaming run (`'auto'` and `untilEnd` read Kafka topics of their own); dead letters and checkpoints still go
+   * to the job's Kafka unless `deadLetters` and `checkpointStore` say otherwise. `exactly-once` needs a source that commits in the
    * transaction and rejoins its group (`commitTransaction`, `rejoin`).
    */
   readonly source?: (spec: SourceSpec) => SourceConnector
