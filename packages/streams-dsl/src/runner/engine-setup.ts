@@ -1,4 +1,3 @@
-import { alterTopicCommand, KafkaChangelogStore } from '../checkpoint/changelog-store.js'
 import type { CheckpointStore } from '../checkpoint/checkpoint.js'
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.js'
 import {
@@ -9,12 +8,9 @@ import {
   type RestoreResult,
 } from '../checkpoint/checkpointer.js'
 import { StagedCheckpointer } from '../checkpoint/staged-checkpointer.js'
-import { describeCluster, ensureTopics } from '../connectors/kafka/admin.js'
 import type { ConnectorLogger } from '../connectors/kafka/client.js'
-import { kafkaRepartitionSink } from '../connectors/kafka/repartition-sink.js'
-import { describeTopicConfigs, maxMessageBytesOf } from '../connectors/kafka/topic-configs.js'
 import type { MessageSender } from '../connectors/kafka/transactions.js'
-import type { TopicPartition } from '../connectors/types.js'
+import type { RepartitionRecord, Sink, TopicPartition } from '../connectors/types.js'
 import { chainedKeyBys, chainedMessage, type KeyByPartitioning, keyByPartitioning } from '../graph/repartition.js'
 import type { Topology } from '../graph/topology.js'
 import { createEngine } from '../runtime/engine.js'
@@ -22,6 +18,7 @@ import { repartitionTopic } from '../runtime/repartition/codec.js'
 import { createStagedEngine } from '../runtime/repartition/staged-engine.js'
 import type { Engine, EngineOptions, RepartitionTopic, TaskGrouping } from '../runtime/types.js'
 import { ConfigError } from './env-parse.js'
+import type { KafkaPlatform } from './kafka-platform.js'
 
 /**
  * How the runner spreads a topology over tasks: `'auto'` decides per keyBy (co-partitioned input: a task per
@@ -77,6 +74,13 @@ type SetupOptions = {
   readonly checkpointStore?: CheckpointStore
   /** The source topics' partition counts, when they are not Kafka's to describe (a source of the user's). */
   readonly partitionCounts?: ReadonlyMap<string, number>
+  /**
+   * Every keyBy repartitioned through topics of this many partitions written to `sink` (the test driver's
+   * in-memory topics, read back by its source), whatever `tasks` says.
+   */
+  readonly repartitionThrough?: { readonly partitions: number; readonly sink: Sink<RepartitionRecord> }
+  /** Kafka's side (runner/kafka-platform.ts), loaded by the runner; needed unless counts and store are given. */
+  readonly kafka?: KafkaPlatform
 }
 
 /** Builds the engine (plain or staged), its checkpointer and the internal topics it needs. */
@@ -84,11 +88,15 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
   const chained = chainedKeyBys(topology)
   if (chained.length > 0 && o.tasks !== 'single')
     throw new ConfigError(`topology "${topology.name}": ${chained[0]} ${chainedMessage}; set TASKS=single`)
-  const counts = o.partitionCounts ?? (await describeCluster(o.brokers)).topics
+  const kafka = (): KafkaPlatform => {
+    if (!o.kafka) throw new Error('setupEngine: this setup needs Kafka (option kafka)')
+    return o.kafka
+  }
+  const counts = o.partitionCounts ?? (await kafka().describeCluster(o.brokers)).topics
   const partitioning = keyByPartitioning(topology, counts)
   const changelog = async (partitions: number): Promise<CheckpointStore> =>
     o.checkpointStore ??
-    KafkaChangelogStore.open({
+    kafka().KafkaChangelogStore.open({
       applicationId: o.applicationId,
       partitions,
       brokers: o.brokers,
@@ -119,6 +127,29 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
       close: async () => {},
     }
   }
+  const through = o.repartitionThrough
+  if (through) {
+    const topics = topology.nodes
+      .filter((n) => n.kind === 'keyBy')
+      .map((n) => ({ keyBy: n.name, topic: repartitionTopic(o.applicationId, n.name), partitions: through.partitions }))
+    const engine = createStagedEngine(topology, {
+      ...o.engine,
+      topics,
+      sink: through.sink,
+      origins: originsOf(topology, counts),
+    })
+    return {
+      engine,
+      checkpointer: o.checkpoints.enabled
+        ? new StagedCheckpointer(engine, await changelog(1), o.logger, o.onInvalidCheckpoint)
+        : undefined,
+      topics: [...topology.sourceTopics, ...topics.map((t) => t.topic)],
+      assignmentStrategy: undefined,
+      partitioning,
+      repartitionTopics: topics,
+      close: async () => {},
+    }
+  }
   if (o.tasks !== 'auto') return plain(o.tasks)
 
   const missing = topology.sourceTopics.filter((t) => !counts.has(t))
@@ -135,6 +166,14 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
     topic: repartitionTopic(o.applicationId, k.keyBy),
     partitions: sourcePartitions,
   }))
+  const {
+    alterTopicCommand,
+    describeCluster,
+    describeTopicConfigs,
+    ensureTopics,
+    kafkaRepartitionSink,
+    maxMessageBytesOf,
+  } = kafka()
   const big = o.internalMaxMessageBytes
   await ensureTopics(
     wanted.map((t) => ({
@@ -165,9 +204,7 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
         { topic: t.topic, maxMessageBytes: t.maxMessageBytes, wanted: big },
         `repartition topic ${t.topic} accepts records of at most ${t.maxMessageBytes} bytes, less than the source topics: a larger record goes to the DLQ as record_too_large; run \`${alterTopicCommand(o.brokers, t.topic, `max.message.bytes=${big}`)}\``,
       )
-  const origins = topology.sourceTopics.flatMap((topic) =>
-    Array.from({ length: counts.get(topic) ?? 0 }, (_, partition) => ({ topic, partition })),
-  )
+  const origins = originsOf(topology, counts)
   const sink = kafkaRepartitionSink({
     maxMessageBytes: Object.fromEntries(topics.map((t) => [t.topic, t.maxMessageBytes as number])),
     brokers: o.brokers,
@@ -193,4 +230,11 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
     repartitionTopics: topics,
     close: () => sink.close(),
   }
+}
+
+/** Every partition of every source topic: the partitions W is the least over. */
+function originsOf(topology: Topology, counts: ReadonlyMap<string, number>): TopicPartition[] {
+  return topology.sourceTopics.flatMap((topic) =>
+    Array.from({ length: counts.get(topic) ?? 0 }, (_, partition) => ({ topic, partition })),
+  )
 }

@@ -47,3 +47,6 @@ export function parseEnv<S extends z.ZodType>(
   }
   return parsed.data
 }
+
+/** A URL with its credentials masked, for logs and messages: `redis://***@host:6379`. */
+export const safeUrl = (url: string): string => url.replace(/\/\/([^@/]*)@/, '//***@')

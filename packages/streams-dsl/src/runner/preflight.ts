@@ -12,7 +12,7 @@ export class RedisUnavailableError extends Error {
 }
 
 /** Redacts the password of a URL for messages. */
-export const safeUrl = (url: string): string => url.replace(/\/\/([^@/]*)@/, '//***@')
+import { safeUrl } from './env-parse.js'
 
 /**
  * Checks that Redis answers PING within `timeoutMs`; rejects with a one-line {@link RedisUnavailableError}.

@@ -1,24 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import pino from 'pino'
-import { filter, interval, map, merge, Subject, type Subscription, tap } from 'rxjs'
-import { concatMap } from 'rxjs/operators'
-import { alterTopicCommand } from '../checkpoint/changelog-store.js'
+import type { SchedulerLike } from 'rxjs'
 import type { CheckpointStore } from '../checkpoint/checkpoint.js'
 import { type CheckpointConfig, loadCheckpointConfig } from '../checkpoint/checkpoint-config.js'
 import { CheckpointSkipped } from '../checkpoint/checkpointer.js'
-import { ensureTopics } from '../connectors/kafka/admin.js'
-import { deadLetterTopic, kafkaDeadLetterSink } from '../connectors/kafka/dead-letter-sink.js'
-import { KafkaSource } from '../connectors/kafka/kafka-source.js'
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  describeTopicConfigs,
-  maxMessageBytesOf,
-} from '../connectors/kafka/topic-configs.js'
-import { KafkaTransactions, TransactionAbortedError } from '../connectors/kafka/transactions.js'
+import type { KafkaTransactions } from '../connectors/kafka/transactions.js'
 import { sinkHealthOf } from '../connectors/sink-health.js'
 import type {
   DeadLetter,
-  InputBatch,
+  RepartitionRecord,
   Sink,
   SinkContext,
   SourceConnector,
@@ -26,17 +16,19 @@ import type {
   TopicPartitionOffset,
 } from '../connectors/types.js'
 import type { Topology } from '../graph/topology.js'
+import { type Work, WorkPipeline } from '../runtime/pipeline.js'
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../runtime/repartition/codec.js'
 import type { SinkWriters } from '../runtime/sink-writer.js'
 import type { Clock, Engine } from '../runtime/types.js'
 import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
-import { BoundedRun } from './bounded-run.js'
+import type { BoundedRun } from './bounded-run.js'
 import { CheckpointHealth } from './checkpoint-health.js'
 import { type Guarantee, loadConfig, type RunnerConfig } from './config.js'
 import { type EngineSetup, setupEngine, type TaskCheckpointer, type TaskMode } from './engine-setup.js'
-import { ConfigError } from './env-parse.js'
+import { ConfigError, safeUrl } from './env-parse.js'
 import { type StatusServer, startStatusServer } from './http-server.js'
+import type { KafkaPlatform } from './kafka-platform.js'
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js'
-import { checkKafka, checkRedis, safeUrl } from './preflight.js'
 import { EXIT_OUTPUT_NOT_FLUSHED, OutputNotFlushedError } from './shutdown.js'
 import { type RunnerStatus, runnerStatus } from './status.js'
 
@@ -81,7 +73,7 @@ export type RunnerOptions = {
    */
   readonly guarantee?: Guarantee
   /**
-   * Where the input comes from (default: a {@link KafkaSource} on the job's brokers, the consumer group named by
+   * Where the input comes from (default: a `KafkaSource` (`@ctr/streams-dsl/kafka`) on the job's brokers, the consumer group named by
    * the application id). Any {@link SourceConnector} will do with `tasks` `'single'` or `'partition'` in a
    * streaming run (`'auto'` and `untilEnd` read Kafka topics of their own); dead letters and checkpoints still go
    * to the job's Kafka unless `deadLetters` and `checkpointStore` say otherwise. `exactly-once` needs a source that commits in the
@@ -92,6 +84,23 @@ export type RunnerOptions = {
   readonly deadLetters?: Sink<DeadLetter>
   /** Where checkpoints go instead of the Kafka changelog `<application-id>-windows-changelog`. */
   readonly checkpointStore?: CheckpointStore
+  /** @internal How the test driver embeds the runner (see {@link RunnerHarness}). */
+  readonly harness?: RunnerHarness
+}
+
+/**
+ * @internal How the test driver embeds the real runner: its ticks and commits on a virtual-time scheduler, the
+ * results captured, no `/status` port.
+ */
+export type RunnerHarness = {
+  /** Where the tick and commit timers run (the driver's virtual time). */
+  readonly scheduler: SchedulerLike
+  /** Wraps each sink of the topology (the driver records what it is given); the sinks are not opened or closed. */
+  readonly wrapSink?: (sink: Sink<unknown>) => Sink<unknown>
+  /** The source topics' partition counts (the partitions the watermark is the least over when repartitioning). */
+  readonly partitionCounts?: ReadonlyMap<string, number>
+  /** Every keyBy repartitioned through in-memory topics of this many partitions, written to `sink`. */
+  readonly repartition?: { readonly partitions: number; readonly sink: Sink<RepartitionRecord> }
 }
 
 /**
@@ -108,18 +117,6 @@ export type SourceSpec = {
   /** The runner's logger. */
   readonly logger: pino.Logger
 }
-
-type Work =
-  | { readonly kind: 'batches'; readonly batches: readonly InputBatch[] }
-  | { readonly kind: 'tick' | 'commit' }
-  | {
-      readonly kind: 'assign'
-      readonly partitions: readonly TopicPartition[]
-      /** Filled by the restore: where to read partitions from instead of the committed offsets. */
-      readonly starts: TopicPartitionOffset[]
-    }
-  | { readonly kind: 'revoke'; readonly partitions: readonly TopicPartition[]; readonly lost: boolean }
-type Job = { readonly work: Work; readonly done?: { resolve(): void; reject(e: unknown): void } }
 
 /**
  * Lifecycle of a runner: `created` → `starting` → `running` → `stopping` → `stopped` (or `failed`).
@@ -162,10 +159,8 @@ export class Runner {
   #dlq: Sink<DeadLetter> | undefined
   #server: StatusServer | undefined
   #metrics: RunnerMetrics
-  #jobs = new Subject<Job>()
-  #subscriptions: Subscription[] = []
-  #tickQueued = false
-  #commitQueued = false
+  /** Batches, ticks, commits and rebalances, run one at a time (runtime/pipeline.ts). */
+  #pipeline: WorkPipeline | undefined
   #failure: Error | undefined
   #stopping: Promise<void> | undefined
   #bounded: BoundedRun | undefined
@@ -176,6 +171,8 @@ export class Runner {
   #checkpointHealth: CheckpointHealth | undefined
   /** The instance's Kafka transaction (exactly-once only). */
   #tx: KafkaTransactions | undefined
+  /** Kafka's and Redis's side of the runner, loaded when it is needed (never for the test driver's runner). */
+  #kafka: KafkaPlatform | undefined
   /**
    * The group has moved on without this instance (its assignment was lost, a transaction was fenced or aborted):
    * nothing is processed, written, checkpointed or committed until every task is dropped and assigned anew.
@@ -253,13 +250,18 @@ export class Runner {
     const cp = this.checkpoints
     // nothing of the runner's own on Kafka: a source of the user's, dead letters and checkpoints elsewhere
     const kafka = !(custom && this.options.deadLetters && (!cp.enabled || this.options.checkpointStore))
-    if (kafka) await checkKafka(c.kafkaBrokers)
-    if (this.options.requireRedis !== false) await checkRedis(c.redisUrl)
+    const requireRedis = this.options.requireRedis !== false
+    // Kafka's side is loaded only when used: the test driver's runner never loads the Kafka or Redis client
+    const used = kafka || requireRedis || !custom || c.guarantee === 'exactly-once'
+    const k = used ? await import('./kafka-platform.js') : undefined
+    this.#kafka = k
+    if (kafka) await (k as KafkaPlatform).checkKafka(c.kafkaBrokers)
+    if (requireRedis) await (k as KafkaPlatform).checkRedis(c.redisUrl)
     const { dlqLimit, internalMax } = kafka
       ? await this.#prepareKafka()
       : { dlqLimit: DEFAULT_MAX_MESSAGE_BYTES, internalMax: undefined }
     if (c.guarantee === 'exactly-once') {
-      this.#tx = new KafkaTransactions({
+      this.#tx = new (k as KafkaPlatform).KafkaTransactions({
         brokers: c.kafkaBrokers,
         transactionalId: c.transactionalId ?? `${c.applicationId}-${randomUUID().slice(0, 8)}`,
         // an id of its own: a fenced producer is this instance's after a freeze, never a newer instance's
@@ -293,7 +295,7 @@ export class Runner {
       // under exactly-once a Kafka sink writes through the instance's transaction
       ...(this.#tx && { transaction: this.#tx.sender() }),
     }
-    for (const sink of this.#sinks()) await sink.open?.(context)
+    if (!this.options.harness?.wrapSink) for (const sink of this.#sinks()) await sink.open?.(context)
 
     const own = this.options.deadLetters
     await own?.open?.(context)
@@ -308,7 +310,7 @@ export class Runner {
           ...(own.flush && { flush: () => (own.flush as () => Promise<void>).call(own) }),
           ...(own.close && { close: () => (own.close as () => Promise<void>).call(own) }),
         }
-      : kafkaDeadLetterSink({
+      : (k as KafkaPlatform).kafkaDeadLetterSink({
           ...(this.#tx && { producer: this.#tx.sender() }),
           applicationId: c.applicationId,
           brokers: c.kafkaBrokers,
@@ -317,10 +319,12 @@ export class Runner {
           onWritten: (letters) => this.#countDeadLetters(letters),
         })
     this.#setup = await setupEngine(this.topology, {
+      ...(k && { kafka: k }),
       ...(this.#tx && { producer: this.#tx.sender() }),
       ...(this.options.checkpointStore && { checkpointStore: this.options.checkpointStore }),
       // Kafka holds none of the topics: their partitions are the source's to know (tasks are 'single' or 'partition')
-      ...(!kafka && { partitionCounts: new Map<string, number>() }),
+      ...(!kafka && { partitionCounts: this.options.harness?.partitionCounts ?? new Map<string, number>() }),
+      ...(this.options.harness?.repartition && { repartitionThrough: this.options.harness.repartition }),
       tasks: this.options.tasks ?? 'single',
       applicationId: c.applicationId,
       brokers: c.kafkaBrokers,
@@ -334,7 +338,10 @@ export class Runner {
         ),
       engine: {
         deadLetters: this.#dlq,
-        wrapSink: (s) => this.#metrics.wrapSink(s),
+        wrapSink: (s) => {
+          const wrap = this.options.harness?.wrapSink
+          return this.#metrics.wrapSink(wrap ? (wrap(s) as typeof s) : s)
+        },
         onResultLatency: (sink, ms, results) => this.#metrics.resultLatency(sink, ms, results),
         ...(this.options.clock && { clock: this.options.clock }),
         caughtUp: (tp, now) => {
@@ -355,7 +362,7 @@ export class Runner {
     const writers = this.#writers()
     if (this.#tx && writers) writers.onAbort = (e) => this.#fence(e.message)
     if (this.options.untilEnd) {
-      this.#bounded = await BoundedRun.start({
+      this.#bounded = await (k as KafkaPlatform).BoundedRun.start({
         sources: this.topology.sourceTopics,
         repartitionTopics: this.#setup.repartitionTopics.map((t) => t.topic),
         brokers: c.kafkaBrokers,
@@ -365,7 +372,8 @@ export class Runner {
     }
     for (const line of describeTasks(this.#setup, this.options.tasks ?? 'single')) this.logger.info(line)
     try {
-      this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status(), c.host)
+      if (!this.options.harness)
+        this.#server = await startStatusServer(c.port, this.#metrics.registry, () => this.status(), c.host)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       throw Object.assign(
@@ -376,26 +384,13 @@ export class Runner {
       )
     }
 
-    this.#subscriptions.push(
-      this.#jobs.pipe(concatMap((job) => this.#execute(job))).subscribe(),
-      merge(
-        interval(c.tickIntervalMs).pipe(
-          tap(() => this.#beat()),
-          filter(() => !this.#tickQueued),
-          tap(() => {
-            this.#tickQueued = true
-          }),
-          map((): Work => ({ kind: 'tick' })),
-        ),
-        interval(cp.enabled ? cp.intervalMs : c.commitIntervalMs).pipe(
-          filter(() => !this.#commitQueued),
-          tap(() => {
-            this.#commitQueued = true
-          }),
-          map((): Work => ({ kind: 'commit' })),
-        ),
-      ).subscribe((work) => this.#jobs.next({ work })),
-    )
+    this.#pipeline = new WorkPipeline((work) => this.#execute(work), {
+      tickMs: c.tickIntervalMs,
+      commitMs: cp.enabled ? cp.intervalMs : c.commitIntervalMs,
+      onBeat: () => this.#beat(),
+      ...(this.options.harness && { scheduler: this.options.harness.scheduler }),
+    })
+    this.#pipeline.start()
 
     const source = this.#source as SourceConnector
     const internalTopics = new Set(this.#setup.repartitionTopics.map((t) => t.topic))
@@ -436,7 +431,7 @@ export class Runner {
         kafka: c.kafkaBrokers,
         redis: safeUrl(c.redisUrl),
         port: this.port,
-        dlq: this.options.deadLetters?.name ?? deadLetterTopic(c.applicationId),
+        dlq: this.options.deadLetters?.name ?? this.#kafka?.deadLetterTopic(c.applicationId),
       },
       `${this.topology.name} running as ${c.applicationId}: reading ${this.topology.sourceTopics.join(', ')}; /status and /metrics on port ${this.port}`,
     )
@@ -450,6 +445,8 @@ export class Runner {
     // Internal topics must take any record a source accepts: created with the largest source limit (plus room for
     // the DLQ headers and the bundle framing); an existing one keeps its own, and what does not fit is handled.
     const c = this.config
+    const { alterTopicCommand, deadLetterTopic, describeTopicConfigs, ensureTopics, maxMessageBytesOf } = this
+      .#kafka as KafkaPlatform
     const dlqTopic = deadLetterTopic(c.applicationId)
     const settings = (topics: readonly string[]) =>
       describeTopicConfigs(topics, c.kafkaBrokers, ['max.message.bytes']).catch((e: Error) => {
@@ -483,10 +480,31 @@ export class Runner {
   }
 
   #enqueue(work: Work): Promise<void> {
-    return new Promise((resolve, reject) => this.#jobs.next({ work, done: { resolve, reject } }))
+    return (this.#pipeline as WorkPipeline).submit(work)
   }
 
-  async #execute({ work, done }: Job): Promise<void> {
+  /**
+   * @internal Resolves once everything queued so far ran and every output handed to the sinks is durable (the
+   * test driver's view after each of its calls).
+   */
+  async settle(o: { tick?: boolean } = {}): Promise<void> {
+    if (o.tick) await this.#enqueue({ kind: 'tick' })
+    await this.#enqueue({ kind: 'flush' })
+  }
+
+  /**
+   * @internal A crash (the test driver's): nothing more is run, written, committed or closed; what was not
+   * committed is read again by the next runner on the same source.
+   */
+  crash(): void {
+    this.#pipeline?.close()
+    this.#backpressure?.stop()
+    this.#writers()?.mute(true)
+    this.#state = 'stopped'
+    this.#finish(1)
+  }
+
+  async #execute(work: Work): Promise<void> {
     try {
       const engine = this.#engine!
       // after a freeze past the session, nothing is written before the group says this instance still belongs
@@ -507,7 +525,6 @@ export class Runner {
           break
         }
         case 'tick':
-          this.#tickQueued = false
           if (this.#fenced) this.#stillFenced()
           if (this.#failure || this.#state !== 'running' || this.#inputEnded || this.#fenced) break
           await this.#track(engine.tick())
@@ -515,8 +532,10 @@ export class Runner {
             await this.#endOfInput()
           break
         case 'commit':
-          this.#commitQueued = false
           await this.#commit()
+          break
+        case 'flush':
+          await engine.flush()
           break
         case 'assign':
           // fenced while it owned nothing (or only these, assigned since): no task is ahead of Kafka, the fence ends
@@ -552,10 +571,9 @@ export class Runner {
           break
         }
       }
-      done?.resolve()
     } catch (e) {
-      done?.reject(e)
       this.#fail(e)
+      throw e
     }
   }
 
@@ -706,7 +724,7 @@ export class Runner {
     const c = this.config
     const cp = this.checkpoints
     if (custom) return custom
-    return new KafkaSource({
+    return new (this.#kafka as KafkaPlatform).KafkaSource({
       topics: setup.topics,
       groupId: c.applicationId,
       brokers: c.kafkaBrokers,
@@ -833,7 +851,7 @@ export class Runner {
       this.#firstCheckpoint(written)
     } catch (e) {
       health.failure(e instanceof Error ? e : new Error(String(e)), Date.now())
-      if (e instanceof TransactionAbortedError) {
+      if (e instanceof (this.#kafka as KafkaPlatform).TransactionAbortedError) {
         this.#fence(e.fenced ? `transaction fenced by the group (${e.message})` : e.message)
         return
       }
@@ -887,7 +905,7 @@ export class Runner {
     this.logger.info(
       `stopping: finishing in-flight batches, flushing sinks, committing offsets, leaving the group (pending writes are given up after ${this.config.shutdownGraceMs / 1000} s)`,
     )
-    this.#subscriptions[1]?.unsubscribe()
+    this.#pipeline?.stopTimers()
     // No pause or resume from here on: the client rejects them once it disconnects.
     this.#backpressure?.stop()
     const errors: unknown[] = []
@@ -905,9 +923,9 @@ export class Runner {
     await attempt('leaving the consumer group', () => this.#source?.stop())
     if (!this.#failure) await attempt('flushing the sinks', () => this.#engine?.close())
     clearTimeout(grace)
-    this.#jobs.complete()
-    for (const s of this.#subscriptions) s.unsubscribe()
-    for (const sink of this.#sinks()) await attempt(`closing sink ${sink.name}`, () => sink.close?.())
+    this.#pipeline?.close()
+    if (!this.options.harness?.wrapSink)
+      for (const sink of this.#sinks()) await attempt(`closing sink ${sink.name}`, () => sink.close?.())
     await attempt('closing the DLQ producer', () => this.#dlq?.close?.())
     await attempt('closing the changelog producer', () => this.#checkpointer?.store.close?.())
     await attempt('closing the repartition producer', () => this.#setup?.close())
