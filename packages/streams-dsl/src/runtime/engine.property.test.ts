@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { count, hopping, json, session, sliding, topic, topology, tumbling } from '../index.js'
-import { TestDriver } from '../testing/test-driver.js'
+import { EngineHarness } from '../testing/engine-harness.js'
 import { type ModelParams, type ModelRecord, type ModelResult, ReferenceModel } from './engine.reference.js'
 
 // Property tests: the engine (through the test driver) against the reference model of docs/contract.md §2,
@@ -192,7 +192,7 @@ const encode = (r: ModelRecord, id: string): unknown =>
 type Recovery = 'none' | 'snapshot' | 'replay'
 
 async function runBoth(p: ModelParams, steps: Step[], preassign: boolean, recovery: Recovery, repartition?: number) {
-  const driver = new TestDriver(build(p), {
+  const driver = new EngineHarness(build(p), {
     startTime: T0,
     sinks: 'capture',
     ...(preassign ? { partitions: TOPICS } : {}),

@@ -6,7 +6,7 @@ import type { StateBackend } from '../state/state-backend.js'
 import { memoryStateBackend } from '../state/state-backend.js'
 import type { WindowStore } from '../state/window-store.js'
 import { collectingSink } from '../testing/collecting-sink.js'
-import { TestDriver } from '../testing/test-driver.js'
+import { EngineHarness } from '../testing/engine-harness.js'
 import { createEngine } from './engine.js'
 
 const T0 = Date.parse('2025-01-01T12:00:00Z')
@@ -33,7 +33,7 @@ function app(options: { emit?: 'onClose' | 'onUpdate'; routeLate?: boolean; rout
 describe('engine', () => {
   it('judges each record against W as it stands after the records before it, inside one batch', async () => {
     const { topology, out } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     // 16 000: W = 12 999 -> [0,10) fires (W >= 9 999); 4 000: W < 14 999, added -> late firing
     // 30 000: W = 26 999 -> [0,10) purged, [10,20) fires; 5 000: W >= 14 999 -> late event, dropped
     await d.pipe('in', [ev('a', 1000), ev('a', 16_000), ev('a', 4000), ev('a', 30_000), ev('a', 5000)])
@@ -54,7 +54,7 @@ describe('engine', () => {
 
   it('fires at W = end - 1 exactly, purges at W = end - 1 + L exactly', async () => {
     const { topology, out } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 0), ev('a', 12_999)]) // W = 9 998
     expect(out.records).toEqual([])
     await d.pipe('in', [ev('a', 13_000)]) // W = 9 999 = end - 1
@@ -68,7 +68,7 @@ describe('engine', () => {
 
   it('a future timestamp goes to the dead letters and does not move any watermark', async () => {
     const { topology } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 10_000), ev('a', 300_001 + 10_000), ev('a', 300_000)])
     expect(d.deadLetters().map((x) => x.reason)).toEqual(['future_timestamp'])
     expect(d.status().partitions[0]?.maxEventTime).toBe(T0 + 300_000)
@@ -77,7 +77,7 @@ describe('engine', () => {
 
   it('emits on every update with emit: onUpdate', async () => {
     const { topology, out } = app({ emit: 'onUpdate' })
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1), ev('a', 2), ev('b', 3)])
     expect(out.records.map((r) => [r.k, r.n])).toEqual([
       ['a', 1],
@@ -88,7 +88,7 @@ describe('engine', () => {
 
   it('routes late events and dead letters to the topology side outputs when used', async () => {
     const { topology, late, dead } = app({ routeLate: true, routeDead: true })
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 30_000), ev('a', 0), 'not json'])
     expect(late.records.map((x) => x.reason)).toEqual(['late_event'])
     expect(dead.records.map((x) => x.reason)).toEqual(['invalid_json'])
@@ -104,7 +104,7 @@ describe('engine', () => {
         return 1 / e.n
       })
       .to(out)
-    const d = new TestDriver(a.build())
+    const d = new EngineHarness(a.build())
     await d.pipe('in', [{ n: 2 }, { n: 0 }, { n: 4 }])
     expect(out.records).toEqual([0.5, 0.25])
     expect(d.deadLetters()).toMatchObject([{ reason: 'processing_error', message: 't: division by zero' }])
@@ -122,7 +122,7 @@ describe('engine', () => {
         return r.key
       })
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: T0 })
+    const d = new EngineHarness(a.build(), { startTime: T0 })
     await d.pipe('in', [ev('bad', 1), ev('good', 2), ev('x', 20_000)])
     expect(out.records).toEqual(['good'])
     expect(d.deadLetters()).toMatchObject([
@@ -132,7 +132,7 @@ describe('engine', () => {
 
   it('commits only past state that is purged; skips records it already processed', async () => {
     const { topology } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('a', 11_000), ev('b', 12_000)])
     expect(d.engine.committable()).toEqual([{ topic: 'in', partition: 0, offset: 0 }])
     await d.pipe('in', [ev('a', 25_000)]) // W = 21 999: [0,10) purged, [10,20) fired, not purged
@@ -149,7 +149,7 @@ describe('engine', () => {
 
   it('status says which partition holds the oldest window and why', async () => {
     const { topology } = app()
-    const d = new TestDriver(topology, { startTime: T0, partitions: { in: 4 } })
+    const d = new EngineHarness(topology, { startTime: T0, partitions: { in: 4 } })
     await d.pipe('in', [ev('a', 20_000)], { partition: 0 })
     await d.pipe('in', [ev('b', 8_000)], { partition: 3 })
     await d.advanceWallClock('9s')
@@ -175,7 +175,7 @@ describe('engine', () => {
 
   it('snapshot and restore carry window state, watermarks and positions', async () => {
     const { topology, out } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('a', 2000)])
     const snap = d.snapshot()
     expect(snap.tasks[0]?.windows[0]?.entries).toEqual([['a', 2]])

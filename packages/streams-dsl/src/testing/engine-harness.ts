@@ -7,14 +7,15 @@ import { StagedEngine } from '../runtime/repartition/staged-engine.js'
 import type { EngineOptions, EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
 import { ManualClock } from './manual-clock.js'
 import { MemoryRepartitionTopic } from './memory-repartition-topic.js'
+import { encodeValue, type PipeOptions } from './test-driver.js'
 
 /**
- * Options of {@link TestDriver}.
+ * Options of {@link EngineHarness} (and of {@link TestDriver}).
  *
  * @example
- * new TestDriver(t, { startTime: '2025-01-01T12:00:00Z', partitions: { views: 2, orders: 1 }, sinks: 'capture' })
+ * new EngineHarness(t, { startTime: '2025-01-01T12:00:00Z', partitions: { views: 2, orders: 1 }, sinks: 'capture' })
  */
-export type TestDriverOptions = {
+export type EngineHarnessOptions = {
   /** Wall-clock start, epoch ms or ISO-8601 (default 2025-01-01T00:00:00Z). */
   startTime?: number | string
   /** Partitions assigned up front, so they hold the watermark before their first record: `{ clicks: 2 }`. */
@@ -32,37 +33,20 @@ export type TestDriverOptions = {
 }
 
 /**
- * Options of {@link TestDriver.pipe}.
+ * The engine alone (no runner) with a manual wall clock, for this package's tests of the engine and its operators:
+ * pipe records, move the clock (one tick per move), read outputs, snapshot, restore and replay at any point.
+ * Users test with {@link TestDriver}, which runs the real runner.
  *
  * @example
- * await d.pipe('views', [{ page: '/a' }], { partition: 1, timestamp: d.now() - 5000, key: '/a' })
- */
-export type PipeOptions = {
-  /** Default 0. */
-  partition?: number
-  /** The records' Kafka timestamp (event time when the payload has none); default: the wall clock. */
-  timestamp?: number
-  /** The records' key, or a function giving each record's (its value and index in the call); default none. */
-  key?: string | Buffer | null | ((value: unknown, index: number) => string | Buffer | null)
-}
-
-const encode = (v: unknown): Buffer | null =>
-  v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))
-
-/**
- * Runs a topology with no Kafka and a manual wall clock: pipe records, move the clock, read outputs,
- * crash and restore. Deterministic.
- *
- * @example
- * const d = new TestDriver(app.build(), { startTime: '2025-01-01T12:00:00Z' })
+ * const d = new EngineHarness(app.build(), { startTime: '2025-01-01T12:00:00Z' })
  * await d.pipe('views', [{ page: '/a', at: d.now() }], { partition: 0 })
  * await d.advanceWallClock('11s')
  * d.output('per-page') // what the sink named 'per-page' received
  */
-export class TestDriver {
-  /** The driver's wall clock: moved only by {@link TestDriver.advanceWallClock}. */
+export class EngineHarness {
+  /** The driver's wall clock: moved only by {@link EngineHarness.advanceWallClock}. */
   readonly clock: ManualClock
-  /** @internal The engine under test (this package's tests reach into it). */
+  /** The engine under test. */
   engine: EngineCore | StagedEngine
   /** The in-memory repartition topics, and how far each partition was delivered. */
   private readonly repartitionTopic = new MemoryRepartitionTopic()
@@ -78,7 +62,7 @@ export class TestDriver {
 
   constructor(
     readonly topology: Topology,
-    private readonly options: TestDriverOptions = {},
+    private readonly options: EngineHarnessOptions = {},
   ) {
     const start = options.startTime ?? '2025-01-01T00:00:00Z'
     this.clock = new ManualClock(typeof start === 'number' ? start : Date.parse(start))
@@ -160,14 +144,14 @@ export class TestDriver {
     const k = options.key
     const keyOf = (v: unknown, i: number): Buffer | null => {
       const raw = typeof k === 'function' ? k(v, i) : k
-      return raw === undefined || raw === null ? null : encode(raw)
+      return raw === undefined || raw === null ? null : encodeValue(raw)
     }
     const records: RawRecord[] = values.map((v, i) => ({
       topic,
       partition,
       offset: log.length + i,
       key: keyOf(v, i),
-      value: encode(v),
+      value: encodeValue(v),
       timestamp: options.timestamp ?? this.clock.now(),
     }))
     log.push(...records)

@@ -19,7 +19,7 @@ import type {
  * const src = new MemorySource({ clicks: 2 }); await src.start(handlers); await src.push('clicks', 0, [{ value: Buffer.from('{}') }])
  */
 export class MemorySource implements SourceConnector {
-  readonly topics: readonly string[]
+  readonly #topics = new Set<string>()
   /** Last committed offset per `topic:partition`. */
   readonly committed = new Map<string, number>()
   private readonly logs = new Map<string, RawRecord[]>()
@@ -37,10 +37,77 @@ export class MemorySource implements SourceConnector {
   private handlers: SourceHandlers | undefined
   private delivery: Promise<void> = Promise.resolve()
 
-  constructor(readonly partitionCounts: Readonly<Record<string, number>>) {
-    this.topics = Object.keys(partitionCounts)
-    for (const [topic, n] of Object.entries(partitionCounts))
+  constructor(
+    readonly partitionCounts: Readonly<Record<string, number>>,
+    /** The wall clock of its evidence (default `Date.now`). */
+    private readonly clock: { now(): number } = Date,
+  ) {
+    for (const [topic, n] of Object.entries(partitionCounts)) {
+      this.#topics.add(topic)
       for (let p = 0; p < n; p++) this.logs.set(`${topic}:${p}`, [])
+    }
+  }
+
+  /** The topics it holds. */
+  get topics(): readonly string[] {
+    return [...this.#topics]
+  }
+
+  /**
+   * Adds partitions (and their topics) that are new; once started, they are assigned (`onAssigned`, awaited) and
+   * read from where it says, else from their committed offset, else from the start: a partition added to a topic,
+   * as a consumer group assigns it.
+   */
+  async addPartitions(partitions: readonly TopicPartition[]): Promise<void> {
+    const fresh = partitions.filter((tp) => !this.logs.has(`${tp.topic}:${tp.partition}`))
+    if (fresh.length === 0) return
+    for (const tp of fresh) {
+      this.#topics.add(tp.topic)
+      this.logs.set(`${tp.topic}:${tp.partition}`, [])
+    }
+    const handlers = this.handlers
+    if (!handlers) return
+    // assigned in the delivery order: after every batch handed out before
+    const assigned = this.delivery.then(() => handlers.onAssigned(fresh))
+    this.delivery = assigned.then(() => {})
+    this.#positionAt(fresh, (await assigned) ?? [])
+  }
+
+  /** Where each partition is read from: `starts`, else its committed offset, else 0. */
+  #positionAt(partitions: readonly TopicPartition[], starts: readonly TopicPartitionOffset[]): void {
+    const at = new Map(starts.map((o) => [`${o.topic}:${o.partition}`, o.offset]))
+    for (const tp of partitions) {
+      const id = `${tp.topic}:${tp.partition}`
+      const from = at.get(id) ?? this.committed.get(id) ?? 0
+      this.delivered.set(id, from)
+      this.processed.set(id, from)
+    }
+  }
+
+  /** True while records are waiting to be handed out or processed (readable ones: not paused, no outage). */
+  get busy(): boolean {
+    for (const [id, log] of this.logs) {
+      if (this.paused.has(id) || this.unreachable.has(id)) continue
+      if ((this.processed.get(id) ?? 0) < log.length) return true
+    }
+    return false
+  }
+
+  /** Resolves once every batch handed out so far was processed (its `onBatches` resolved). */
+  async settled(): Promise<void> {
+    let last: Promise<void> | undefined
+    while (last !== this.delivery) {
+      last = this.delivery
+      await last
+    }
+  }
+
+  /**
+   * A crash of the reader: the handlers are dropped without a revocation (nothing is committed); started again,
+   * it reads from where `onAssigned` says, else from the committed offsets.
+   */
+  detach(): void {
+    this.handlers = undefined
   }
 
   /** Every partition of every topic. */
@@ -54,7 +121,7 @@ export class MemorySource implements SourceConnector {
   /** Every partition, once started: what was delivered, committed and pushed (its log end). */
   partitions(): PartitionPosition[] {
     if (!this.handlers) return []
-    const now = Date.now()
+    const now = this.clock.now()
     return this.all().map((tp) => {
       const id = `${tp.topic}:${tp.partition}`
       const evidence = this.readEvidence(tp, now) as ReadEvidenceStatus
@@ -77,14 +144,7 @@ export class MemorySource implements SourceConnector {
    */
   async start(handlers: SourceHandlers): Promise<void> {
     this.handlers = handlers
-    const starts = (await handlers.onAssigned(this.all())) ?? []
-    const at = new Map(starts.map((o) => [`${o.topic}:${o.partition}`, o.offset]))
-    for (const tp of this.all()) {
-      const id = `${tp.topic}:${tp.partition}`
-      const from = at.get(id) ?? this.committed.get(id) ?? 0
-      this.delivered.set(id, from)
-      this.processed.set(id, from)
-    }
+    this.#positionAt(this.all(), (await handlers.onAssigned(this.all())) ?? [])
     for (const tp of this.all()) void this.deliver(tp.topic, tp.partition)
     await this.delivery
   }
@@ -103,7 +163,7 @@ export class MemorySource implements SourceConnector {
       offset: log.length + i,
       key: r.key ?? null,
       value: r.value ?? null,
-      timestamp: r.timestamp ?? Date.now(),
+      timestamp: r.timestamp ?? this.clock.now(),
       ...(r.headers ? { headers: r.headers } : {}),
     }))
     log.push(...batch)

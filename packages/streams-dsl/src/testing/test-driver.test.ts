@@ -123,3 +123,80 @@ describe('a two-input windowed topology on the test driver', () => {
     ])
   })
 })
+
+// The driver is the real runner: its ticks and commits run on the driver's clock, a crash restores from the last
+// checkpoint the runner wrote, and an outage holds the watermark.
+describe('the test driver runs the real runner', () => {
+  const clicksApp = () => {
+    const app = topology('clicks', { watermarks: { maxOutOfOrderness: '3s', idleTimeout: '10s' } })
+    const sink = collectingSink<{ key: string; n: number; start: number }>('counts')
+    app
+      .source(topic('clicks', { value: json(Event), timestamp: (e) => e.timestamp }))
+      .keyBy((e) => e.item)
+      .window(tumbling('10s'))
+      .count()
+      .map((r) => ({ key: r.key, n: r.value, start: r.window.start }))
+      .to(sink)
+    return { topology: app.build(), sink }
+  }
+
+  it("a partition that never sends holds the watermark until idleTimeout of the driver's clock has passed", async () => {
+    const { topology, sink } = clicksApp()
+    const d = new TestDriver(topology, { startTime: T0, partitions: { clicks: 2 } })
+    await d.pipe('clicks', [ev('a', T0 + 1000)], { partition: 0 })
+    await d.advanceWallClock('5s')
+    await d.pipe('clicks', [ev('a', T0 + 6000)], { partition: 0 })
+    await d.advanceWallClock('4s')
+    expect(d.status().watermark).toBeNull() // partition 1, assigned at T0, is not idle yet
+    await d.advanceWallClock('2s')
+    expect(d.status().partitions.find((p) => p.partition === 1)?.idle).toBe(true)
+    expect(d.status().watermark).toBe(T0 + 6000 - 3001) // partition 0 alone
+    await d.pipe('clicks', [ev('a', T0 + 15_000)], { partition: 0 })
+    expect(sink.records).toEqual([{ key: 'a', n: 2, start: T0 }])
+  })
+
+  it('commits with a checkpoint every checkpointInterval; a crash restores the open window from it', async () => {
+    const { topology, sink } = clicksApp()
+    const d = new TestDriver(topology, { startTime: T0, checkpointInterval: '1s' })
+    await d.pipe('clicks', [ev('a', T0 + 1000), ev('a', T0 + 2000)])
+    await d.advanceWallClock('1s') // a commit: the window [T0, T0+10s) with 2 clicks is checkpointed
+    await d.pipe('clicks', [ev('a', T0 + 3000)]) // after the checkpoint: read again after the crash
+    await d.crashAndReplay()
+    await d.pipe('clicks', [ev('a', T0 + 20_000)])
+    // 3, not 2 (the record after the checkpoint is read again) and not 5 (the checkpointed ones are not)
+    expect(sink.records).toEqual([{ key: 'a', n: 3, start: T0 }])
+    expect(d.lateEvents()).toEqual([])
+  })
+
+  it('without a commit before the crash, everything is read again from the start', async () => {
+    const { topology, sink } = clicksApp()
+    const d = new TestDriver(topology, { startTime: T0, checkpointInterval: '1m' })
+    await d.pipe('clicks', [ev('a', T0 + 1000), ev('a', T0 + 2000)])
+    await d.crashAndReplay()
+    await d.pipe('clicks', [ev('a', T0 + 20_000)])
+    expect(sink.records).toEqual([{ key: 'a', n: 2, start: T0 }])
+  })
+
+  it('an outage holds the watermark however long it lasts; on recovery the held records count', async () => {
+    const { topology, sink } = clicksApp()
+    const d = new TestDriver(topology, { startTime: T0, partitions: { clicks: 2 } })
+    await d.pipe('clicks', [ev('a', T0 + 1000)], { partition: 0 })
+    await d.pipe('clicks', [ev('a', T0 + 1000)], { partition: 1 })
+    d.outage([{ topic: 'clicks', partition: 1 }])
+    await d.pipe('clicks', [ev('a', T0 + 2000)], { partition: 1 }) // waits behind the outage
+    await d.pipe('clicks', [ev('a', T0 + 30_000)], { partition: 0 })
+    await d.advanceWallClock('1m')
+    expect(sink.records).toEqual([]) // partition 1 is cut off, never idle: W stays at its last event
+    await d.recover()
+    await d.pipe('clicks', [ev('a', T0 + 30_000)], { partition: 1 })
+    expect(sink.records).toEqual([{ key: 'a', n: 3, start: T0 }])
+    expect(d.lateEvents()).toEqual([])
+  })
+
+  it('refuses a topic the topology does not read, with a clear message', async () => {
+    const d = new TestDriver(clicksApp().topology, { startTime: T0 })
+    await expect(d.pipe('views', [ev('a', T0)])).rejects.toThrow(
+      'TestDriver: "views" is not a source topic of "clicks" (clicks)',
+    )
+  })
+})

@@ -6,7 +6,7 @@ import { GraphBuilder } from '../../graph/graph-builder.js'
 import { compileTopology, TopologyError } from '../../graph/topology.js'
 import { count, type Duration, json, topic, topology, tumbling } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 import type { TaskGrouping } from '../types.js'
 
 const T0 = Date.parse('2025-01-01T12:00:00Z')
@@ -30,7 +30,7 @@ const seen = (out: { records: Ev[] }) => out.records.map((e) => `${e.id}@${e.ts 
 describe('deduplicate', () => {
   it('drops a duplicate within `within`, keeps one exactly `within` later (|ts - tsFirst| < within)', async () => {
     const { topology, out } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('a', 5000), ev('b', 2000), ev('a', 10_999), ev('a', 11_000)])
     expect(seen(out)).toEqual(['a@1000', 'b@2000', 'a@11000'])
     expect(d.status().counters.duplicatesDropped).toBe(2)
@@ -42,7 +42,7 @@ describe('deduplicate', () => {
 
   it('purges an id once W >= tsFirst + within - 1; a record behind W that may match purged state is late', async () => {
     const { topology, out, late } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('b', 2000)])
     expect(d.status().windows.open).toBe(2)
     await d.pipe('in', [ev('x', 13_999)]) // W = 10 998: a (purged at 10 999) is still held
@@ -62,7 +62,7 @@ describe('deduplicate', () => {
 
   it('allowedLateness holds the ids longer and judges records that far behind W', async () => {
     const { topology, out, late } = app('10s', '5s')
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('x', 14_000), ev('a', 10_000), ev('c', 9000)]) // W = 10 999
     expect(seen(out)).toEqual(['a@1000', 'x@14000', 'c@9000'])
     await d.pipe('in', [ev('x', 19_000), ev('a', 10_500)]) // W = 15 999 >= 1000 + 9 999 + 5000: a purged
@@ -73,7 +73,7 @@ describe('deduplicate', () => {
 
   it('snapshot and restore keep the ids: a duplicate after a restore is still dropped', async () => {
     const { topology, out } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('b', 1500)])
     const snap = d.snapshot()
     expect(snap.tasks[0]?.windows.map((w) => [w.operator, w.start - T0, w.entries])).toEqual([
@@ -89,7 +89,7 @@ describe('deduplicate', () => {
 
   it('commits only past records whose ids are purged', async () => {
     const { topology } = app()
-    const d = new TestDriver(topology, { startTime: T0 })
+    const d = new EngineHarness(topology, { startTime: T0 })
     await d.pipe('in', [ev('a', 1000), ev('a', 2000), ev('b', 5000)])
     expect(d.engine.committable()).toEqual([{ topic: 'in', partition: 0, offset: 0 }])
     await d.pipe('in', [ev('x', 14_000)]) // W = 10 999: a (offset 0) purged, b (offset 2) held
@@ -99,7 +99,7 @@ describe('deduplicate', () => {
   it('finds duplicates per task: one partition each with tasks "partition", across partitions with one task', async () => {
     const run = async (tasks: TaskGrouping) => {
       const { topology, out } = app()
-      const d = new TestDriver(topology, { startTime: T0, partitions: { in: 2 }, tasks })
+      const d = new EngineHarness(topology, { startTime: T0, partitions: { in: 2 }, tasks })
       await d.pipe('in', [ev('a', 1000)], { partition: 0 })
       await d.pipe('in', [ev('a', 2000)], { partition: 1 })
       await d.pipe('in', [ev('a', 3000)], { partition: 0 })
@@ -120,7 +120,7 @@ describe('deduplicate', () => {
       .aggregate(count())
       .map((r) => ({ k: r.key, start: r.window.start - T0, n: r.value }))
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: T0 })
+    const d = new EngineHarness(a.build(), { startTime: T0 })
     const input = [
       ev('e1', 1000, 0, 'p'),
       ev('e2', 2000, 0, 'p'),
@@ -228,7 +228,7 @@ describe('deduplicate against a reference model', () => {
             .deduplicate({ by: (e) => e.id, within, allowedLateness: L })
             .to(out)
           a.lateEvents().to(collectingSink('late'))
-          const d = new TestDriver(a.build(), { startTime: T0, partitions: { in: 2 }, tasks: 'partition' })
+          const d = new EngineHarness(a.build(), { startTime: T0, partitions: { in: 2 }, tasks: 'partition' })
           for (const [i, r] of records.entries()) await d.pipe('in', [ev(r.id, r.ts, i)], { partition: r.p })
           const want = reference(records, within, L, 1000, 2)
           expect(out.records.map((e) => e.seq)).toEqual(want.out)
@@ -251,7 +251,7 @@ describe('deduplicate with a repartitioned keyBy downstream', () => {
       .count()
       .map((r) => ({ k: r.key, start: r.window.start - T0, n: r.value }))
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: T0, partitions: { in: 1 }, repartition: 2 })
+    const d = new EngineHarness(a.build(), { startTime: T0, partitions: { in: 1 }, repartition: 2 })
     await d.pipe('in', [
       ev('e1', 1000, 0, 'p'),
       ev('e2', 2000, 0, 'q'),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { json, topic, topology, tumbling } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 
 const Click = z.object({ imp: z.string(), ts: z.number(), c: z.string() })
 const Imp = z.object({ imp: z.string(), ts: z.number(), product: z.string() })
@@ -26,7 +26,7 @@ function app(type: 'join' | 'leftJoin', options: { lateness?: number } = {}) {
 describe('interval join', () => {
   it('pairs records of one key within the interval, whichever side arrives first', async () => {
     const { topology: t, out } = app('join')
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await d.pipe('impressions', [{ imp: 'i1', ts: 1000, product: 'p1' }])
     await d.pipe('clicks', [{ imp: 'i1', ts: 1500, c: 'c1' }]) // the impression 500 ms before: a pair
     await d.pipe('clicks', [{ imp: 'i1', ts: 2000, c: 'c2' }]) // 1000 ms before: the bound, a pair
@@ -39,7 +39,7 @@ describe('interval join', () => {
 
   it('an impression after its click does not pair (after: 0), and records behind the watermark are late', async () => {
     const { topology: t, out } = app('join')
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await d.pipe('clicks', [{ imp: 'i1', ts: 1000, c: 'c1' }])
     await d.pipe('impressions', [{ imp: 'i1', ts: 1001, product: 'p1' }])
     expect(out.records).toEqual([])
@@ -55,7 +55,7 @@ describe('interval join', () => {
 
   it('holds a record until no pair can arrive, then purges it (committable offsets move past it)', async () => {
     const { topology: t } = app('join')
-    const d = new TestDriver(t, { startTime: 0, partitions: { clicks: 1, impressions: 1 } })
+    const d = new EngineHarness(t, { startTime: 0, partitions: { clicks: 1, impressions: 1 } })
     await d.pipe('impressions', [{ imp: 'i1', ts: 1000, product: 'p1' }])
     await d.pipe('clicks', [{ imp: 'x', ts: 1500, c: 'c1' }])
     const offset = (tp: string) => d.engine.committable().find((c) => c.topic === tp)?.offset
@@ -71,7 +71,7 @@ describe('interval join', () => {
 
   it('a left join emits a record that found no pair once its interval has passed', async () => {
     const { topology: t, out } = app('leftJoin', { lateness: 100 })
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await d.pipe('impressions', [{ imp: 'i1', ts: 1000, product: 'p1' }])
     await d.pipe('clicks', [
       { imp: 'i1', ts: 1200, c: 'c1' },
@@ -88,7 +88,7 @@ describe('interval join', () => {
 
   it('keeps its held records across a snapshot and restore', async () => {
     const { topology: t, out } = app('leftJoin')
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await d.pipe('impressions', [{ imp: 'i1', ts: 1000, product: 'p1' }])
     await d.pipe('clicks', [{ imp: 'i1', ts: 1100, c: 'c1' }])
     d.restore(d.snapshot()) // a new engine with the snapshot's state: the held records and their matched flags
@@ -114,7 +114,7 @@ describe('interval join', () => {
         { within: 1000 },
       )
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: 0 })
+    const d = new EngineHarness(a.build(), { startTime: 0 })
     await d.pipe('impressions', [
       { imp: 'i', ts: 1000, product: 'boom' },
       { imp: 'i', ts: 1001, product: 'ok' },
@@ -152,7 +152,7 @@ describe('interval join', () => {
       .map((w) => `${w.key} [${w.window.start},${w.window.end}) ${w.value}`)
       .to(out)
     const t = a.build()
-    const d = new TestDriver(t, { startTime: 0, partitions: { clicks: 2, impressions: 2 } })
+    const d = new EngineHarness(t, { startTime: 0, partitions: { clicks: 2, impressions: 2 } })
     await d.pipe('impressions', [{ imp: 'i1', ts: 100, product: 'p1' }], { partition: 0 })
     await d.pipe('impressions', [{ imp: 'i2', ts: 200, product: 'p1' }], { partition: 1 })
     await d.pipe('clicks', [{ imp: 'i1', ts: 300, c: 'a' }], { partition: 1 })
@@ -160,11 +160,11 @@ describe('interval join', () => {
     await d.advanceWallClock('20s') // every partition idle: W runs on with the clock
     await d.pipe('clicks', [{ imp: 'x', ts: 21_000, c: 'x' }], { partition: 0 })
     expect(out.records).toEqual(['p1 [0,1000) 2']) // both attributed clicks of p1, from two partitions each
-    expect(() => new TestDriver(t, { startTime: 0, tasks: 'partition' })).toThrow(
+    expect(() => new EngineHarness(t, { startTime: 0, tasks: 'partition' })).toThrow(
       /by-product: keys again the results of a join or a window/,
     )
     const staged = { startTime: 0, repartition: 2, partitions: { clicks: 2, impressions: 2 } }
-    expect(() => new TestDriver(t, staged)).toThrow(/TASKS=single/)
+    expect(() => new EngineHarness(t, staged)).toThrow(/TASKS=single/)
   })
 
   it('describes itself: both sides through one keyBy, repartitioned unless both declare copartitioned', () => {

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { json, topic, topology } from '../../index.js'
 import { Click, SILENCE, type Summary, silence } from '../../runner/fixtures/silence-processor.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 
 const GAP = SILENCE
 
@@ -16,7 +16,7 @@ function app(options: { partitions?: number; repartition?: number } = {}) {
     .process(silence)
     .to(out)
   // the wall clock far ahead of the events: none is too far in the future (maxFutureSkew)
-  const d = new TestDriver(a.build(), {
+  const d = new EngineHarness(a.build(), {
     startTime: 10_000_000,
     ...(options.partitions && { partitions: { clicks: options.partitions } }),
     ...(options.repartition && { repartition: options.repartition }),
@@ -75,7 +75,7 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
         },
       })
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: 0 })
+    const d = new EngineHarness(a.build(), { startTime: 0 })
     await d.pipe(
       'in',
       [
@@ -112,7 +112,7 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
         },
       })
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: T0 })
+    const d = new EngineHarness(a.build(), { startTime: T0 })
     await d.pipe('clicks', [
       { user: 'a', ts: 10 },
       { user: 'a', ts: 20 },
@@ -144,7 +144,7 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
         },
       })
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: 1_999_000 })
+    const d = new EngineHarness(a.build(), { startTime: 1_999_000 })
     await d.pipe('clicks', [{ user: 'a', ts: 10 }])
     expect(d.status().windows.open).toBe(1)
     await d.advanceWallClock('1s')
@@ -167,7 +167,7 @@ describe('keyBy(fn).process(processor): per-key state and event-time timers', ()
         },
       })
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: 0 })
+    const d = new EngineHarness(a.build(), { startTime: 0 })
     await d.pipe('clicks', [
       { user: 'bad', ts: 1 },
       { user: 'ok', ts: 2 },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { type Aggregation, json, session, TopologyError, topic, topology } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 
 const Ev = z.object({ k: z.string(), ts: z.number() })
 
@@ -21,7 +21,7 @@ function app() {
 describe('session windows', () => {
   it('merge events closer than the gap (touching included), fire at end - 1, fire again when extended late', async () => {
     const { topology: t, out } = app()
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     const ev = (k: string, ts: number) => ({ k, ts })
     // b: [50, 1050) fires when a's 1600 moves W to 1599; a: [100, 2600) (1600 touches 600 + gap)
     await d.pipe('in', [ev('b', 50), ev('a', 100), ev('a', 600), ev('a', 1600)])

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { type Aggregation, json, sliding, TopologyError, topic, topology } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 
 const Ev = z.object({ k: z.string(), ts: z.number() })
 
@@ -23,7 +23,7 @@ const ev = (k: string, ts: number) => ({ k, ts })
 describe('sliding windows', () => {
   it('one window [t - D, t] per record time of a key, fired at t, updated by later records, purged at t + L', async () => {
     const { topology: t, out } = app()
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     // W = ts - 1 after each: a@100's window fires when a@600 moves W to 599, a@600's when a@1100 moves it to 1099
     await d.pipe('in', [ev('a', 100), ev('a', 600), ev('a', 1100)])
     expect(out.records).toEqual(['a [-900,101) 1', 'a [-400,601) 2'])
@@ -47,7 +47,7 @@ describe('sliding windows', () => {
 
   it("a record whose own window has closed still counts in its key's later windows", async () => {
     const { topology: t, out } = app()
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await d.pipe('in', [ev('x', 2000)]) // W = 1999
     await d.pipe('in', [ev('c', 1000)]) // [0, 1000] was purged at W 1500, but a window ending by 2000 may still come
     expect(out.records).toEqual([])
@@ -58,7 +58,7 @@ describe('sliding windows', () => {
 
   it('keeps its state across a snapshot and restore', async () => {
     const { topology: t, out } = app()
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await d.pipe('in', [ev('a', 100), ev('a', 600)])
     d.restore(d.snapshot())
     await d.pipe('in', [ev('a', 1000), ev('x', 5000)])
@@ -85,7 +85,7 @@ describe('sliding windows', () => {
       .aggregate(collect)
       .map((r) => `${r.key}@${r.window.end - 1}: ${r.value}`)
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: 0 })
+    const d = new EngineHarness(a.build(), { startTime: 0 })
     // the first a@100 opens [-900, 100] from the accumulator stored for 100; the second is added to both: had the
     // window shared that accumulator, it would hold the second record twice
     await d.pipe('in', [ev('a', 100), ev('a', 100), ev('a', 600), ev('x', 5000)])

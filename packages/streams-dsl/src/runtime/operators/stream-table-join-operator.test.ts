@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { json, type TableChange, topic, topology } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 
 const View = z.object({ product_id: z.string(), ts: z.number() })
 const Product = z.object({ category: z.string(), ts: z.number() })
@@ -24,14 +24,14 @@ function app(type: 'join' | 'leftJoin', lateness = 0) {
 }
 
 /** Table changes (keyed by product) and views, each piped as its own batch. */
-const product = (d: TestDriver, id: string, category: string | null, ts: number) =>
+const product = (d: EngineHarness, id: string, category: string | null, ts: number) =>
   d.pipe('products', [category === null ? null : { category, ts }], { key: id, timestamp: ts })
-const view = (d: TestDriver, id: string, ts: number) => d.pipe('views', [{ product_id: id, ts }])
+const view = (d: EngineHarness, id: string, ts: number) => d.pipe('views', [{ product_id: id, ts }])
 
 describe('stream-table join', () => {
   it('joins each view with its product as of the view, once the watermark passes it', async () => {
     const { topology: t, out } = app('join')
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await product(d, 'p1', 'shoes', 1000)
     await view(d, 'p1', 1500) // W = 999: it waits, a change at or before 1500 may still come
     await product(d, 'p1', 'boots', 1400)
@@ -49,7 +49,7 @@ describe('stream-table join', () => {
 
   it('a view behind the watermark but within the lateness is joined at once; a deletion removes the row', async () => {
     const { topology: t, out } = app('leftJoin', 500)
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await product(d, 'p1', 'shoes', 1000)
     await view(d, 'p1', 1001) // W = 999: waits
     await product(d, 'p1', null, 1200) // a tombstone at 1200 (its record timestamp); W = 1000
@@ -64,7 +64,7 @@ describe('stream-table join', () => {
 
   it('late views and late table changes go to the late-events output; a table record needs a key', async () => {
     const { topology: t, out, changes } = app('join')
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await product(d, 'p1', 'shoes', 1000)
     await view(d, 'p1', 2000) // W = 999
     await view(d, 'p1', 999) // late
@@ -83,7 +83,7 @@ describe('stream-table join', () => {
 
   it('keeps only the versions a lookup can still need (the committable offset of the table moves on)', async () => {
     const { topology: t } = app('join', 100)
-    const d = new TestDriver(t, { startTime: 0, partitions: { products: 1, views: 1 } })
+    const d = new EngineHarness(t, { startTime: 0, partitions: { products: 1, views: 1 } })
     await product(d, 'p1', 'a', 1000)
     await product(d, 'p1', 'b', 2000)
     const offset = () => d.engine.committable().find((c) => c.topic === 'products')?.offset
@@ -98,7 +98,7 @@ describe('stream-table join', () => {
 
   it('keeps its rows and waiting records across a snapshot and restore', async () => {
     const { topology: t, out } = app('join')
-    const d = new TestDriver(t, { startTime: 0 })
+    const d = new EngineHarness(t, { startTime: 0 })
     await product(d, 'p1', 'shoes', 1000)
     await view(d, 'p1', 1500)
     d.restore(d.snapshot())

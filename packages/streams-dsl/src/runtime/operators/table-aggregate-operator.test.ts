@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { json, sumOf, type TableChange, topic, topology } from '../../index.js'
 import { collectingSink } from '../../testing/collecting-sink.js'
-import { TestDriver } from '../../testing/test-driver.js'
+import { EngineHarness } from '../../testing/engine-harness.js'
 
 const Order = z.object({ customer: z.string(), cents: z.number(), ts: z.number() })
 
@@ -22,7 +22,7 @@ describe('aggregations over all time (tables of running results)', () => {
       .toStream()
       .map((c) => `${c.key}=${c.value}`)
       .to(counts)
-    const d = new TestDriver(a.build(), { startTime: 0 })
+    const d = new EngineHarness(a.build(), { startTime: 0 })
     await d.pipe('orders', [
       { customer: 'c1', cents: 100, ts: 5000 },
       { customer: 'c2', cents: 5, ts: 5001 },
@@ -51,7 +51,7 @@ describe('aggregations over all time (tables of running results)', () => {
       .keyBy((r) => r.sensor)
       .join(peaks, (alert, peak) => `${alert.sensor}@${alert.ts}: peak ${peak.value}`)
       .to(out)
-    const d = new TestDriver(a.build(), { startTime: 0, partitions: { readings: 1, alerts: 1 } })
+    const d = new EngineHarness(a.build(), { startTime: 0, partitions: { readings: 1, alerts: 1 } })
     await d.pipe('readings', [
       { sensor: 's', value: 3, ts: 1000 },
       { sensor: 's', value: 9, ts: 2000 },
