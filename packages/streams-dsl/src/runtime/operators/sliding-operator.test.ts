@@ -111,3 +111,40 @@ describe('sliding windows', () => {
     expect(sliding('1m')).toEqual({ kind: 'sliding', size: 60_000, advance: 1, name: 'sliding-1m' })
   })
 })
+
+describe('sliding windows of a hot key (the cached chunk merges)', () => {
+  it('every window holds exactly the records in its span, with records out of order within the lateness', async () => {
+    // one key, 600 records 5 ms apart over 3 s, each batch of 20 shuffled; D = 1000 ms: ~200 records a window,
+    // so a new window merges whole chunks (D / 32 = 31 ms each) and the records of the two it cuts
+    const a = topology('hot', { watermarks: { maxOutOfOrderness: 100 } })
+    const out = collectingSink<{ start: number; end: number; n: number }>('out')
+    a.source(topic('in', { value: json(Ev), timestamp: (e) => e.ts }))
+      .keyBy((e) => e.k)
+      .window(sliding(1000), { allowedLateness: 200 })
+      .count()
+      .map((r) => ({ start: r.window.start, end: r.window.end, n: r.value }))
+      .to(out)
+    const d = new EngineHarness(a.build(), { startTime: 0 })
+    const times = Array.from({ length: 600 }, (_, i) => 1000 + i * 5)
+    let seed = 7
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    for (let i = 0; i < times.length; i += 20) {
+      const batch = times.slice(i, i + 20).sort(() => rand() - 0.5)
+      await d.pipe(
+        'in',
+        batch.map((ts) => ev('hot', ts)),
+      )
+    }
+    await d.pipe('in', [ev('hot', 10_000)]) // moves W past every window's end and lateness
+    expect(d.lateEvents()).toEqual([])
+    // the last result of each window is the number of records in [start, end)
+    const last = new Map<number, number>()
+    for (const r of out.records) if (r.end <= 5000) last.set(r.start, r.n)
+    expect(last.size).toBe(600)
+    for (const [start, n] of last)
+      expect([start, n]).toEqual([start, times.filter((t) => t >= start && t < start + 1001).length])
+  })
+})

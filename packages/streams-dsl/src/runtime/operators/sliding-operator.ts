@@ -29,7 +29,20 @@ type TaskState = {
   readonly events: WindowStore<unknown>
   /** Per key, the timestamps it has stored records at, ascending (derived from `events`; rebuilt on restore). */
   readonly times: Map<WindowKey, number[]>
+  /**
+   * Per key, the merge of its stored records in each chunk of event time (`CHUNKS_PER_WINDOW` chunks a window),
+   * by chunk index; a chunk's entry is dropped whenever a record is stored in it or purged from it. Derived: never
+   * checkpointed, rebuilt as needed.
+   */
+  readonly chunks: Map<WindowKey, Map<number, unknown>>
 }
+
+/**
+ * A new window merges the key's stored records over its whole span: with many records per key and window (a hot
+ * key) that is a merge per record of the span, for every record. Whole chunks of the span use their cached merge
+ * instead, so a window costs at most this many chunk merges plus the records of the two chunks it cuts.
+ */
+const CHUNKS_PER_WINDOW = 32
 
 /**
  * Sliding windows (Kafka Streams' `SlidingWindows`, docs/contract.md §2.6): a record of key k at time t is
@@ -53,6 +66,8 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   private readonly recordsPurgeAt = new MinHeap<Timer>()
   /** The lowest offsets the stored records keep back. */
   private readonly held = new HeldOffsets()
+  /** The width of a chunk of cached merges, in ms of event time. */
+  private readonly chunkMs: number
 
   constructor(
     name: string,
@@ -64,6 +79,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     super(name, window, aggregate, keyOf, deps)
     this.diff = window.spec.size
     this.merge = this.agg.merge as Merge // the graph refuses a sliding window over an aggregation without merge
+    this.chunkMs = Math.max(1, Math.floor(this.diff / CHUNKS_PER_WINDOW))
   }
 
   private task(task: number): TaskState {
@@ -73,6 +89,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
         windows: this.state.windowStore(this.name, task),
         events: this.state.windowStore(`${this.name}#records`, task),
         times: new Map(),
+        chunks: new Map(),
       }
       this.tasks[task] = s
     }
@@ -85,6 +102,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     s.windows.clear()
     s.events.clear()
     s.times.clear()
+    s.chunks.clear()
   }
 
   process(value: unknown): void {
@@ -135,6 +153,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     }
     const acc = b.entries.get(key)
     if (acc === undefined) addTime(s, key, ts)
+    s.chunks.get(key)?.delete(Math.floor(ts / this.chunkMs))
     const next = this.agg.add(acc === undefined ? this.agg.init() : acc, value)
     if (acc === undefined || next !== acc) b.entries.set(key, next)
   }
@@ -143,12 +162,19 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   private open(s: TaskState, task: number, key: WindowKey, e: number, W: number): void {
     const times = s.times.get(key) as number[]
     let acc: unknown = this.agg.init()
-    for (let i = lowerBound(times, e - this.diff); i < times.length && (times[i] as number) <= e; i++) {
-      const stored = s.events.get(times[i] as number)?.entries.get(key)
-      const merged = this.merge(acc, stored)
-      // a merge may hand back one of its inputs (reducing's does for an empty side): the window must not share the
-      // stored accumulator, which a mutating add would then change for both
-      acc = merged === stored && typeof stored === 'object' && stored !== null ? structuredClone(stored) : merged
+    const from = e - this.diff
+    const w = this.chunkMs
+    // in time order: the records of the chunks the span cuts one by one, the chunks it holds whole by their merge
+    for (let i = lowerBound(times, from); i < times.length && (times[i] as number) <= e; ) {
+      const c = Math.floor((times[i] as number) / w)
+      if (c * w >= from && c * w + w - 1 <= e) {
+        const next = lowerBound(times, c * w + w)
+        acc = this.mergeInto(acc, this.chunk(s, key, c, times, i, next))
+        i = next
+      } else {
+        acc = this.mergeInto(acc, s.events.get(times[i] as number)?.entries.get(key))
+        i++
+      }
     }
     const start = e - this.diff
     let b = s.windows.get(start)
@@ -159,6 +185,30 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     }
     b.entries.set(key, acc)
     this.emitIfDue(b, key, acc)
+  }
+
+  /**
+   * `merge(acc, part)`, never sharing `part`: a merge may hand back one of its inputs (reducing's does for an empty
+   * side), and the window must not share a stored or cached accumulator, which a mutating add would then change
+   * for both.
+   */
+  private mergeInto(acc: unknown, part: unknown): unknown {
+    const merged = this.merge(acc, part)
+    return merged === part && typeof part === 'object' && part !== null ? structuredClone(part) : merged
+  }
+
+  /** The merge of the key's stored records in chunk `c` (times[i..end)), cached until the chunk changes. */
+  private chunk(s: TaskState, key: WindowKey, c: number, times: readonly number[], i: number, end: number): unknown {
+    let byChunk = s.chunks.get(key)
+    if (byChunk?.has(c)) return byChunk.get(c)
+    let acc: unknown = this.agg.init()
+    for (let j = i; j < end; j++) acc = this.mergeInto(acc, s.events.get(times[j] as number)?.entries.get(key))
+    if (byChunk === undefined) {
+      byChunk = new Map()
+      s.chunks.set(key, byChunk)
+    }
+    byChunk.set(c, acc)
+    return acc
   }
 
   private add(b: WindowBucket<unknown>, key: WindowKey, value: unknown): void {
@@ -209,11 +259,17 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
       const s = this.tasks[t.task] as TaskState
       const b = t.bucket
       s.events.delete(b.start)
+      const c = Math.floor(b.start / this.chunkMs)
       for (const key of b.entries.keys()) {
         const times = s.times.get(key)
         if (times === undefined) continue
         times.splice(lowerBound(times, b.start), 1)
-        if (times.length === 0) s.times.delete(key)
+        const chunks = s.chunks.get(key)
+        chunks?.delete(c)
+        if (times.length === 0) {
+          s.times.delete(key)
+          s.chunks.delete(key)
+        }
       }
     }
   }
@@ -226,7 +282,10 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     b.fired = e.fired
     b.entries.set(e.key, e.acc)
     lowerOffsets(b.minOffsets, e.minOffsets)
-    if (isRecords) addTime(s, e.key, e.start)
+    if (isRecords) {
+      addTime(s, e.key, e.start)
+      s.chunks.get(e.key)?.delete(Math.floor(e.start / this.chunkMs))
+    }
   }
 
   /** Starts the timers of everything restored (fired flags as restored), then fires and purges what is due. */
