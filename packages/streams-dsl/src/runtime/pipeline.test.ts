@@ -73,4 +73,11 @@ describe('WorkPipeline (the runtime pipeline)', () => {
     await p.drained()
     p.close()
   })
+
+  it('refuses work once closed, at once, instead of leaving its submitter waiting', async () => {
+    const p = new WorkPipeline(async () => {}, { tickMs: 1e9, commitMs: 1e9 })
+    p.start()
+    p.close()
+    await expect(p.submit({ kind: 'flush' })).rejects.toThrow('the pipeline is closed: flush not run')
+  })
 })

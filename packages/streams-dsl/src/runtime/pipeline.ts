@@ -71,6 +71,7 @@ export class WorkPipeline {
   /** Jobs submitted and not yet done. */
   #open = 0
   #drained: (() => void)[] = []
+  #closed = false
 
   constructor(
     private readonly execute: (work: Work) => Promise<void>,
@@ -101,8 +102,9 @@ export class WorkPipeline {
     ).subscribe((work) => this.#push({ work }))
   }
 
-  /** Queues work; resolves once it ran, rejects with its error. */
+  /** Queues work; resolves once it ran, rejects with its error (at once once the pipeline is closed). */
   submit(work: Work): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error(`the pipeline is closed: ${work.kind} not run`))
     return new Promise((resolve, reject) => this.#push({ work, done: { resolve, reject } }))
   }
 
@@ -119,6 +121,7 @@ export class WorkPipeline {
 
   /** Stops everything: the timers, and work not yet started is never run. */
   close(): void {
+    this.#closed = true
     this.stopTimers()
     this.#jobs.complete()
     this.#running?.unsubscribe()

@@ -200,3 +200,35 @@ describe('the test driver runs the real runner', () => {
     )
   })
 })
+
+describe('the test driver when the runner stops', () => {
+  it("a sink that throws stops the runner: the driver's call rejects with the runner's error", async () => {
+    const app = topology('failing', { watermarks: { maxOutOfOrderness: 0 } })
+    app
+      .source(topic('in', { value: json(Event), timestamp: (e) => e.timestamp }))
+      .keyBy((e) => e.item)
+      .window(tumbling('10s'))
+      .count()
+      .to({
+        name: 'broken',
+        write: async () => {
+          throw new Error('disk full')
+        },
+      })
+    const d = new TestDriver(app.build(), { startTime: T0, sinks: 'forward' })
+    await d.pipe('in', [ev('a', T0 + 1000)])
+    await expect(d.pipe('in', [ev('a', T0 + 11_000)])).rejects.toThrow('TestDriver: the runner stopped: disk full')
+    await expect(d.advanceWallClock('1s')).rejects.toThrow('TestDriver: the runner stopped: disk full')
+  })
+
+  it('close() stops the runner cleanly; later calls say so', async () => {
+    const app = topology('closing', { watermarks: { maxOutOfOrderness: 0 } })
+    const sink = collectingSink<unknown>('out')
+    app.source(topic('in', { value: json(Event), timestamp: (e) => e.timestamp })).to(sink)
+    const d = new TestDriver(app.build(), { startTime: T0 })
+    await d.pipe('in', [ev('a', T0)])
+    await d.close()
+    expect(sink.records).toHaveLength(1)
+    await expect(d.pipe('in', [ev('a', T0)])).rejects.toThrow('TestDriver: the runner stopped (stopped)')
+  })
+})

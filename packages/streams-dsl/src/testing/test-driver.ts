@@ -177,8 +177,14 @@ export class TestDriver {
     await this.#ready
     let tick = o.tick
     for (;;) {
-      await this.#source.settled()
-      await this.#runner.settle({ tick: tick === true })
+      this.#failed()
+      try {
+        await this.#source.settled()
+        await this.#runner.settle({ tick: tick === true })
+      } catch (e) {
+        this.#failed() // the runner's own error, when it stopped
+        throw e
+      }
       tick = false
       // results routed through an in-memory repartition topic are read back: go on until nothing is left
       if (!this.#source.busy) return this.#failed()
@@ -187,8 +193,10 @@ export class TestDriver {
 
   /** A runner that failed (a sink threw, a bad checkpoint) fails the driver's call, with its error. */
   #failed(): void {
-    const error = this.#runner.status().error
-    if (error !== undefined) throw new Error(`TestDriver: the runner stopped: ${error}`)
+    const r = this.#runner
+    if (r.state === 'running') return
+    const error = r.status().error
+    throw new Error(`TestDriver: the runner stopped${error === undefined ? ` (${r.state})` : `: ${error}`}`)
   }
 
   /** Current wall-clock time. */
