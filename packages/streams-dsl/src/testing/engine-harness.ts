@@ -4,33 +4,20 @@ import type { Topology } from '../graph/topology.js'
 import { EngineCore } from '../runtime/engine.js'
 import { repartitionTopic } from '../runtime/repartition/codec.js'
 import { StagedEngine } from '../runtime/repartition/staged-engine.js'
-import type { EngineOptions, EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
+import type { EngineOptions, EngineSnapshot, EngineStatus } from '../runtime/types.js'
 import { ManualClock } from './manual-clock.js'
 import { MemoryRepartitionTopic } from './memory-repartition-topic.js'
-import { encodeValue, type PipeOptions } from './test-driver.js'
+import { encodeValue, type PipeOptions, type TestDriverOptions } from './test-driver.js'
 
 /**
- * Options of {@link EngineHarness} (and of {@link TestDriver}).
+ * Options of {@link EngineHarness}: the test driver's, less the runner's timers (the harness ticks once per clock
+ * move and has no commits). With `repartition`, routed records and watermark markers are delivered after every
+ * pipe and clock move.
  *
  * @example
  * new EngineHarness(t, { startTime: '2025-01-01T12:00:00Z', partitions: { views: 2, orders: 1 }, sinks: 'capture' })
  */
-export type EngineHarnessOptions = {
-  /** Wall-clock start, epoch ms or ISO-8601 (default 2025-01-01T00:00:00Z). */
-  startTime?: number | string
-  /** Partitions assigned up front, so they hold the watermark before their first record: `{ clicks: 2 }`. */
-  partitions?: Readonly<Record<string, number>>
-  /** `'forward'` (default) also writes to the topology's real sinks; `'capture'` only records. */
-  sinks?: 'forward' | 'capture'
-  /** How partitions group into tasks (default `'single'`). */
-  tasks?: TaskGrouping
-  /**
-   * Runs every keyBy through an in-memory repartition topic of this many partitions (the staged engine a runner
-   * uses for input not partitioned by the key). Needs `partitions`: the source partitions W is the least over.
-   * Routed records and watermark markers are delivered after every pipe and clock move.
-   */
-  repartition?: number
-}
+export type EngineHarnessOptions = Omit<TestDriverOptions, 'tickInterval' | 'checkpointInterval'>
 
 /**
  * The engine alone (no runner) with a manual wall clock, for this package's tests of the engine and its operators:
