@@ -127,28 +127,43 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
       close: async () => {},
     }
   }
-  const through = o.repartitionThrough
-  if (through) {
-    const topics = topology.nodes
-      .filter((n) => n.kind === 'keyBy')
-      .map((n) => ({ keyBy: n.name, topic: repartitionTopic(o.applicationId, n.name), partitions: through.partitions }))
+  /** A staged engine over these repartition topics, written to `sink`, with its checkpointer. */
+  const staged = async (
+    topics: readonly RepartitionTopic[],
+    sink: Sink<RepartitionRecord>,
+    copartitioned: boolean,
+  ): Promise<EngineSetup> => {
     const engine = createStagedEngine(topology, {
       ...o.engine,
       topics,
-      sink: through.sink,
+      sink,
       origins: originsOf(topology, counts),
+      ...(copartitioned && { upstreamTasks: 'partition' as const }),
     })
+    const partitions = Math.max(sourcePartitions, ...topics.map((t) => t.partitions))
     return {
       engine,
       checkpointer: o.checkpoints.enabled
-        ? new StagedCheckpointer(engine, await changelog(1), o.logger, o.onInvalidCheckpoint)
+        ? new StagedCheckpointer(engine, await changelog(partitions), o.logger, o.onInvalidCheckpoint)
         : undefined,
       topics: [...topology.sourceTopics, ...topics.map((t) => t.topic)],
-      assignmentStrategy: undefined,
+      assignmentStrategy: copartitioned ? 'range' : undefined,
       partitioning,
       repartitionTopics: topics,
-      close: async () => {},
+      close: async () => {
+        await sink.close?.()
+      },
     }
+  }
+  const through = o.repartitionThrough
+  if (through) {
+    const keyBys = topology.nodes.filter((n) => n.kind === 'keyBy')
+    const topics = keyBys.map((n) => ({
+      keyBy: n.name,
+      topic: repartitionTopic(o.applicationId, n.name),
+      partitions: through.partitions,
+    }))
+    return staged(topics, through.sink, false)
   }
   if (o.tasks !== 'auto') return plain(o.tasks)
 
@@ -204,7 +219,6 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
         { topic: t.topic, maxMessageBytes: t.maxMessageBytes, wanted: big },
         `repartition topic ${t.topic} accepts records of at most ${t.maxMessageBytes} bytes, less than the source topics: a larger record goes to the DLQ as record_too_large; run \`${alterTopicCommand(o.brokers, t.topic, `max.message.bytes=${big}`)}\``,
       )
-  const origins = originsOf(topology, counts)
   const sink = kafkaRepartitionSink({
     maxMessageBytes: Object.fromEntries(topics.map((t) => [t.topic, t.maxMessageBytes as number])),
     brokers: o.brokers,
@@ -212,24 +226,11 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
     logger: o.logger,
     ...(o.producer && { producer: o.producer }),
   })
-  const copartitioned = partitioning.some((k) => k.mode === 'co-partitioned')
-  const engine = createStagedEngine(topology, {
-    ...o.engine,
+  return staged(
     topics,
     sink,
-    origins,
-    ...(copartitioned && { upstreamTasks: 'partition' as const }),
-  })
-  const partitions = Math.max(sourcePartitions, ...topics.map((t) => t.partitions))
-  return {
-    engine,
-    checkpointer: new StagedCheckpointer(engine, await changelog(partitions), o.logger, o.onInvalidCheckpoint),
-    topics: [...topology.sourceTopics, ...topics.map((t) => t.topic)],
-    assignmentStrategy: copartitioned ? 'range' : undefined,
-    partitioning,
-    repartitionTopics: topics,
-    close: () => sink.close(),
-  }
+    partitioning.some((k) => k.mode === 'co-partitioned'),
+  )
 }
 
 /** Every partition of every source topic: the partitions W is the least over. */

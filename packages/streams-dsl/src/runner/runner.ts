@@ -96,7 +96,7 @@ export type RunnerHarness = {
   /** Where the tick and commit timers run (the driver's virtual time). */
   readonly scheduler: SchedulerLike
   /** Wraps each sink of the topology (the driver records what it is given); the sinks are not opened or closed. */
-  readonly wrapSink?: (sink: Sink<unknown>) => Sink<unknown>
+  readonly wrapSink: (sink: Sink<unknown>) => Sink<unknown>
   /** The source topics' partition counts (the partitions the watermark is the least over when repartitioning). */
   readonly partitionCounts?: ReadonlyMap<string, number>
   /** Every keyBy repartitioned through in-memory topics of this many partitions, written to `sink`. */
@@ -295,7 +295,7 @@ export class Runner {
       // under exactly-once a Kafka sink writes through the instance's transaction
       ...(this.#tx && { transaction: this.#tx.sender() }),
     }
-    if (!this.options.harness?.wrapSink) for (const sink of this.#sinks()) await sink.open?.(context)
+    if (!this.options.harness) for (const sink of this.#sinks()) await sink.open?.(context)
 
     const own = this.options.deadLetters
     await own?.open?.(context)
@@ -338,10 +338,8 @@ export class Runner {
         ),
       engine: {
         deadLetters: this.#dlq,
-        wrapSink: (s) => {
-          const wrap = this.options.harness?.wrapSink
-          return this.#metrics.wrapSink(wrap ? (wrap(s) as typeof s) : s)
-        },
+        wrapSink: (s) =>
+          this.#metrics.wrapSink(this.options.harness ? (this.options.harness.wrapSink(s) as typeof s) : s),
         onResultLatency: (sink, ms, results) => this.#metrics.resultLatency(sink, ms, results),
         ...(this.options.clock && { clock: this.options.clock }),
         caughtUp: (tp, now) => {
@@ -924,7 +922,7 @@ export class Runner {
     if (!this.#failure) await attempt('flushing the sinks', () => this.#engine?.close())
     clearTimeout(grace)
     this.#pipeline?.close()
-    if (!this.options.harness?.wrapSink)
+    if (!this.options.harness)
       for (const sink of this.#sinks()) await attempt(`closing sink ${sink.name}`, () => sink.close?.())
     await attempt('closing the DLQ producer', () => this.#dlq?.close?.())
     await attempt('closing the changelog producer', () => this.#checkpointer?.store.close?.())

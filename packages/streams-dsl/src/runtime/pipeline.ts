@@ -68,9 +68,6 @@ export class WorkPipeline {
   #timers: Subscription | undefined
   #tickQueued = false
   #commitQueued = false
-  /** Jobs submitted and not yet done. */
-  #open = 0
-  #drained: (() => void)[] = []
   #closed = false
 
   constructor(
@@ -99,19 +96,13 @@ export class WorkPipeline {
         }),
         map((): Work => ({ kind: 'commit' })),
       ),
-    ).subscribe((work) => this.#push({ work }))
+    ).subscribe((work) => this.#jobs.next({ work }))
   }
 
   /** Queues work; resolves once it ran, rejects with its error (at once once the pipeline is closed). */
   submit(work: Work): Promise<void> {
     if (this.#closed) return Promise.reject(new Error(`the pipeline is closed: ${work.kind} not run`))
-    return new Promise((resolve, reject) => this.#push({ work, done: { resolve, reject } }))
-  }
-
-  /** Resolves once nothing is queued or running. */
-  drained(): Promise<void> {
-    if (this.#open === 0) return Promise.resolve()
-    return new Promise((resolve) => this.#drained.push(resolve))
+    return new Promise((resolve, reject) => this.#jobs.next({ work, done: { resolve, reject } }))
   }
 
   /** Stops the timers: no more ticks or commits (work submitted still runs). */
@@ -127,11 +118,6 @@ export class WorkPipeline {
     this.#running?.unsubscribe()
   }
 
-  #push(job: Job): void {
-    this.#open++
-    this.#jobs.next(job)
-  }
-
   async #run({ work, done }: Job): Promise<void> {
     if (work.kind === 'tick') this.#tickQueued = false
     else if (work.kind === 'commit') this.#commitQueued = false
@@ -141,9 +127,6 @@ export class WorkPipeline {
     } catch (e) {
       // the executor reports its own failures (the runner fails and stops); the submitter hears of it too
       done?.reject(e)
-    } finally {
-      this.#open--
-      if (this.#open === 0) for (const resolve of this.#drained.splice(0)) resolve()
     }
   }
 }

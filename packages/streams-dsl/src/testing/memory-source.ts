@@ -38,7 +38,7 @@ export class MemorySource implements SourceConnector {
   private delivery: Promise<void> = Promise.resolve()
 
   constructor(
-    readonly partitionCounts: Readonly<Record<string, number>>,
+    partitionCounts: Readonly<Record<string, number>>,
     /** The wall clock of its evidence (default `Date.now`). */
     private readonly clock: { now(): number } = Date,
   ) {

@@ -6,7 +6,7 @@ import type { DeadLetter, RepartitionRecord, Sink, TopicPartition } from '../con
 import { type Duration, toMillis } from '../core/duration.js'
 import type { Topology } from '../graph/topology.js'
 import { createRunner, type Runner } from '../runner/runner.js'
-import { encodeBundles } from '../runtime/repartition/codec.js'
+import { encodeBundles, repartitionTopic } from '../runtime/repartition/codec.js'
 import type { EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
 import { ManualClock } from './manual-clock.js'
 import { MemorySource } from './memory-source.js'
@@ -116,7 +116,7 @@ export class TestDriver {
     this.#repartition = new Map(
       n === undefined
         ? []
-        : topology.nodes.filter((x) => x.kind === 'keyBy').map((x) => [`${topology.name}-${x.name}-repartition`, n]),
+        : topology.nodes.filter((x) => x.kind === 'keyBy').map((x) => [repartitionTopic(topology.name, x.name), n]),
     )
     const counts: Record<string, number> = {}
     for (const t of topology.sourceTopics) counts[t] = declared[t] ?? 0
@@ -177,7 +177,6 @@ export class TestDriver {
     await this.#ready
     let tick = o.tick
     for (;;) {
-      this.#failed()
       try {
         await this.#source.settled()
         await this.#runner.settle({ tick: tick === true })
@@ -318,7 +317,7 @@ export class TestDriver {
         writtenAt,
         task,
       }))
-    await store.write(JSON.parse(JSON.stringify(checkpoints)))
+    await store.write(checkpoints) // encoded as written: the snapshot is not shared with the new runner
     await this.#restart(store)
   }
 

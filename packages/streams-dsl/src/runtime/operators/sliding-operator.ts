@@ -176,10 +176,9 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
         i++
       }
     }
-    const start = e - this.diff
-    let b = s.windows.get(start)
+    let b = s.windows.get(from)
     if (b === undefined) {
-      b = s.windows.getOrCreate(start, e + 1)
+      b = s.windows.getOrCreate(from, e + 1)
       // a window first seen after its end already passed has nothing pending: it fires at once, as a late firing
       this.schedule(task, b, W)
     }
