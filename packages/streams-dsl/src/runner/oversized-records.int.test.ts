@@ -14,6 +14,7 @@ import {
 } from './fixtures/counting-topology.js'
 import { expectStoredResults } from './fixtures/expect-results.js'
 import { httpStatus } from './fixtures/job-http.js'
+import { capturedLogger, runnerReport } from './fixtures/runner-report.js'
 import { createRunner } from './runner.js'
 
 const MiB = 1024 * 1024
@@ -43,13 +44,17 @@ async function produceRaw(topic: string, messages: { key: string | null; value: 
 
 function instance(app: string, input: string, redis: TestRedis, tasks: 'single' | 'auto') {
   const sinkRedis = createSinkRedis(redis.url)
+  const { logger, lines } = capturedLogger(app)
   const runner = createRunner(countingTopology(app, input, resultSink(sinkRedis)), {
-    config: { kafkaBrokers: kafkaBrokers(), redisUrl: redis.url, applicationId: app, port: 0, logLevel: 'silent' },
+    config: { kafkaBrokers: kafkaBrokers(), redisUrl: redis.url, applicationId: app, port: 0, logLevel: 'info' },
     tasks,
     checkpoints: { intervalMs: 500 },
+    logger,
   })
   return {
     runner,
+    /** Its status and last log lines, for a failure's message. */
+    report: () => runnerReport(runner.port, lines),
     stop: async () => {
       await runner.stop()
       await sinkRedis.quit()
@@ -58,15 +63,17 @@ function instance(app: string, input: string, redis: TestRedis, tasks: 'single' 
 }
 
 /** Waits until every partition of the input is committed up to its end (nothing stuck behind a record). */
-const committedToEnd = (runner: ReturnType<typeof instance>['runner'], input: string) =>
+const committedToEnd = (job: ReturnType<typeof instance>, input: string) =>
   waitFor(
     async () => {
-      const s = await httpStatus(runner.port as number)
+      const s = await httpStatus(job.runner.port as number)
       const parts = s.partitions.filter((p) => p.topic === input)
       return parts.length > 0 && parts.every((p) => p.committed !== null && p.committed === p.highWatermark)
     },
     { timeoutMs: 60_000, message: 'input committed to its end' },
-  )
+  ).catch(async (e) => {
+    throw new Error(`${(e as Error).message}\n${await job.report()}`)
+  })
 
 describe('records near and above Kafka size limits', () => {
   it('TASKS=single: a valid 2 MiB record is counted; invalid ones go to a smaller DLQ, whole when they fit, else truncated with their size', async () => {
@@ -94,8 +101,8 @@ describe('records near and above Kafka size limits', () => {
     const job = instance(app, input, redis, 'single')
     try {
       await job.runner.start()
-      await expectStoredResults(redis, expectedResults([...before, big, ...after]))
-      await committedToEnd(job.runner, input)
+      await expectStoredResults(redis, expectedResults([...before, big, ...after]), undefined, undefined, job.report)
+      await committedToEnd(job, input)
       expect(job.runner.state).toBe('running')
 
       const dlq = await consume(`${app}-dlq`, { count: 2, timeoutMs: 60_000 })
@@ -147,8 +154,8 @@ describe('records near and above Kafka size limits', () => {
     const job = instance(app, input, redis, 'auto')
     try {
       await job.runner.start()
-      await expectStoredResults(redis, expectedResults([...small, near]))
-      await committedToEnd(job.runner, input)
+      await expectStoredResults(redis, expectedResults([...small, near]), undefined, undefined, job.report)
+      await committedToEnd(job, input)
       // the DLQ is created to take what the sources take
       const dlqLimit = Number(
         (await describeTopicConfigs([`${app}-dlq`], kafkaBrokers())).get(`${app}-dlq`)?.get('max.message.bytes'),
