@@ -7,6 +7,7 @@ function detail(t: Topology, n: GraphNode): string {
   switch (n.kind) {
     case 'keyBy': {
       const p = keyByPartitioning(t).find((k) => k.keyBy === n.name)
+      if (p?.mode === 'one-task') return p.reason
       return p?.mode === 'co-partitioned'
         ? `co-partitioned: ${p.reason}`
         : `repartitioned via "<application-id>-${n.name}-repartition" (${p?.reason ?? ''})`

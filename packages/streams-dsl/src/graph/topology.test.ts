@@ -4,7 +4,7 @@ import type { Sink } from '../connectors/types.js'
 import type { Windowed } from '../dsl/windows.js'
 import { count, json, sumOf, topic, topology, tumbling } from '../index.js'
 import { GraphBuilder } from './graph-builder.js'
-import { keyByPartitioning } from './repartition.js'
+import { chainedKeyBys, keyByPartitioning } from './repartition.js'
 import { compileTopology, TopologyError } from './topology.js'
 
 const Ev = z.object({ product_id: z.string(), n: z.number() })
@@ -216,6 +216,71 @@ describe('Topology', () => {
     )[0]
     expect(differ?.mode).toBe('repartitioned')
     expect(differ?.reason).toBe('declared co-partitioned, but the partition counts differ (a: 4, b: 3)')
+  })
+
+  // A keyBy of a window's results (stage 2) makes the whole topology one task: describe() must not claim that
+  // either keyBy goes through a repartition topic, and says which operator's results are keyed again.
+  it("a keyBy of a window's results: stages, the operator keyed again, every keyBy one task", () => {
+    const app = topology('t')
+    const counts = app
+      .source(topic('a', { value: json(Ev) }))
+      .keyBy((e) => e.product_id, { name: 'by-product' })
+      .window(tumbling('10s'), { name: 'per-product' })
+      .aggregate(count())
+    counts
+      .map((r) => ({ category: r.key.slice(0, 1), n: r.value }))
+      .keyBy((c) => c.category, { name: 'by-category' })
+      .window(tumbling('1m'), { name: 'per-category' })
+      .aggregate(sumOf('n'))
+      .map((r) => ({ n: r.value.n }))
+      .keyBy(() => 'all', { name: 'by-all' })
+      .window(tumbling('1h'))
+      .aggregate(sumOf('n'))
+      .to(sink('out'))
+    const t = app.build()
+    const text = t.describe()
+    expect(text).not.toContain('repartitioned via')
+    const oneTask =
+      'the topology runs as one task holding every partition, on one instance (TASKS=single): chained repartition stages are not supported yet'
+    expect(text).toContain(`by-product [stage 1; by-category keys again the results of per-product, so ${oneTask}]`)
+    expect(text).toContain(`by-category [stage 2: keys again the results of per-product; ${oneTask}]`)
+    expect(text).toContain(`by-all [stage 3: keys again the results of per-category; ${oneTask}]`)
+    const parts = keyByPartitioning(t, new Map([['a', 4]]))
+    expect(parts.map((k) => [k.keyBy, k.mode, k.stage, k.rekeys, k.sources])).toEqual([
+      ['by-product', 'one-task', 1, [], ['a']],
+      ['by-category', 'one-task', 2, ['per-product'], ['a']],
+      ['by-all', 'one-task', 3, ['per-category'], ['a']],
+    ])
+    expect(chainedKeyBys(t)).toEqual(['by-category', 'by-all'])
+  })
+
+  it("a window's results merged with a join's: stage 2 keys again both operators", () => {
+    const app = topology('t')
+    const a = app.source(topic('a', { value: json(Ev) }))
+    const b = app.source(topic('b', { value: json(Ev) }))
+    const perProduct = a
+      .keyBy((e) => e.product_id, { name: 'by-product' })
+      .window(tumbling('10s'), { name: 'per-product' })
+      .aggregate(count())
+      .map((r) => ({ product_id: r.key, n: r.value }))
+    const joined = b
+      .keyBy((e) => e.product_id, { name: 'by-product-b' })
+      .join(
+        a.keyBy((e) => e.product_id, { name: 'by-product-a' }),
+        (l) => l,
+        { within: { before: '1s', after: 0 }, name: 'pairs' },
+      )
+    perProduct
+      .merge(joined)
+      .keyBy((e) => e.n, { name: 'by-n' })
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .to(sink('out'))
+    const parts = keyByPartitioning(app.build())
+    const byN = parts.find((k) => k.keyBy === 'by-n')
+    expect([byN?.stage, [...(byN?.rekeys ?? [])].sort()]).toEqual([2, ['pairs', 'per-product']])
+    // both sides of a join go through one keyBy (named after the first)
+    expect(parts.filter((k) => k.stage === 1).map((k) => k.keyBy)).toEqual(['by-product', 'by-product-b'])
   })
 
   it('types flow end to end: a sink of the wrong record type does not compile', () => {
