@@ -39,6 +39,8 @@ export type TestDriverOptions = {
   checkpointInterval?: Duration
   /** Where operators keep their state (default in the heap; e.g. `sqliteStateBackend()` of `@ctr/streams-dsl/state`). */
   state?: StateBackend
+  /** Incremental checkpoints, as `CHECKPOINT_INCREMENTAL=on` (default off). */
+  incrementalCheckpoints?: boolean
 }
 
 /**
@@ -147,7 +149,11 @@ export class TestDriver {
     return createRunner(this.topology, {
       env: {},
       config: { port: 0, tickIntervalMs: ms(this.options.tickInterval, 200) },
-      checkpoints: { enabled: true, intervalMs: ms(this.options.checkpointInterval, 5000) },
+      checkpoints: {
+        enabled: true,
+        intervalMs: ms(this.options.checkpointInterval, 5000),
+        incremental: this.options.incrementalCheckpoints ?? false,
+      },
       tasks: this.options.tasks ?? 'single',
       requireRedis: false,
       clock: this.clock,

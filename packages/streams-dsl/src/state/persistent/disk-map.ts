@@ -162,6 +162,14 @@ export class DiskMap<V> implements Map<WindowKey, V> {
     return v
   }
 
+  /** The value of a key without caching it or counting it as a change (what a checkpoint reads). */
+  peek(key: WindowKey): V | undefined {
+    const e = this.#cache.get(key)
+    if (e !== undefined) return e.v
+    const row = this.table.get.get(this.#id, encodeKey(key))
+    return row === undefined ? undefined : (decodeValue(row.v) as V)
+  }
+
   has(key: WindowKey): boolean {
     return this.#cache.has(key) || this.table.seqOf.get(this.#id, encodeKey(key)) !== undefined
   }
