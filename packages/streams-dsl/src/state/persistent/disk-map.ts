@@ -124,6 +124,8 @@ export class DiskMap<V> implements Map<WindowKey, V> {
   readonly #unwritten = new Set<WindowKey>()
   /** Deletes so far: an iteration checks a row read before a delete is still there. */
   #deletes = 0
+  /** The eviction clock's hand (see {@link evictOne}). */
+  #hand: MapIterator<[WindowKey, Cached<V>]> | undefined
 
   constructor(
     private readonly table: DiskTable,
@@ -336,15 +338,27 @@ export class DiskMap<V> implements Map<WindowKey, V> {
     }
   }
 
-  /** Evicts the least recently touched entry (second chance: a touched one goes round once more). */
+  /**
+   * Evicts an entry not touched since the clock hand last passed it (the clock algorithm: an approximation of
+   * least recently used). The hand is an iterator kept across evictions: restarting from the start each time
+   * would walk the holes deleted entries leave in the Map's table, over and over.
+   */
   evictOne(): void {
-    for (const [key, e] of this.#cache) {
-      this.#cache.delete(key)
+    for (let turns = 0; turns < 3; ) {
+      let n = this.#hand?.next()
+      if (n === undefined || n.done) {
+        this.#hand = this.#cache.entries()
+        n = this.#hand.next()
+        turns++
+        if (n.done) return
+      }
+      const [key, e] = n.value
       if (e.ref) {
         e.ref = false
-        this.#cache.set(key, e)
         continue
       }
+      this.#cache.delete(key)
+      this.#unwritten.delete(key)
       if (e.dirty) this.#writeBack(key, e)
       this.budget.used--
       return
