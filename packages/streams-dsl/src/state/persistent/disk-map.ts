@@ -124,6 +124,8 @@ export class DiskMap<V> implements Map<WindowKey, V> {
   readonly #unwritten = new Set<WindowKey>()
   /** Deletes so far: an iteration checks a row read before a delete is still there. */
   #deletes = 0
+  /** The key the last `get` found on neither the cache nor the disk: a `set` of it right after needs no lookup. */
+  #missed: WindowKey | undefined
   /** The eviction clock's hand (see {@link evictOne}). */
   #hand: MapIterator<[WindowKey, Cached<V>]> | undefined
 
@@ -157,7 +159,10 @@ export class DiskMap<V> implements Map<WindowKey, V> {
       return e.v
     }
     const row = this.table.get.get(this.#id, encodeKey(key))
-    if (row === undefined) return undefined
+    if (row === undefined) {
+      this.#missed = key
+      return undefined
+    }
     const v = decodeValue(row.v) as V
     this.#changed?.add(key)
     this.#admit(key, { v, dirty: true, onDisk: true, ref: true, seq: row.seq })
@@ -185,7 +190,9 @@ export class DiskMap<V> implements Map<WindowKey, V> {
       e.ref = true
       return this
     }
-    const row = this.table.seqOf.get(this.#id, encodeKey(key))
+    // get-then-set of a new key (what every aggregator does): the get just looked it up
+    const row = this.#missed === key ? undefined : this.table.seqOf.get(this.#id, encodeKey(key))
+    this.#missed = undefined
     if (row === undefined) {
       this.#size++
       this.#unwritten.add(key)
@@ -223,6 +230,7 @@ export class DiskMap<V> implements Map<WindowKey, V> {
     this.table.removeAll.run(this.#id)
     this.budget.used -= this.#cache.size
     this.#cache.clear()
+    this.#missed = undefined
     this.#unwritten.clear()
     this.#deletes++
     this.#size = 0
