@@ -64,4 +64,11 @@ describe('what each entry loads', () => {
     const { seen } = await load('@ctr/streams-dsl/kafka')
     expect(seen.some((u) => u.includes('@confluentinc/kafka-javascript'))).toBe(true)
   })
+
+  // the persistent state store's addon is loaded by its own entry only (the two above load none)
+  it('@ctr/streams-dsl/state loads better-sqlite3 and no Kafka or Redis client', { timeout: 60_000 }, async () => {
+    const { seen } = await load('@ctr/streams-dsl/state')
+    expect(seen.some((u) => u.includes('better-sqlite3'))).toBe(true)
+    expect(seen.filter((u) => /@confluentinc|node-rdkafka|ioredis/.test(u))).toEqual([])
+  })
 })

@@ -7,9 +7,9 @@ import { checkpointStoreContract, sampleCheckpoint } from './checkpoint-store.ca
 checkpointStoreContract(
   'kafka changelog',
   () => KafkaChangelogStore.open({ applicationId: uniqueTopic('cl'), partitions: 3, brokers: kafkaBrokers() }),
-  async (store, taskId, value) => {
+  async (store, taskId, value, key) => {
     const p = new KafkaProducer({ brokers: kafkaBrokers() })
-    await p.send(store.topic, [{ key: taskId, value, partition: store.partitionOf(taskId) }])
+    await p.send(store.topic, [{ key: key ?? taskId, value, partition: store.partitionOf(taskId) }])
     await p.close()
   },
 )

@@ -5,8 +5,8 @@ import { KafkaProducer } from '../connectors/kafka/kafka-sink.js'
 import { describeTopicConfigs } from '../connectors/kafka/topic-configs.js'
 import type { MessageSender } from '../connectors/kafka/transactions.js'
 import type { RawRecord } from '../connectors/types.js'
-import type { CheckpointReadOptions, CheckpointStore, TaskCheckpoint } from './checkpoint.js'
-import { encodeCheckpoint, newestUsable } from './checkpoint-codec.js'
+import type { CheckpointReadOptions, CheckpointStore, InvalidCheckpoint, TaskCheckpoint } from './checkpoint.js'
+import { encodeCheckpoint, isDeltaKey, newestUsable, recordKey, supersededKeys, taskOfKey } from './checkpoint-codec.js'
 
 /** Options of {@link KafkaChangelogStore.open}. */
 export type KafkaChangelogOptions = {
@@ -154,17 +154,20 @@ export class KafkaChangelogStore implements CheckpointStore {
 
   async write(checkpoints: readonly TaskCheckpoint[]): Promise<void> {
     if (checkpoints.length === 0) return
-    const messages = checkpoints.map((cp) => ({
-      key: cp.taskId,
-      value: encodeCheckpoint(cp),
-      partition: this.partitionOf(cp.taskId),
-    }))
+    const messages: { key: string; value: Buffer | null; partition: number }[] = []
+    for (const cp of checkpoints) {
+      const partition = this.partitionOf(cp.taskId)
+      messages.push({ key: recordKey(cp), value: encodeCheckpoint(cp), partition })
+      // the chain a base replaces: deleted once the base is (same partition, after it, in the same send)
+      for (const key of supersededKeys(cp)) messages.push({ key, value: null, partition })
+    }
     for (const m of messages) {
+      if (m.value === null) continue
       const size = m.value.length + Buffer.byteLength(m.key) + RECORD_OVERHEAD
       if (size > this.maxMessageBytes) {
         const wanted = 2 ** Math.ceil(Math.log2(size))
         throw new CheckpointTooLargeError(
-          `checkpoint of task ${m.key} is ${size} bytes, more than changelog topic ${this.topic} accepts (max.message.bytes=${this.maxMessageBytes}); run \`${alterTopicCommand(bootstrapServers(this.options.brokers), this.topic, `max.message.bytes=${wanted}`)}\``,
+          `checkpoint ${m.key} of task ${taskOfKey(m.key)} is ${size} bytes, more than changelog topic ${this.topic} accepts (max.message.bytes=${this.maxMessageBytes}); run \`${alterTopicCommand(bootstrapServers(this.options.brokers), this.topic, `max.message.bytes=${wanted}`)}\``,
         )
       }
     }
@@ -194,11 +197,20 @@ export class KafkaChangelogStore implements CheckpointStore {
           return { partition, from: Math.max(low, high - 8 * want.size - 8), to: high, want, low }
         })
         .filter((r) => r.to > r.low)
+      // per task, the records found so far (a later pass adds older ones before them)
+      const all = new Map<string, RawRecord[]>()
+      /** Per task, the unusable records its last assembly met: reported once no further pass reads the task. */
+      const pending = new Map<string, InvalidCheckpoint[]>()
       for (let pass = 0; pass < 2 && ranges.length > 0; pass++) {
         const candidates = await scan(consumer, this.topic, ranges, tried)
         const settled = new Set<string>()
         for (const [id, records] of candidates) {
-          const cp = newestUsable(id, records, options)
+          const known = [...records, ...(all.get(id) ?? [])]
+          all.set(id, known)
+          // a tail holding only deltas is no restore point yet: what it reports waits for the pass that decides
+          const invalid: InvalidCheckpoint[] = []
+          const cp = newestUsable(id, known, { ...options, onInvalid: (i) => invalid.push(i) })
+          pending.set(id, invalid)
           if (cp !== undefined) settled.add(id)
           if (cp) out.set(id, cp)
           tried.set(id, Math.min(tried.get(id) ?? Number.POSITIVE_INFINITY, records[0]?.offset ?? 0))
@@ -208,6 +220,7 @@ export class KafkaChangelogStore implements CheckpointStore {
           .filter((r) => r.want.size > 0 && r.from > lowOf(r.partition))
           .map((r) => ({ ...r, from: lowOf(r.partition) }))
       }
+      for (const invalid of pending.values()) for (const i of invalid) options?.onInvalid?.(i)
     } finally {
       await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
     }
@@ -256,8 +269,21 @@ function watermarks(
   )
 }
 
-/** Records kept per task by a scan: the newest few (older ones are needed only when all of these are unusable). */
+/**
+ * Restore points kept per task by a scan: the newest few whole checkpoints or bases (older ones are needed only
+ * when all of these are unusable), with every delta record after the oldest of them.
+ */
 const CANDIDATES = 4
+
+/** Drops a task's records older than its {@link CANDIDATES} newest restore points (records oldest first). */
+function keepNewest(list: RawRecord[]): void {
+  let points = 0
+  for (const r of list) if (r.value !== null && !isDeltaKey(r.key?.toString() ?? '')) points++
+  while (points > CANDIDATES) {
+    const r = list.shift() as RawRecord
+    if (r.value !== null && !isDeltaKey(r.key?.toString() ?? '')) points--
+  }
+}
 
 /**
  * Reads each range up to its end offset; returns, per wanted key, its newest records (oldest first) below the
@@ -291,9 +317,10 @@ async function scan(
         const r = pending.get(m.partition)
         if (!r) continue
         const key = m.key === undefined || m.key === null ? '' : m.key.toString()
-        if (r.want.has(key) && m.offset < (tried.get(key) ?? Number.POSITIVE_INFINITY)) {
+        const task = taskOfKey(key)
+        if (r.want.has(task) && m.offset < (tried.get(task) ?? Number.POSITIVE_INFINITY)) {
           // a null value is a tombstone: the task's state was deleted
-          const list = found.get(key) ?? []
+          const list = found.get(task) ?? []
           list.push({
             topic,
             partition: m.partition,
@@ -302,8 +329,8 @@ async function scan(
             value: m.value ?? null,
             timestamp: m.timestamp ?? 0,
           })
-          if (list.length > CANDIDATES) list.shift()
-          found.set(key, list)
+          keepNewest(list)
+          found.set(task, list)
         }
         next.set(m.partition, m.offset + 1)
         if (m.offset >= r.to - 1) pending.delete(m.partition)

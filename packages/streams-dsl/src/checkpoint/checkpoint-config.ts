@@ -15,6 +15,12 @@ export type CheckpointConfig = {
   readonly intervalMs: number
   /** `session.timeout.ms` of the consumer: how soon a crashed instance's partitions move to another. */
   readonly sessionTimeoutMs: number
+  /**
+   * Incremental checkpoints (`CHECKPOINT_INCREMENTAL=on`, default off): each checkpoint of a task writes what
+   * changed since its previous one (of state in a backend that tracks changes: `sqliteStateBackend`), on a base
+   * rewritten whole once the deltas outweigh it. See the guide's "State larger than the heap".
+   */
+  readonly incremental?: boolean
 }
 
 /** The variables read by {@link loadCheckpointConfig}, with their defaults. */
@@ -22,10 +28,11 @@ export const checkpointEnvSchema = z.object({
   CHECKPOINTS: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
   CHECKPOINT_INTERVAL_MS: int(100, 600_000).default(5000),
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000).default(10_000),
+  CHECKPOINT_INCREMENTAL: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('off'),
 })
 
 /**
- * Reads `CHECKPOINTS`, `CHECKPOINT_INTERVAL_MS` and `KAFKA_SESSION_TIMEOUT_MS`; throws a one-line
+ * Reads `CHECKPOINTS`, `CHECKPOINT_INTERVAL_MS`, `KAFKA_SESSION_TIMEOUT_MS` and `CHECKPOINT_INCREMENTAL`; throws a one-line
  * {@link ConfigError} on a bad value.
  *
  * @example
@@ -39,5 +46,6 @@ export function loadCheckpointConfig(
     enabled: e.CHECKPOINTS === 'on',
     intervalMs: e.CHECKPOINT_INTERVAL_MS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    incremental: e.CHECKPOINT_INCREMENTAL === 'on',
   }
 }

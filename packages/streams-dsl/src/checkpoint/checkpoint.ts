@@ -28,6 +28,31 @@ export type TaskCheckpoint = {
   /** Wall-clock time the checkpoint was taken, epoch ms. */
   readonly writtenAt: number
   readonly task: TaskSnapshot
+  /**
+   * An incremental checkpoint's place in its chain (absent: a whole checkpoint, the record keyed by the task id).
+   * `delta` 0 is a base (the whole task, record key `<task>#b<base>`); `delta` n > 0 holds only what changed since
+   * delta n - 1 (windows `partial`), plus the whole non-window part (offsets, watermark state), record key
+   * `<task>#d<base>.<n>`. A store's `read` returns a base with its deltas applied, as one whole checkpoint.
+   */
+  readonly chain?: CheckpointChain
+}
+
+/**
+ * Where an incremental checkpoint sits (see {@link TaskCheckpoint.chain}).
+ *
+ * @example
+ * const delta: CheckpointChain = { base: 4, delta: 2 } // the second delta on base 4
+ */
+export type CheckpointChain = {
+  /** The base's number (grows by one per base of the task). */
+  readonly base: number
+  /** 0 for the base itself, then 1, 2, ... for the deltas on it. */
+  readonly delta: number
+  /**
+   * On a base: the chain it replaces (its base number and how many deltas it had). Once the base is durable the
+   * store deletes those records (tombstones), so compaction removes them.
+   */
+  readonly supersedes?: { readonly base: number; readonly deltas: number }
 }
 
 /**

@@ -10,7 +10,7 @@ import { engineInternals } from '../runtime/engine.js'
 import type { EngineInternals } from '../runtime/engine-internals.js'
 import { takeSnapshot } from '../runtime/snapshot.js'
 import type { Engine, EngineSnapshot, TaskSnapshot } from '../runtime/types.js'
-import type { CheckpointStore, InvalidCheckpoint, TaskCheckpoint } from './checkpoint.js'
+import type { CheckpointChain, CheckpointStore, InvalidCheckpoint, TaskCheckpoint } from './checkpoint.js'
 
 /** The two log calls the checkpointer makes (pino's shape). */
 type Logger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
@@ -91,6 +91,15 @@ export class Checkpointer {
    * not write a checkpoint older than its successor's. The runner's asks the group coordinator.
    */
   guard: CheckpointGuard | undefined
+  /**
+   * Incremental checkpoints (`CHECKPOINT_INCREMENTAL`): a task's checkpoint is a delta, holding only the
+   * entries changed since its previous one (of state whose backend tracks changes, the persistent one's; other
+   * windows whole), on a base holding the whole task; a new base when the deltas since the last outweigh it, so
+   * a restore reads at most about twice a base. See {@link TaskCheckpoint.chain}.
+   */
+  incremental = false
+  /** Per task, its chain of incremental checkpoints as written: base number, deltas, sizes in entries. */
+  readonly #chains = new Map<string, Chain>()
 
   constructor(
     engine: Engine,
@@ -125,41 +134,98 @@ export class Checkpointer {
     await this.#engine.flush()
     // No copy of the accumulators: the store serialises them before this resolves, and the caller awaits it
     // before the engine's next operation (the runner's queue does).
-    // 2. snapshot
-    const s = takeSnapshot(this.#engine, false)
+    // 2. snapshot (incremental: deltas of the tasks with a chain to add to)
+    const e = this.#engine
+    const chainOf = (index: number) => this.#chains.get(e.tasks.taskIds[index] as string)
+    const s = takeSnapshot(
+      e,
+      false,
+      this.incremental ? { delta: (index) => chainOf(index)?.needBase === false } : undefined,
+    )
     const writtenAt = Date.now()
     const todo: { cp: TaskCheckpoint; signature: string }[] = []
     const offsets: TopicPartitionOffset[] = []
+    /** Tasks whose delta would outweigh their base: written as a new base instead (snapshotted again, whole). */
+    const rebase = new Set<number>()
+    const checkpointOf = (task: TaskSnapshot): TaskCheckpoint => ({
+      version: 1,
+      topology: s.topology,
+      taskId: task.id,
+      watermark: s.watermark,
+      maxEventTime: s.maxEventTime,
+      lastEventWallTime: s.lastEventWallTime,
+      writtenAt,
+      task,
+    })
     for (const task of s.tasks) {
       if (task.partitions.length === 0) continue // state of a task we no longer own: not ours to write
-      const signature = signatureOf(s, task)
-      if (this.#written.get(task.id) !== signature) {
-        todo.push({
-          signature,
-          cp: {
-            version: 1,
-            topology: s.topology,
-            taskId: task.id,
-            watermark: s.watermark,
-            maxEventTime: s.maxEventTime,
-            lastEventWallTime: s.lastEventWallTime,
-            writtenAt,
-            task,
-          },
-        })
+      const signature = signatureOf(s, task, !this.incremental)
+      const c = this.#chains.get(task.id)
+      const delta = this.incremental && c !== undefined && !c.needBase
+      const size = delta ? entriesIn(task) : 0
+      // a delta holding changes is written even if nothing else moved (a processing-time timer changed state)
+      if (this.#written.get(task.id) !== signature || (delta && changesIn(task) > 0)) {
+        if (delta && c.deltaEntries + size > c.baseEntries) rebase.add(e.tasks.taskIndexById(task.id))
+        else
+          todo.push({
+            signature,
+            cp: this.incremental
+              ? { ...checkpointOf(task), chain: delta ? { base: c.base, delta: c.deltas + 1 } : this.#newBase(task.id) }
+              : checkpointOf(task),
+          })
       }
       for (const p of task.partitions)
         if (p.nextOffset !== null && !p.origin)
           offsets.push({ topic: p.topic, partition: p.partition, offset: p.nextOffset })
     }
-    if (todo.length > 0) {
-      // 3. the guard, right before the write
-      if (this.guard && !(await this.guard()))
-        throw new CheckpointSkipped('checkpoint not written: membership unconfirmed')
-      // 4. the changelog write, awaited until durable
-      await this.store.write(todo.map((t) => t.cp))
+    if (rebase.size > 0) {
+      // the tasks whose deltas since their base would outweigh it: a new base each, the whole task
+      const whole = takeSnapshot(e, false, { delta: () => false, only: (index) => rebase.has(index) })
+      for (const task of whole.tasks) {
+        const index = e.tasks.taskIndexById(task.id)
+        if (!rebase.has(index)) continue
+        const full = { ...task, partitions: s.tasks.find((t) => t.id === task.id)?.partitions ?? task.partitions }
+        todo.push({
+          signature: signatureOf(s, full, false),
+          cp: { ...checkpointOf(full), chain: this.#newBase(task.id) },
+        })
+      }
     }
-    for (const t of todo) this.#written.set(t.cp.taskId, t.signature)
+    if (todo.length > 0) {
+      try {
+        // 3. the guard, right before the write
+        if (this.guard && !(await this.guard()))
+          throw new CheckpointSkipped('checkpoint not written: membership unconfirmed')
+        // 4. the changelog write, awaited until durable
+        await this.store.write(todo.map((t) => t.cp))
+      } catch (err) {
+        // the changes these deltas held were taken: the next checkpoint of each is a base
+        for (const t of todo) {
+          const c = this.#chains.get(t.cp.taskId)
+          if (c) c.needBase = true
+        }
+        throw err
+      }
+    }
+    for (const t of todo) {
+      this.#written.set(t.cp.taskId, t.signature)
+      const chain = t.cp.chain
+      if (chain === undefined) continue
+      const size = entriesIn(t.cp.task)
+      const c = this.#chains.get(t.cp.taskId)
+      if (chain.delta === 0 || c === undefined)
+        this.#chains.set(t.cp.taskId, {
+          base: chain.base,
+          deltas: 0,
+          baseEntries: Math.max(size, MIN_BASE_ENTRIES),
+          deltaEntries: 0,
+          needBase: false,
+        })
+      else {
+        c.deltas = chain.delta
+        c.deltaEntries += size
+      }
+    }
     // 5. the offsets covered: the caller commits them now, never before this resolves
     return { offsets, written: todo.length, ms: performance.now() - started }
   }
@@ -235,7 +301,20 @@ export class Checkpointer {
         counters: { ...e.counters },
       }
       e.restore(snapshot)
-      for (const task of tasks) this.#written.set(task.id, '') // force the next checkpoint to write it
+      for (const task of tasks) {
+        this.#written.set(task.id, '') // force the next checkpoint to write it
+        // as a new base, which deletes the chain restored from (if any)
+        const chain = found.get(task.id)?.chain
+        if (chain)
+          this.#chains.set(task.id, {
+            base: chain.base,
+            deltas: chain.delta,
+            baseEntries: 0,
+            deltaEntries: 0,
+            needBase: true,
+          })
+        else this.#chains.delete(task.id)
+      }
     }
     const restored = tasks.map((x) => x.id)
     const result = {
@@ -296,15 +375,59 @@ export class Checkpointer {
 
   /** Forgets what was written for tasks that left this instance (their next owner writes them). */
   forget(taskIds: readonly string[]): void {
-    for (const id of taskIds) this.#written.delete(id)
+    for (const id of taskIds) {
+      this.#written.delete(id)
+      this.#chains.delete(id)
+    }
+  }
+
+  /** The chain position of a new base of a task: a number above any before it, superseding the current chain. */
+  #newBase(taskId: string): CheckpointChain {
+    const c = this.#chains.get(taskId)
+    const base = Math.max(Date.now(), (c?.base ?? 0) + 1)
+    return c === undefined ? { base, delta: 0 } : { base, delta: 0, supersedes: { base: c.base, deltas: c.deltas } }
   }
 }
 
-/** Changes whenever the task's checkpoint would: offsets, partition watermarks, window count, W. */
-function signatureOf(s: EngineSnapshot, task: TaskSnapshot): string {
+/** A task's chain of incremental checkpoints, as written. */
+type Chain = {
+  base: number
+  deltas: number
+  /** Entries of the base (its size, in entries). */
+  baseEntries: number
+  /** Entries and deleted keys of the deltas since it. */
+  deltaEntries: number
+  /** The next checkpoint must be a base (a write failed, or the task was just restored). */
+  needBase: boolean
+}
+
+/** A base this small is rewritten whole rather than chained (deltas of a few keys each would pile up). */
+const MIN_BASE_ENTRIES = 64
+
+/** Entries and deleted keys a task snapshot holds: what a checkpoint of it weighs. */
+function entriesIn(task: TaskSnapshot): number {
+  let n = 0
+  for (const w of task.windows) n += w.entries.length + (w.deleted?.length ?? 0) + 1
+  return n
+}
+
+/** Entries changed or deleted in the partial windows of a delta. */
+function changesIn(task: TaskSnapshot): number {
+  let n = 0
+  for (const w of task.windows) if (w.partial) n += w.entries.length + (w.deleted?.length ?? 0)
+  return n
+}
+
+/**
+ * Changes whenever the task's checkpoint would: offsets, partition watermarks, window count, W, and each window's
+ * entry count unless `counts` is false (incremental checkpoints: a delta's windows hold what changed, and a
+ * change is written whatever the signature).
+ */
+function signatureOf(s: EngineSnapshot, task: TaskSnapshot, counts = true): string {
   let sig = `${s.watermark}|${task.windows.length}`
   for (const p of task.partitions)
     sig += `|${p.topic}:${p.partition}@${p.nextOffset}/${p.maxEventTime}${p.idle ? 'i' : ''}`
-  for (const w of task.windows) sig += `|${w.operator}:${w.start}:${w.fired ? 1 : 0}:${w.entries.length}`
+  for (const w of task.windows)
+    sig += `|${w.operator}:${w.start}:${w.fired ? 1 : 0}${counts ? `:${w.entries.length}` : ''}`
   return sig
 }

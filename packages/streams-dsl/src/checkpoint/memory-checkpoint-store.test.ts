@@ -6,7 +6,8 @@ import { MemoryCheckpointStore } from './memory-checkpoint-store.js'
 checkpointStoreContract(
   'memory',
   () => new MemoryCheckpointStore(),
-  async (store, taskId, value) => store.append(taskId, value),
+  async (store, taskId, value, key) => store.append(taskId, value, key),
+  (store) => store.compact(),
 )
 
 describe('checkpoint codec', () => {

@@ -25,6 +25,17 @@ export class StagedCheckpointer {
   readonly #upstream: Checkpointer
   readonly #tasks = new Map<Engine, Checkpointer>()
   #guard: CheckpointGuard | undefined
+  #incremental = false
+
+  /** Incremental checkpoints for every stage's tasks (see {@link Checkpointer.incremental}). */
+  get incremental(): boolean {
+    return this.#incremental
+  }
+  set incremental(on: boolean) {
+    this.#incremental = on
+    this.#upstream.incremental = on
+    for (const cp of this.#tasks.values()) cp.incremental = on
+  }
 
   /** Asked right before each write (see {@link Checkpointer.guard}). */
   get guard(): CheckpointGuard | undefined {
@@ -50,6 +61,7 @@ export class StagedCheckpointer {
     if (!cp) {
       cp = new Checkpointer(e, this.store, this.logger)
       cp.guard = this.#guard
+      cp.incremental = this.#incremental
       this.#tasks.set(e, cp)
     }
     return cp

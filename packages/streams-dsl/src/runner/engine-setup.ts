@@ -115,6 +115,7 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
           o.onInvalidCheckpoint,
         )
       : undefined
+    if (checkpointer) checkpointer.incremental = o.checkpoints.incremental ?? false
     return {
       engine,
       checkpointer,
@@ -141,11 +142,13 @@ export async function setupEngine(topology: Topology, o: SetupOptions): Promise<
       ...(copartitioned && { upstreamTasks: 'partition' as const }),
     })
     const partitions = Math.max(sourcePartitions, ...topics.map((t) => t.partitions))
+    const checkpointer = o.checkpoints.enabled
+      ? new StagedCheckpointer(engine, await changelog(partitions), o.logger, o.onInvalidCheckpoint)
+      : undefined
+    if (checkpointer) checkpointer.incremental = o.checkpoints.incremental ?? false
     return {
       engine,
-      checkpointer: o.checkpoints.enabled
-        ? new StagedCheckpointer(engine, await changelog(partitions), o.logger, o.onInvalidCheckpoint)
-        : undefined,
+      checkpointer,
       topics: [...topology.sourceTopics, ...topics.map((t) => t.topic)],
       assignmentStrategy: copartitioned ? 'range' : undefined,
       partitioning,

@@ -10,6 +10,7 @@
  */
 
 export type {
+  CheckpointChain,
   CheckpointReadOptions,
   CheckpointStore,
   InvalidCheckpoint,

@@ -20,6 +20,7 @@ import { type Work, WorkPipeline } from '../runtime/pipeline.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../runtime/repartition/codec.js'
 import type { SinkWriters } from '../runtime/sink-writer.js'
 import type { Clock, Engine } from '../runtime/types.js'
+import type { StateBackend } from '../state/state-backend.js'
 import { Backpressure, pauseAfterMsFromEnv } from './backpressure.js'
 import type { BoundedRun } from './bounded-run.js'
 import { CheckpointHealth } from './checkpoint-health.js'
@@ -84,6 +85,11 @@ export type RunnerOptions = {
   readonly deadLetters?: Sink<DeadLetter>
   /** Where checkpoints go instead of the Kafka changelog `<application-id>-windows-changelog`. */
   readonly checkpointStore?: CheckpointStore
+  /**
+   * Where operators keep their state (default: the heap, `memoryStateBackend`). `sqliteStateBackend` of
+   * `@ctr/streams-dsl/state` keeps it in an embedded file with a bounded heap cache, for state larger than the heap.
+   */
+  readonly state?: StateBackend
   /** @internal How the test driver embeds the runner (see {@link RunnerHarness}). */
   readonly harness?: RunnerHarness
 }
@@ -338,6 +344,7 @@ export class Runner {
         ),
       engine: {
         deadLetters: this.#dlq,
+        ...(this.options.state && { state: this.options.state }),
         wrapSink: (s) =>
           this.#metrics.wrapSink(this.options.harness ? (this.options.harness.wrapSink(s) as typeof s) : s),
         onResultLatency: (sink, ms, results) => this.#metrics.resultLatency(sink, ms, results),

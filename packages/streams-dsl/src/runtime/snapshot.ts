@@ -1,6 +1,7 @@
 import type { TopicPartitionOffset } from '../connectors/types.js'
+import type { WindowKey } from '../state/window-store.js'
 import type { EngineInternals } from './engine-internals.js'
-import type { EngineSnapshot, TaskSnapshot } from './types.js'
+import type { EngineSnapshot, TaskSnapshot, WindowSnapshot } from './types.js'
 
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
 const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)))
@@ -9,7 +10,7 @@ const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v
  * Copies the engine's state into a JSON-serialisable snapshot, grouped by task. With `copy` false the
  * accumulators are the live ones (for a caller that serialises the snapshot before the engine runs again).
  */
-export function takeSnapshot(e: EngineInternals, copy = true): EngineSnapshot {
+export function takeSnapshot(e: EngineInternals, copy = true, track?: ChangeTracking): EngineSnapshot {
   const tasks: TaskSnapshot[] = e.tasks.taskIds.map((id) => ({ id, partitions: [], windows: [] }))
   // the inputs, and the origin partitions a downstream engine judges by (not inputs: never committed)
   for (const p of new Set([...e.tasks.inputs, ...e.tracker.partitions])) {
@@ -24,6 +25,7 @@ export function takeSnapshot(e: EngineInternals, copy = true): EngineSnapshot {
   }
   for (const op of e.operators) {
     for (const { task, bucket: b } of op.snapshot()) {
+      if (track?.only && !track.only(task)) continue
       const minOffsets: TopicPartitionOffset[] = []
       b.minOffsets.forEach((offset, slot) => {
         const p = e.tasks.slots[slot]
@@ -35,7 +37,7 @@ export function takeSnapshot(e: EngineInternals, copy = true): EngineSnapshot {
         end: b.end,
         fired: b.fired,
         minOffsets,
-        entries: copy ? [...b.entries].map(([k, acc]) => [k, clone(acc)]) : [...b.entries],
+        ...entriesOf(b.entries, copy, track === undefined ? undefined : track.delta(task)),
       })
     }
   }
@@ -48,6 +50,43 @@ export function takeSnapshot(e: EngineInternals, copy = true): EngineSnapshot {
     tasks: tasks.filter((t) => t.partitions.length > 0 || t.windows.length > 0),
     counters: { ...e.counters },
   }
+}
+
+/**
+ * Incremental snapshots: buckets whose entries track their changes (the persistent backend's) give, for the tasks
+ * `delta` says, only what changed since the previous tracked snapshot (`partial` windows); the others give every
+ * entry. Every tracked bucket's changes are taken (reset) either way. `only`: the tasks to snapshot (default all).
+ */
+export type ChangeTracking = { delta(task: number): boolean; only?(task: number): boolean }
+
+/** Entries that know what changed since they were last asked (`DiskMap`). */
+type Tracked = Map<WindowKey, unknown> & {
+  takeChanges(): { cleared: boolean; keys: readonly WindowKey[] }
+  peek(key: WindowKey): unknown
+}
+
+const isTracked = (m: Map<WindowKey, unknown>): m is Tracked =>
+  typeof (m as Partial<Tracked>).takeChanges === 'function'
+
+function entriesOf(
+  m: Map<WindowKey, unknown>,
+  copy: boolean,
+  delta: boolean | undefined,
+): Pick<WindowSnapshot, 'entries' | 'partial' | 'deleted'> {
+  if (delta !== undefined && isTracked(m)) {
+    const changes = m.takeChanges()
+    if (delta && !changes.cleared) {
+      const entries: [WindowKey, unknown][] = []
+      const deleted: WindowKey[] = []
+      for (const k of changes.keys) {
+        const v = m.peek(k)
+        if (v !== undefined || m.has(k)) entries.push([k, copy ? clone(v) : v])
+        else deleted.push(k)
+      }
+      return { entries, partial: true, deleted }
+    }
+  }
+  return { entries: copy ? [...m].map(([k, acc]) => [k, clone(acc)]) : [...m] }
 }
 
 /**

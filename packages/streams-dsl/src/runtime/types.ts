@@ -176,6 +176,13 @@ export type WindowSnapshot = {
   fired: boolean
   minOffsets: TopicPartitionOffset[]
   entries: [string | number, unknown][]
+  /**
+   * In a delta checkpoint only: `entries` are the keys set or changed since the previous checkpoint (the others
+   * are as they were), and `deleted` the keys removed since. Absent: `entries` are the whole window.
+   */
+  partial?: true
+  /** Keys removed since the previous checkpoint (with `partial`). */
+  deleted?: (string | number)[]
 }
 
 /**

@@ -4,7 +4,12 @@
  */
 import type { WindowBucket, WindowKey } from './window-store.js'
 
-/** One session of one key: a window bucket holding that key only, with its accumulator at hand. */
+/**
+ * One session of one key: a window bucket holding that key only, with its accumulator at hand.
+ *
+ * @example
+ * const s: SessionBucket<number> = { key: 'u1', start: 0, end: 30_000, acc: 1, entries: new Map([['u1', 1]]), minOffsets: [], fired: false }
+ */
 export type SessionBucket<A> = WindowBucket<A> & { readonly key: WindowKey; acc: A }
 
 /**

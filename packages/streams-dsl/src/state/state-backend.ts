@@ -25,7 +25,13 @@ export interface StateBackend {
   sessionStore<S extends SessionBucket<unknown>>(operator: string, task: number): SessionStore<S>
 }
 
-/** State in the engine's memory: fast, lost with the process (the checkpoints make it durable). */
+/**
+ * State in the engine's memory (the default): fast, lost with the process (the checkpoints make it durable),
+ * bounded by the heap.
+ *
+ * @example
+ * createRunner(topology, { state: memoryStateBackend })
+ */
 export const memoryStateBackend: StateBackend = {
   name: 'memory',
   windowStore: <A>() => new MemoryWindowStore<A>(),

@@ -3,12 +3,21 @@
  * accumulator. Backends come from a `StateBackend` (state-backend.ts); they all pass `stateBackendContract`.
  */
 
-/** Grouping key of a window. */
+/**
+ * Grouping key of a window (and of all-time state): what `keyBy` returned.
+ *
+ * @example
+ * const key: WindowKey = 'product-42'
+ */
 export type WindowKey = string | number
 
 /**
  * The state of one window across keys: the accumulators, whether it has fired, and the lowest input offset
  * per partition slot that contributed to it (so offsets are committed only past purged state).
+ *
+ * @example
+ * const b = store.getOrCreate(0, 10_000)
+ * b.entries.set('p-1', (b.entries.get('p-1') ?? 0) + 1)
  */
 export type WindowBucket<A> = {
   readonly start: number

@@ -19,6 +19,7 @@ const PUBLIC = [
   '@ctr/streams-dsl/kafka',
   '@ctr/streams-dsl/redis',
   '@ctr/streams-dsl/runner',
+  '@ctr/streams-dsl/state',
   'zod',
   'node:assert/strict',
 ]

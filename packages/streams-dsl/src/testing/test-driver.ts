@@ -8,6 +8,7 @@ import type { Topology } from '../graph/topology.js'
 import { createRunner, type Runner } from '../runner/runner.js'
 import { encodeBundles, repartitionTopic } from '../runtime/repartition/codec.js'
 import type { EngineSnapshot, EngineStatus, TaskGrouping } from '../runtime/types.js'
+import type { StateBackend } from '../state/state-backend.js'
 import { ManualClock } from './manual-clock.js'
 import { MemorySource } from './memory-source.js'
 
@@ -36,6 +37,10 @@ export type TestDriverOptions = {
   tickInterval?: Duration
   /** How often the runner commits, with a checkpoint (default 5 s, as `CHECKPOINT_INTERVAL_MS`). */
   checkpointInterval?: Duration
+  /** Where operators keep their state (default in the heap; e.g. `sqliteStateBackend()` of `@ctr/streams-dsl/state`). */
+  state?: StateBackend
+  /** Incremental checkpoints, as `CHECKPOINT_INCREMENTAL=on` (default off). */
+  incrementalCheckpoints?: boolean
 }
 
 /**
@@ -144,7 +149,11 @@ export class TestDriver {
     return createRunner(this.topology, {
       env: {},
       config: { port: 0, tickIntervalMs: ms(this.options.tickInterval, 200) },
-      checkpoints: { enabled: true, intervalMs: ms(this.options.checkpointInterval, 5000) },
+      checkpoints: {
+        enabled: true,
+        intervalMs: ms(this.options.checkpointInterval, 5000),
+        incremental: this.options.incrementalCheckpoints ?? false,
+      },
       tasks: this.options.tasks ?? 'single',
       requireRedis: false,
       clock: this.clock,
@@ -152,6 +161,7 @@ export class TestDriver {
       source: () => source,
       deadLetters: dlq,
       checkpointStore: store,
+      ...(this.options.state && { state: this.options.state }),
       harness: {
         scheduler: this.#scheduler,
         partitionCounts: counts,
