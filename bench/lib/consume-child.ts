@@ -34,7 +34,7 @@ async function untilAll(): Promise<void> {
 
 if (mode === 'rdkafka') {
   // the librdkafka-style API: consume(n) in a loop, as KafkaSource does, with the larger prefetch KafkaSource had
-  // before 2026-12-07 (16 MiB; it now defaults to 4 MiB, for memory): the ceiling at its own best
+  // before 2026-12-07 (16 MiB; it now defaults to 8 MiB, for memory): the ceiling at its own best
   const c = new rdkafka.KafkaConsumer(
     {
       'bootstrap.servers': brokers,

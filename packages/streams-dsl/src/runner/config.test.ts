@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       pollRecords: 1000,
       maxInFlightBytes: 8 * 1024 * 1024,
-      prefetchKiB: 4096,
+      prefetchKiB: 8192,
       commitIntervalMs: 1000,
       tickIntervalMs: 200,
       shutdownGraceMs: 10_000,

@@ -38,10 +38,11 @@ export const runnerEnvSchema = z.object({
   /** Payload bytes polled and not yet processed; past it the source stops polling (bounded memory). */
   MAX_IN_FLIGHT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   /**
-   * The Kafka client's prefetch for all partitions together, KiB (`queued.max.messages.kbytes`). 4 MiB: on the 1M-event
-   * e2e bench the job peaked at 203-216 MiB RSS instead of 237-293 with 16 MiB, at the same rate within the noise.
+   * The Kafka client's prefetch for all partitions together, KiB (`queued.max.messages.kbytes`). 8 MiB: on the
+   * 1M-event e2e bench (quiet machine, interleaved) the job peaked at 231-242 MiB RSS instead of 233-275 with 16 MiB
+   * at a rate within the noise of it; 4 MiB gave 205-220 MiB but ~15 % less in `single`.
    */
-  PREFETCH_KIB: int(1024, 2 * 1024 * 1024).default(4096),
+  PREFETCH_KIB: int(1024, 2 * 1024 * 1024).default(8192),
   COMMIT_INTERVAL_MS: int(50, 600_000).default(1000),
   TICK_INTERVAL_MS: int(10, 60_000).default(200),
   /** How long a stop waits for pending writes (e.g. a Redis outage) before giving them up; 0 = not at all. */

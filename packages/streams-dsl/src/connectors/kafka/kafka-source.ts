@@ -36,7 +36,7 @@ export type KafkaSourceOptions = {
    * partitions are paused so the consumer can keep polling (group membership, `max.poll.interval.ms`).
    */
   readonly maxInFlightBytes?: number
-  /** librdkafka's prefetch bound for all partitions together, KiB (`queued.max.messages.kbytes`, default 4096). */
+  /** librdkafka's prefetch bound for all partitions together, KiB (`queued.max.messages.kbytes`, default 8192). */
   readonly prefetchKiB?: number
   /** `partition.assignment.strategy` (default `cooperative-sticky`: a rebalance only moves the partitions that move). */
   readonly assignmentStrategy?: 'cooperative-sticky' | 'roundrobin' | 'range'
@@ -164,7 +164,7 @@ export class KafkaSource implements SourceConnector {
     if (this.#consumer) throw new Error('KafkaSource already started')
     this.#handlers = handlers
     const o = this.#options
-    const prefetchKiB = o.prefetchKiB ?? 4096
+    const prefetchKiB = o.prefetchKiB ?? 8192
     const consumer = new rdkafka.KafkaConsumer(
       {
         'bootstrap.servers': bootstrapServers(o.brokers),
