@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { MemorySessionStore } from '../memory-session-store.js'
+import { MemoryWindowStore } from '../memory-window-store.js'
 import type { SessionBucket, SessionStore } from '../session-store.js'
 import type { StateBackend } from '../state-backend.js'
-import type { WindowBucket, WindowStore } from '../window-store.js'
 import { CacheBudget, DiskMap, DiskTable } from './disk-map.js'
 
 /**
@@ -81,7 +81,12 @@ export function sqliteStateBackend(options: SqliteStateOptions = {}): SqliteStat
   return {
     name: 'sqlite',
     path,
-    windowStore: <A>() => new SqliteWindowStore<A>(table, budget),
+    // the buckets (bounds, fired, offsets) in the heap, their entries in DiskMaps
+    windowStore: <A>() =>
+      new MemoryWindowStore<A>(
+        () => new DiskMap<A>(table, budget),
+        (entries) => (entries as DiskMap<A>).dispose(),
+      ),
     sessionStore: <S extends SessionBucket<unknown>>(): SessionStore<S> => new MemorySessionStore<S>(),
     cachedEntries: () => budget.used,
     flush: () => {
@@ -93,52 +98,5 @@ export function sqliteStateBackend(options: SqliteStateOptions = {}): SqliteStat
       db.close()
       rmSync(path, { force: true })
     },
-  }
-}
-
-/** Window buckets in the heap (bounds, fired, offsets), their entries in {@link DiskMap}s. */
-class SqliteWindowStore<A> implements WindowStore<A> {
-  private readonly byStart = new Map<number, WindowBucket<A>>()
-
-  constructor(
-    private readonly table: DiskTable,
-    private readonly budget: CacheBudget,
-  ) {}
-
-  get(start: number): WindowBucket<A> | undefined {
-    return this.byStart.get(start)
-  }
-
-  getOrCreate(start: number, end: number): WindowBucket<A> {
-    let b = this.byStart.get(start)
-    if (b === undefined) {
-      b = { start, end, entries: new DiskMap<A>(this.table, this.budget), minOffsets: [], fired: false }
-      this.byStart.set(start, b)
-    }
-    return b
-  }
-
-  delete(start: number): void {
-    const b = this.byStart.get(start)
-    if (b === undefined) return
-    ;(b.entries as DiskMap<A>).dispose()
-    this.byStart.delete(start)
-  }
-
-  clear(): void {
-    for (const b of this.byStart.values()) (b.entries as DiskMap<A>).dispose()
-    this.byStart.clear()
-  }
-
-  values(): Iterable<WindowBucket<A>> {
-    return this.byStart.values()
-  }
-
-  buckets(): WindowBucket<A>[] {
-    return [...this.byStart.values()].sort((a, b) => a.start - b.start)
-  }
-
-  get size(): number {
-    return this.byStart.size
   }
 }
