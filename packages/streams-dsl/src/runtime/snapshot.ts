@@ -1,5 +1,5 @@
 import type { TopicPartitionOffset } from '../connectors/types.js'
-import type { WindowKey } from '../state/window-store.js'
+import { tracksChanges, type WindowKey } from '../state/window-store.js'
 import type { EngineInternals } from './engine-internals.js'
 import type { EngineSnapshot, TaskSnapshot, WindowSnapshot } from './types.js'
 
@@ -59,21 +59,12 @@ export function takeSnapshot(e: EngineInternals, copy = true, track?: ChangeTrac
  */
 export type ChangeTracking = { delta(task: number): boolean; only?(task: number): boolean }
 
-/** Entries that know what changed since they were last asked (`DiskMap`). */
-type Tracked = Map<WindowKey, unknown> & {
-  takeChanges(): { cleared: boolean; keys: readonly WindowKey[] }
-  peek(key: WindowKey): unknown
-}
-
-const isTracked = (m: Map<WindowKey, unknown>): m is Tracked =>
-  typeof (m as Partial<Tracked>).takeChanges === 'function'
-
 function entriesOf(
   m: Map<WindowKey, unknown>,
   copy: boolean,
   delta: boolean | undefined,
 ): Pick<WindowSnapshot, 'entries' | 'partial' | 'deleted'> {
-  if (delta !== undefined && isTracked(m)) {
+  if (delta !== undefined && tracksChanges(m)) {
     const changes = m.takeChanges()
     if (delta && !changes.cleared) {
       const entries: [WindowKey, unknown][] = []

@@ -52,3 +52,24 @@ export interface WindowStore<A> {
   /** Number of buckets. */
   readonly size: number
 }
+
+/**
+ * The keys of bucket entries touched since they were last asked (`cleared`: every key before them is gone): what an
+ * incremental checkpoint writes of them.
+ */
+export type EntryChanges = { readonly cleared: boolean; readonly keys: readonly WindowKey[] }
+
+/**
+ * Bucket entries that track their changes (the persistent backend's); a snapshot writes only those (see
+ * `runtime/snapshot.ts`). The memory backend's plain Maps track nothing: their buckets are written whole.
+ */
+export interface TrackedEntries<A> extends Map<WindowKey, A> {
+  /** The changes since the previous call (the first call reports every key), and starts over. */
+  takeChanges(): EntryChanges
+  /** A key's value without counting as a change. */
+  peek(key: WindowKey): A | undefined
+}
+
+/** Whether a bucket's entries track their changes. */
+export const tracksChanges = <A>(entries: Map<WindowKey, A>): entries is TrackedEntries<A> =>
+  typeof (entries as Partial<TrackedEntries<A>>).takeChanges === 'function'

@@ -4,7 +4,7 @@
  * `Map` of the memory backend; heap use is bounded by the cache, not by the number of keys.
  */
 import type { Database, Statement } from 'better-sqlite3'
-import type { WindowKey } from '../window-store.js'
+import type { EntryChanges, TrackedEntries, WindowKey } from '../window-store.js'
 
 /** A cached entry: its value (the object operators hold), whether the disk copy may be stale, and its order. */
 type Cached<V> = {
@@ -94,12 +94,6 @@ export class CacheBudget {
 const PAGE = 512
 
 /**
- * Keys touched since {@link DiskMap.takeChanges} was last called: what an incremental checkpoint writes of the
- * map (`cleared`: every key before them is gone).
- */
-export type MapChanges = { readonly cleared: boolean; readonly keys: readonly WindowKey[] }
-
-/**
  * A `Map<WindowKey, V>` over rows of a {@link DiskTable}, with a write-back cache of recently touched entries.
  *
  * Semantics are a `Map`'s (size, insertion order of iteration, an entry deleted during iteration is not visited,
@@ -112,7 +106,7 @@ export type MapChanges = { readonly cleared: boolean; readonly keys: readonly Wi
  * const m = new DiskMap<number>(table, budget)
  * m.set('k', 1); m.get('k') // 1, from the cache or the disk
  */
-export class DiskMap<V> implements Map<WindowKey, V> {
+export class DiskMap<V> implements TrackedEntries<V> {
   readonly #id: number
   readonly #cache = new Map<WindowKey, Cached<V>>()
   #size = 0
@@ -255,7 +249,7 @@ export class DiskMap<V> implements Map<WindowKey, V> {
    * The keys touched (set, read, deleted) since the previous call, and whether the map was cleared in between;
    * starts tracking on the first call (which reports every key, as changed since nothing).
    */
-  takeChanges(): MapChanges {
+  takeChanges(): EntryChanges {
     if (this.#changed === undefined) {
       this.#changed = new Set()
       return { cleared: true, keys: [...this.keys()] }
