@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
+import { statusSummary } from '@ctr/streams-dsl/internal'
 import type { RunnerStatus } from '@ctr/streams-dsl/runner'
 import { createTopics, freshRedis, kafkaBrokers, type TestRedis, testKafka, uniqueTopic } from '@ctr/testing'
 import type { Redis } from 'ioredis'
@@ -71,8 +72,7 @@ export class JobProcess {
   }
 
   /**
-   * Its /status in a few lines, for a failure's post-mortem: the state, the watermark, the oldest open window and
-   * what holds it, and every input partition (position, lag, W(p), idle). Says why when it cannot be read.
+   * Its /status in a few lines (`statusSummary`), for a failure's post-mortem. Says why when it cannot be read.
    */
   async statusReport(): Promise<string> {
     if (!this.alive) return `${this.name}: not running`
@@ -80,15 +80,7 @@ export class JobProcess {
     if (port === undefined) return `${this.name}: no /status port logged yet`
     try {
       const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(3000) })
-      const s = (await res.json()) as RunnerStatus
-      const parts = s.partitions.map(
-        (p) =>
-          `  ${p.topic}-${p.partition} task ${p.task ?? '-'} position ${p.position} lag ${p.lag} W ${p.watermark ?? '-'}${p.idle ? ' idle' : ''}`,
-      )
-      return [
-        `${this.name} /status: ${s.state}, watermark ${s.watermark}${s.allIdle ? ' (all idle)' : ''}${s.paused ? ', input paused' : ''}, ${s.windows.open} open windows; oldest: ${s.windows.oldest?.reason ?? 'none'}`,
-        ...parts,
-      ].join('\n')
+      return statusSummary((await res.json()) as RunnerStatus, this.name)
     } catch (e) {
       return `${this.name}: /status on port ${port} not readable (${(e as Error).message})`
     }

@@ -87,3 +87,20 @@ export function runnerStatus(input: {
     partitions,
   }
 }
+
+/**
+ * A status in a few lines, for a failed test's post-mortem: the state (and error), W, the oldest open window and
+ * what holds it, dead letters and events in, then every partition's position, commit, end and W(p).
+ *
+ * @internal
+ */
+export function statusSummary(s: RunnerStatus, name = 'runner'): string {
+  return [
+    `${name} /status: ${s.state}${s.error ? ` (${s.error})` : ''}, watermark ${s.watermark}${s.allIdle ? ' (all idle)' : ''}${s.paused ? ', input paused' : ''}, ${s.windows.open} open windows; oldest: ${s.windows.oldest?.reason ?? 'none'}`,
+    `  dead letters ${JSON.stringify(s.deadLetters)}, events in ${s.counters?.eventsIn ?? '-'}`,
+    ...s.partitions.map(
+      (p) =>
+        `  ${p.topic}-${p.partition} task ${p.task ?? '-'} position ${p.position} committed ${p.committed} end ${p.highWatermark} lag ${p.lag} W ${p.watermark ?? '-'}${p.idle ? ' idle' : ''}`,
+    ),
+  ].join('\n')
+}
