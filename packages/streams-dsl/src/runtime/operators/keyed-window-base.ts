@@ -4,6 +4,14 @@ import type { StateBackend } from '../../state/state-backend.js'
 import type { WindowKey } from '../../state/window-store.js'
 import type { EngineCounters, OperatorDeps, RecordContext } from '../context.js'
 import type { WatermarkTracker } from '../watermarks.js'
+import {
+  lowestOffsetsOfStores,
+  type OperatorStatus,
+  snapshotStores,
+  storesStatus,
+  type TaskBucket,
+  type TaskStores,
+} from './stateful-operator.js'
 
 /** What the keyed stateful operators share (the windows and the joins): the engine's dependencies and their lateness. */
 export abstract class KeyedOperatorBase {
@@ -52,5 +60,39 @@ export abstract class KeyedWindowBase extends KeyedOperatorBase {
     super(name, window.allowedLateness, keyOf, deps)
     this.onUpdate = window.emit === 'onUpdate'
     this.agg = aggregate.aggregation as Aggregation<unknown, unknown, unknown>
+  }
+}
+
+/**
+ * What the window and session operators share besides: their state is one store per task, opened on first use,
+ * which the snapshot, the committable offsets and the status go over whole.
+ */
+export abstract class TaskStoreWindowBase<S extends NonNullable<TaskStores[number]>> extends KeyedWindowBase {
+  /** State per task index (sparse), opened from the state backend. */
+  protected readonly stores: S[] = []
+
+  /** Opens a task's store from the state backend. */
+  protected abstract openStore(task: number): S
+
+  /** The store of a task, opened on first use. */
+  protected store(task: number): S {
+    let s = this.stores[task]
+    if (s === undefined) {
+      s = this.openStore(task)
+      this.stores[task] = s
+    }
+    return s
+  }
+
+  snapshot(): TaskBucket[] {
+    return snapshotStores(this.stores)
+  }
+
+  lowestOffsets(low: number[]): void {
+    lowestOffsetsOfStores(this.stores, low)
+  }
+
+  status(): OperatorStatus {
+    return storesStatus(this.stores)
   }
 }
