@@ -103,6 +103,15 @@ function needFunction(op: string, fn: unknown, example: string): void {
     throw new TypeError(`${op}: pass a function of the value, e.g. ${example}; got ${describeValue(fn)}`)
 }
 
+/** Throws a one-line TypeError unless `aggregation` has the functions an aggregation needs (windowed or not). */
+function needAggregation(aggregation: unknown): void {
+  const a = aggregation as Partial<Aggregation<unknown, unknown, unknown>> | undefined
+  if (!a || typeof a.init !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function')
+    throw new TypeError(
+      `aggregate: pass an aggregation { name, init, add, result }, e.g. count(), sum((v) => v.n) or sumOf('views', 'orders'); got ${describeValue(aggregation)}`,
+    )
+}
+
 /**
  * A stream of values of type T. Each call adds a node to the topology and returns a new stream.
  *
@@ -486,11 +495,7 @@ export class KeyedStream<K, T> {
    * totals.to(redisHash({ key: 'customer:totals', field: (c) => c.key }))
    */
   aggregate<A, R>(aggregation: Aggregation<T, A, R>, options: Named = {}): Table<R> {
-    const a = aggregation as Partial<Aggregation<T, A, R>> | undefined
-    if (!a || typeof a.init !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function')
-      throw new TypeError(
-        `aggregate: pass an aggregation { name, init, add, result }, e.g. count(), sum((v) => v.n) or sumOf('views', 'orders'); got ${describeValue(aggregation)}`,
-      )
+    needAggregation(aggregation)
     const node = this.graph.add({
       kind: 'tableAggregate',
       aggregation: aggregation as unknown as Aggregation<never, unknown, unknown>,
@@ -559,11 +564,7 @@ export class WindowedStream<K, T> {
 
   /** Aggregates each key and window with an {@link Aggregation}. */
   aggregate<A, R>(aggregation: Aggregation<T, A, R>, options: Named = {}): Stream<Windowed<K, R>> {
-    const a = aggregation as Partial<Aggregation<T, A, R>> | undefined
-    if (!a || typeof a.init !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function')
-      throw new TypeError(
-        `aggregate: pass an aggregation { name, init, add, result }, e.g. count(), sum((v) => v.n) or sumOf('views', 'orders'); got ${describeValue(aggregation)}`,
-      )
+    needAggregation(aggregation)
     const node = this.graph.add({
       kind: 'aggregate',
       aggregation: aggregation as unknown as Aggregation<never, unknown, unknown>,

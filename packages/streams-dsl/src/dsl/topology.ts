@@ -52,18 +52,7 @@ export class TopologyBuilder {
 
   /** Adds an input topic; the serde types the stream. */
   source<T>(spec: SourceSpec<T>): Stream<T> {
-    if (!spec || typeof spec.topic !== 'string' || typeof spec.value?.decode !== 'function')
-      throw new TypeError(
-        `source: pass a topic spec, e.g. app.source(topic('views', { value: json(View) })); got ${describeValue(spec)}`,
-      )
-    const node = this.graph.add({
-      kind: 'source',
-      topic: spec.topic,
-      serde: spec.value,
-      timestamp: spec.timestamp as SourceSpec<never>['timestamp'],
-      inputs: [],
-      name: `source-${spec.topic}`,
-    })
+    const node = this.addSource('source', spec, "app.source(topic('views', { value: json(View) }))")
     return new Stream<T>(this.graph, node)
   }
 
@@ -77,20 +66,23 @@ export class TopologyBuilder {
    * const products = app.table(topic('products', { value: json(Product), timestamp: (p) => p.updated_at }))
    */
   table<V>(spec: SourceSpec<V>): Table<V> {
+    const node = this.addSource('table', spec, "app.table(topic('products', { value: json(Product) }))")
+    return new Table<V>(this.graph, node)
+  }
+
+  /** Checks a topic spec (`op` and `example`: what was called, for the TypeError) and adds its source node. */
+  private addSource<T>(op: 'source' | 'table', spec: SourceSpec<T>, example: string): string {
     if (!spec || typeof spec.topic !== 'string' || typeof spec.value?.decode !== 'function')
-      throw new TypeError(
-        `table: pass a topic spec, e.g. app.table(topic('products', { value: json(Product) })); got ${describeValue(spec)}`,
-      )
-    const node = this.graph.add({
+      throw new TypeError(`${op}: pass a topic spec, e.g. ${example}; got ${describeValue(spec)}`)
+    return this.graph.add({
       kind: 'source',
       topic: spec.topic,
       serde: spec.value,
       timestamp: spec.timestamp as SourceSpec<never>['timestamp'],
-      table: true,
+      ...(op === 'table' ? { table: true } : {}),
       inputs: [],
-      name: `table-${spec.topic}`,
+      name: `${op}-${spec.topic}`,
     })
-    return new Table<V>(this.graph, node)
   }
 
   /** Records that failed (bad JSON, invalid events, future timestamps, processing errors) and late events unless `lateEvents()` is used. */

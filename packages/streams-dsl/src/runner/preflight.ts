@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis'
 import { describeCluster, KafkaUnavailableError } from '../connectors/kafka/admin.js'
+import { pingRedis } from '../connectors/redis/connection.js'
 
 /**
  * Redis did not answer at start: the message says where the runner looked and how to start it.
@@ -21,24 +21,13 @@ import { safeUrl } from './env-parse.js'
  * await checkRedis('redis://127.0.0.1:6379')
  */
 export async function checkRedis(url: string, timeoutMs = 3_000): Promise<void> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  })
-  redis.on('error', () => {})
   try {
-    await redis.connect()
-    await redis.ping()
+    await pingRedis(url, timeoutMs)
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e)
     throw new RedisUnavailableError(
       `Redis not reachable at ${safeUrl(url)} (${why}); start it with \`redis-server\` or set REDIS_URL`,
     )
-  } finally {
-    redis.disconnect()
   }
 }
 

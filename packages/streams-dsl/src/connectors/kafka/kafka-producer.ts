@@ -20,6 +20,36 @@ export type ProducerMessage = {
 }
 
 /**
+ * Hands `messages` to the producer's local queue, waiting for acknowledgements to make room while it is full. Any
+ * other refusal of a message rejects, with `refused(e)` if given (else `e` itself); the messages before it are
+ * queued. What both senders do, the idempotent producer and the transaction.
+ *
+ * @example
+ * await produceAll(producer, 'views', [{ key: '/a', value: '3' }])
+ */
+export async function produceAll(
+  producer: rdkafka.Producer,
+  topic: string,
+  messages: readonly ProducerMessage[],
+  refused: (e: unknown) => unknown = (e) => e,
+): Promise<void> {
+  for (const m of messages) {
+    const value = m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)
+    const headers = m.headers ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v })) : undefined
+    for (;;) {
+      try {
+        producer.produce(topic, m.partition ?? -1, value, m.key, m.timestamp ?? Date.now(), undefined, headers)
+        break
+      } catch (e) {
+        if ((e as { code?: number }).code !== -184) throw refused(e)
+        // the local queue is full: wait for acknowledgements to make room
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    }
+  }
+}
+
+/**
  * Producer settings for writing to topics whose `max.message.bytes` are `limits`: librdkafka's own
  * `message.max.bytes` (1,000,000 by default, below the brokers' 1,048,588) must not refuse what the topics accept,
  * and a batch of many records must not exceed the smallest topic limit (the brokers check whole batches). The
@@ -126,20 +156,7 @@ export class KafkaProducer {
     if (messages.length === 0) return
     const producer = await this.#connect()
     const failures = this.#failures
-    for (const m of messages) {
-      const value = m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)
-      const headers = m.headers ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v })) : undefined
-      for (;;) {
-        try {
-          producer.produce(topic, m.partition ?? -1, value, m.key, m.timestamp ?? Date.now(), undefined, headers)
-          break
-        } catch (e) {
-          // the local queue is full: wait for acknowledgements to make room
-          if ((e as { code?: number }).code !== -184) throw e
-          await new Promise((r) => setTimeout(r, 5))
-        }
-      }
-    }
+    await produceAll(producer, topic, messages)
     await this.#flushed(producer)
     // one send at a time per producer (a sink writer's): a failure reported meanwhile is this send's
     if (this.#failures !== failures) throw this.#lastFailure as Error

@@ -1,7 +1,7 @@
 import rdkafka from '@confluentinc/kafka-javascript'
 import type { TopicPartitionOffset } from '../types.js'
 import { type Brokers, bootstrapServers, type ConnectorLogger, connectorLogger, warnOncePer30s } from './client.js'
-import type { ProducerMessage } from './kafka-producer.js'
+import { type ProducerMessage, produceAll } from './kafka-producer.js'
 
 /**
  * What a Kafka sink sends through: its own idempotent producer, or, under the runner's exactly-once, the
@@ -238,26 +238,11 @@ export class KafkaTransactions implements MessageSender {
     while (this.#ending) await this.#ending.catch(() => {})
     const producer = this.#ready()
     await this.#ensureBegun(producer)
-    for (const m of messages) {
-      const value = m.value === null || Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)
-      const headers = m.headers ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v })) : undefined
-      for (;;) {
-        try {
-          producer.produce(topic, m.partition ?? -1, value, m.key, m.timestamp ?? Date.now(), undefined, headers)
-          break
-        } catch (e) {
-          const code = (e as { code?: number }).code ?? 0
-          if (code === -184) {
-            // queue full
-            await new Promise((r) => setTimeout(r, 5))
-            continue
-          }
-          if (PERMANENT_DELIVERY_CODES.has(code)) throw e
-          // the producer is in a state that needs an abort (or a renewal): the runner drops the tasks and aborts
-          throw new TransactionAbortedError(`sending to ${topic} failed: ${(e as Error).message}`, false)
-        }
-      }
-    }
+    await produceAll(producer, topic, messages, (e) => {
+      if (PERMANENT_DELIVERY_CODES.has((e as { code?: number }).code ?? 0)) return e
+      // the producer is in a state that needs an abort (or a renewal): the runner drops the tasks and aborts
+      return new TransactionAbortedError(`sending to ${topic} failed: ${(e as Error).message}`, false)
+    })
     await this.flush()
     if (this.#failure) throw this.#failure
   }

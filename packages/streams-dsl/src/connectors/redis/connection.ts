@@ -101,3 +101,29 @@ export async function readyOrThrow(redis: Redis, timeoutMs = 2_000): Promise<voi
   }
   if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`)
 }
+
+/**
+ * One PING at `url` on a connection of its own: one connection attempt within `timeoutMs`, no retries, no offline
+ * queue, closed after. Resolves with the reply; rejects with why it got none. What the runner's start-up check and
+ * the repository's scripts (is a Redis already there?) both ask.
+ *
+ * @example
+ * const reply = await pingRedis('redis://127.0.0.1:6379', 1_000) // 'PONG'
+ */
+export async function pingRedis(url: string, timeoutMs: number): Promise<string> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  })
+  // the rejection says what went wrong; without a listener ioredis would print it too
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return await redis.ping()
+  } finally {
+    redis.disconnect()
+  }
+}

@@ -1,24 +1,15 @@
 import type { JoinNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import { type EngineCounters, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
-import type { WatermarkTracker } from '../watermarks.js'
-import { HeldOffsets } from './held-offsets.js'
+import { partitionOf } from '../context.js'
+import { JoinBase, type JoinDeps, type JoinStores, type Timer } from './join-base.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound, removeSorted } from './sorted.js'
-import {
-  lowerOffsets,
-  type OperatorStatus,
-  type RestoredEntry,
-  type StatefulOperator,
-  snapshotStores,
-  type TaskBucket,
-} from './stateful-operator.js'
+import type { StatefulOperator } from './stateful-operator.js'
 
 /** A held record of the left side: its value and whether it has found a pair yet (a left join's question). */
 type HeldLeft = { v: unknown; m: boolean }
 /** What the join's input carries: the side a value came from (tagged by the DSL), and the value. */
 type Tagged = { readonly side: 0 | 1; readonly value: unknown }
-type Timer = { readonly task: number; readonly bucket: WindowBucket<unknown> }
 
 /**
  * A task's state. Each side's records are held by event time t in buckets of a store, the entry of a key being
@@ -40,60 +31,28 @@ type TaskState = {
  * before W - L), so the pairs do not depend on when purging runs. A left join also emits each left record that
  * found no pair, at its purge, with event time t.
  */
-export class IntervalJoinOperator implements StatefulOperator {
-  /** Where results go; set by the planner. */
-  downstream: (value: unknown) => void = () => {}
-  /**
-   * The watermark this operator was last advanced to: what it judges a value by. The job's W for an operator
-   * fed by the input; for one fed by another operator's results, those emitted as W advances reach it before
-   * that W does (as Flink forwards a watermark after the records it released), so they are not judged late.
-   */
-  private inputWatermark = Number.NEGATIVE_INFINITY
-  private readonly tasks: TaskState[] = []
+export class IntervalJoinOperator extends JoinBase<TaskState> implements StatefulOperator {
   private readonly before: number
   private readonly after: number
-  private readonly lateness: number
-  private readonly leftJoin: boolean
-  private readonly joiner: (left: unknown, right: unknown, key: WindowKey) => unknown
-  private readonly tracker: WatermarkTracker
-  private readonly ctx: RecordContext
-  private readonly counters: EngineCounters
-  private readonly late: (message: string) => void
   private readonly leftPurgeAt = new MinHeap<Timer>()
   private readonly rightPurgeAt = new MinHeap<Timer>()
-  /** The lowest offsets the held records keep back. */
-  private readonly held = new HeldOffsets()
 
-  constructor(
-    readonly name: string,
-    node: JoinNode,
-    private readonly keyOf: (value: unknown) => WindowKey,
-    private readonly deps: OperatorDeps & {
-      resultFailed: (operator: string, result: unknown, error: unknown, ts?: number) => void
-    },
-  ) {
+  constructor(name: string, node: JoinNode, keyOf: (value: unknown) => WindowKey, deps: JoinDeps) {
+    super(name, node, keyOf, deps)
     this.before = node.before
     this.after = node.after
-    this.lateness = node.allowedLateness
-    this.leftJoin = node.type === 'left'
-    this.joiner = node.joiner as (left: unknown, right: unknown, key: WindowKey) => unknown
-    this.tracker = deps.tracker
-    this.ctx = deps.ctx
-    this.counters = deps.counters
-    this.late = deps.late
   }
 
-  private task(task: number): TaskState {
-    let s = this.tasks[task]
-    if (s === undefined) {
-      s = {
-        left: this.deps.state.windowStore(this.name, task),
-        right: this.deps.state.windowStore(`${this.name}#right`, task),
-        times: new Map(),
-      }
-      this.tasks[task] = s
+  protected open(task: number): TaskState {
+    return {
+      left: this.state.windowStore(this.name, task),
+      right: this.state.windowStore(`${this.name}#right`, task),
+      times: new Map(),
     }
-    return s
+  }
+
+  protected stores(s: TaskState): JoinStores {
+    return [s.left as WindowStore<unknown>, s.right]
   }
 
   private timesOf(s: TaskState, key: WindowKey): { l: number[]; r: number[] } {
@@ -172,34 +131,13 @@ export class IntervalJoinOperator implements StatefulOperator {
       b.fired = true // nothing of it fires: it is held, not a window
       timers.push(until + this.lateness, { task, bucket: b as WindowBucket<unknown> })
     }
-    if (offset !== undefined && slot >= 0 && b.minOffsets[slot] === undefined) {
-      b.minOffsets[slot] = offset
-      this.held.add(store as WindowStore<unknown>, b as WindowBucket<unknown>, slot, offset)
-    }
+    this.note(store as WindowStore<unknown>, b as WindowBucket<unknown>, slot, offset)
     return b
-  }
-
-  /** Hands one result downstream with event time `ts`; user code that throws costs that result only. */
-  private emit(left: unknown, right: unknown, key: WindowKey, ts: number): void {
-    const saved = this.ctx.ts
-    this.ctx.ts = ts
-    try {
-      this.downstream(this.joiner(left, right, key))
-    } catch (e) {
-      this.deps.resultFailed(this.name, { key, left, right }, e, ts)
-    } finally {
-      this.ctx.ts = saved
-    }
   }
 
   onWatermark(W: number): void {
     this.inputWatermark = W
-    const dueLeft: Timer[] = []
-    for (let t = this.leftPurgeAt.popIfAtMost(W); t !== undefined; t = this.leftPurgeAt.popIfAtMost(W))
-      if (this.tasks[t.task]?.left.get(t.bucket.start) === t.bucket) dueLeft.push(t)
-    // by time, then by task: the order a scan of the tasks' stores gives
-    dueLeft.sort((a, b) => a.bucket.start - b.bucket.start || a.task - b.task)
-    for (const { task, bucket } of dueLeft) {
+    for (const { task, bucket } of this.due(this.leftPurgeAt, W, (s) => s.left as WindowStore<unknown>)) {
       const s = this.tasks[task] as TaskState
       s.left.delete(bucket.start)
       for (const [key, list] of bucket.entries as Map<WindowKey, HeldLeft[]>) {
@@ -222,59 +160,24 @@ export class IntervalJoinOperator implements StatefulOperator {
     if (times.l.length === 0 && times.r.length === 0) s.times.delete(key)
   }
 
-  snapshot(): TaskBucket[] {
-    return [...snapshotStores(this.tasks.map((s) => s?.left)), ...snapshotStores(this.tasks.map((s) => s?.right))]
+  protected failed(left: unknown, right: unknown, key: WindowKey): unknown {
+    return { key, left, right }
   }
 
-  /** Loads one restored entry: a key's left records at a time (a bucket 1 ms long) or its right ones (2 ms). */
-  restore(task: number, e: RestoredEntry): void {
-    const s = this.task(task)
-    const right = e.end - e.start === 2
-    const b = (right ? s.right : s.left).getOrCreate(e.start, e.end) as WindowBucket<unknown>
-    b.fired = true
-    b.entries.set(e.key, e.acc)
-    lowerOffsets(b.minOffsets, e.minOffsets)
-    insertSorted(this.timesOf(s, e.key)[right ? 'r' : 'l'], e.start)
+  /** A restored key's left records at a time are in a bucket 1 ms long, its right ones in one 2 ms long. */
+  protected indexRestored(s: TaskState, key: WindowKey, start: number, right: boolean): void {
+    insertSorted(this.timesOf(s, key)[right ? 'r' : 'l'], start)
   }
 
-  /** Starts the purge timers of everything restored, then purges (and emits unmatched left records) as due. */
-  restored(W: number): void {
-    this.inputWatermark = W
-    while (this.leftPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
-    while (this.rightPurgeAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
-    this.held.clear()
-    this.tasks.forEach((s, task) => {
-      if (s === undefined) return
-      this.held.addAll(s.left as WindowStore<unknown>)
-      this.held.addAll(s.right)
-      for (const b of s.left.buckets())
-        this.leftPurgeAt.push(b.start + this.after + this.lateness, { task, bucket: b as WindowBucket<unknown> })
-      for (const b of s.right.buckets())
-        this.rightPurgeAt.push(b.start + this.before + this.lateness, { task, bucket: b })
-    })
-    this.onWatermark(W)
+  protected timers(): readonly MinHeap<unknown>[] {
+    return [this.leftPurgeAt, this.rightPurgeAt]
   }
 
-  dropTask(task: number): void {
-    const s = this.tasks[task]
-    if (s === undefined) return
-    s.left.clear()
-    s.right.clear()
-    s.times.clear()
-  }
-
-  lowestOffsets(low: number[]): void {
-    this.held.lower(low)
-  }
-
-  /** Held records (one entry per key, side and time) count as open entries; none waits to fire. */
-  status(): OperatorStatus {
-    let open = 0
-    for (const s of this.tasks) {
-      if (s === undefined) continue
-      for (const b of s.left.buckets()) open += b.entries.size
-      for (const b of s.right.buckets()) open += b.entries.size
-    }
-    return { open, oldest: undefined }
+  /** Purges each held record (and emits an unmatched left one) once nothing can pair with it any more. */
+  protected startTimers(s: TaskState, task: number): void {
+    for (const b of s.left.buckets())
+      this.leftPurgeAt.push(b.start + this.after + this.lateness, { task, bucket: b as WindowBucket<unknown> })
+    for (const b of s.right.buckets())
+      this.rightPurgeAt.push(b.start + this.before + this.lateness, { task, bucket: b })
   }
 }

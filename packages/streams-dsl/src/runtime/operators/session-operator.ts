@@ -4,17 +4,9 @@ import type { SessionBucket, SessionStore } from '../../state/session-store.js'
 import type { WindowKey } from '../../state/window-store.js'
 import { noteOffset, type OperatorDeps, partitionOf } from '../context.js'
 import { emitWindowed } from './emit-window.js'
-import { KeyedWindowBase } from './keyed-window-base.js'
+import { TaskStoreWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
-import {
-  lowestOffsetsOfStores,
-  type OperatorStatus,
-  type RestoredEntry,
-  type StatefulOperator,
-  snapshotStores,
-  storesStatus,
-  type TaskBucket,
-} from './stateful-operator.js'
+import { lowerOffsets, type RestoredEntry, type StatefulOperator } from './stateful-operator.js'
 
 type Agg = Aggregation<unknown, unknown, unknown>
 /** A session is a bucket with one key; `dead` once merged away or purged (its timers then do nothing). */
@@ -26,9 +18,7 @@ type Session = SessionBucket<unknown> & { dead: boolean }
  * W >= end - 1 + L, fired once W >= end - 1, fired again at once when an event extends or updates it after
  * that, purged at W >= end - 1 + L.
  */
-export class SessionOperator extends KeyedWindowBase implements StatefulOperator {
-  /** Sessions per task index (sparse), opened from the state backend. */
-  private readonly stores: SessionStore<Session>[] = []
+export class SessionOperator extends TaskStoreWindowBase<SessionStore<Session>> implements StatefulOperator {
   private readonly gap: number
   private readonly fireQueue = new MinHeap<Session>()
   private readonly purgeQueue = new MinHeap<Session>()
@@ -44,13 +34,8 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
     this.gap = window.spec.size
   }
 
-  private store(task: number): SessionStore<Session> {
-    let s = this.stores[task]
-    if (s === undefined) {
-      s = this.state.sessionStore<Session>(this.name, task)
-      this.stores[task] = s
-    }
-    return s
+  protected openStore(task: number): SessionStore<Session> {
+    return this.state.sessionStore<Session>(this.name, task)
   }
 
   dropTask(task: number): void {
@@ -85,10 +70,7 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
     if (merged.length === 0) acc = this.agg.init()
     for (const s of merged) {
       acc = acc === undefined ? s.acc : (this.agg.merge as NonNullable<Agg['merge']>)(acc, s.acc)
-      s.minOffsets.forEach((o, slot) => {
-        if (o !== undefined && !(minOffsets[slot] !== undefined && (minOffsets[slot] as number) <= o))
-          minOffsets[slot] = o
-      })
+      lowerOffsets(minOffsets, s.minOffsets)
       s.dead = true
     }
     acc = this.agg.add(acc, value)
@@ -153,17 +135,5 @@ export class SessionOperator extends KeyedWindowBase implements StatefulOperator
   restored(W: number): void {
     this.inputWatermark = W
     this.onWatermark(W)
-  }
-
-  snapshot(): TaskBucket[] {
-    return snapshotStores(this.stores)
-  }
-
-  lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(this.stores, low)
-  }
-
-  status(): OperatorStatus {
-    return storesStatus(this.stores)
   }
 }

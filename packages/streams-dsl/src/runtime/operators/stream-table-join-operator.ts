@@ -1,23 +1,14 @@
 import type { TableChange } from '../../core/table.js'
 import type { TableJoinNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
-import { type EngineCounters, type OperatorDeps, partitionOf, type RecordContext } from '../context.js'
-import type { WatermarkTracker } from '../watermarks.js'
-import { HeldOffsets } from './held-offsets.js'
+import { partitionOf } from '../context.js'
+import { JoinBase, type JoinDeps, type JoinStores, type Timer } from './join-base.js'
 import { MinHeap } from './min-heap.js'
 import { insertSorted, lowerBound } from './sorted.js'
-import {
-  lowerOffsets,
-  type OperatorStatus,
-  type RestoredEntry,
-  type StatefulOperator,
-  snapshotStores,
-  type TaskBucket,
-} from './stateful-operator.js'
+import type { StatefulOperator } from './stateful-operator.js'
 
 /** What the join's input carries: the side a value came from (0: the stream, 1: the table's changes). */
 type Tagged = { readonly side: 0 | 1; readonly value: unknown }
-type Timer = { readonly task: number; readonly bucket: WindowBucket<unknown> }
 type KeyTimer = { readonly task: number; readonly key: WindowKey }
 
 /**
@@ -40,58 +31,26 @@ type TaskState = {
  * read in. The versions a lookup can still need are kept: per key, the newest at or before W - L (dropped too
  * when it is a deletion) and every later one, since every lookup to come is at a time after W - L.
  */
-export class StreamTableJoinOperator implements StatefulOperator {
-  /** Where results go; set by the planner. */
-  downstream: (value: unknown) => void = () => {}
-  /**
-   * The watermark this operator was last advanced to: what it judges a value by. The job's W for an operator
-   * fed by the input; for one fed by another operator's results, those emitted as W advances reach it before
-   * that W does (as Flink forwards a watermark after the records it released), so they are not judged late.
-   */
-  private inputWatermark = Number.NEGATIVE_INFINITY
-  private readonly tasks: TaskState[] = []
-  private readonly lateness: number
-  private readonly leftJoin: boolean
-  private readonly joiner: (value: unknown, row: unknown, key: WindowKey) => unknown
-  private readonly tracker: WatermarkTracker
-  private readonly ctx: RecordContext
-  private readonly counters: EngineCounters
-  private readonly late: (message: string) => void
+export class StreamTableJoinOperator extends JoinBase<TaskState> implements StatefulOperator {
   /** Waiting records' buckets by t. */
   private readonly emitAt = new MinHeap<Timer>()
   /** A key's versions to prune once W >= u + L, for each version time u. */
   private readonly pruneAt = new MinHeap<KeyTimer>()
-  /** The lowest offsets the versions and waiting records keep back. */
-  private readonly held = new HeldOffsets()
 
-  constructor(
-    readonly name: string,
-    node: TableJoinNode,
-    private readonly keyOf: (value: unknown) => WindowKey,
-    private readonly deps: OperatorDeps & {
-      resultFailed: (operator: string, result: unknown, error: unknown, ts?: number) => void
-    },
-  ) {
-    this.lateness = node.allowedLateness
-    this.leftJoin = node.type === 'left'
-    this.joiner = node.joiner as (value: unknown, row: unknown, key: WindowKey) => unknown
-    this.tracker = deps.tracker
-    this.ctx = deps.ctx
-    this.counters = deps.counters
-    this.late = deps.late
+  constructor(name: string, node: TableJoinNode, keyOf: (value: unknown) => WindowKey, deps: JoinDeps) {
+    super(name, node, keyOf, deps)
   }
 
-  private task(task: number): TaskState {
-    let s = this.tasks[task]
-    if (s === undefined) {
-      s = {
-        versions: this.deps.state.windowStore(`${this.name}#table`, task),
-        waiting: this.deps.state.windowStore(this.name, task),
-        times: new Map(),
-      }
-      this.tasks[task] = s
+  protected open(task: number): TaskState {
+    return {
+      versions: this.state.windowStore(`${this.name}#table`, task),
+      waiting: this.state.windowStore(this.name, task),
+      times: new Map(),
     }
-    return s
+  }
+
+  protected stores(s: TaskState): JoinStores {
+    return [s.versions, s.waiting as WindowStore<unknown>]
   }
 
   process(tagged: unknown): void {
@@ -119,12 +78,7 @@ export class StreamTableJoinOperator implements StatefulOperator {
       }
       this.note(s.versions, b, p.slot, offset)
       b.entries.set(key, (value as TableChange<unknown>).value) // a later change at the same time replaces it
-      let times = s.times.get(key)
-      if (times === undefined) {
-        times = []
-        s.times.set(key, times)
-      }
-      insertSorted(times, ts)
+      addTime(s, key, ts)
       this.pruneAt.push(ts + this.lateness, { task: p.task, key })
       return
     }
@@ -144,13 +98,6 @@ export class StreamTableJoinOperator implements StatefulOperator {
     else list.push(value)
   }
 
-  /** Records the offset of a bucket's first record of a slot, as its lowest there. */
-  private note(store: WindowStore<unknown>, b: WindowBucket<unknown>, slot: number, offset: number | undefined): void {
-    if (offset === undefined || slot < 0 || b.minOffsets[slot] !== undefined) return
-    b.minOffsets[slot] = offset
-    this.held.add(store, b, slot, offset)
-  }
-
   /** Joins a record at `ts` with its key's row as of `ts`, and hands the result on. */
   private join(s: TaskState, key: WindowKey, value: unknown, ts: number): void {
     const times = s.times.get(key)
@@ -160,23 +107,12 @@ export class StreamTableJoinOperator implements StatefulOperator {
       if (i >= 0) row = s.versions.get(times[i] as number)?.entries.get(key) ?? undefined
     }
     if (row === undefined && !this.leftJoin) return
-    const saved = this.ctx.ts
-    this.ctx.ts = ts
-    try {
-      this.downstream(this.joiner(value, row, key))
-    } catch (e) {
-      this.deps.resultFailed(this.name, { key, value, row: row ?? null }, e, ts)
-    } finally {
-      this.ctx.ts = saved
-    }
+    this.emit(value, row, key, ts)
   }
 
   onWatermark(W: number): void {
     this.inputWatermark = W
-    const due: Timer[] = []
-    for (let t = this.emitAt.popIfAtMost(W); t !== undefined; t = this.emitAt.popIfAtMost(W))
-      if (this.tasks[t.task]?.waiting.get(t.bucket.start) === t.bucket) due.push(t)
-    due.sort((a, b) => a.bucket.start - b.bucket.start || a.task - b.task)
+    const due = this.due(this.emitAt, W, (s) => s.waiting as WindowStore<unknown>)
     // the waiting records first: pruning at this W may drop a version one of them needs
     for (const { task, bucket } of due) {
       const s = this.tasks[task] as TaskState
@@ -205,63 +141,32 @@ export class StreamTableJoinOperator implements StatefulOperator {
     if (times.length === 0) s.times.delete(key)
   }
 
-  snapshot(): TaskBucket[] {
-    return [...snapshotStores(this.tasks.map((s) => s?.versions)), ...snapshotStores(this.tasks.map((s) => s?.waiting))]
+  protected failed(value: unknown, row: unknown, key: WindowKey): unknown {
+    return { key, value, row: row ?? null }
   }
 
-  /** Loads one restored entry: a key's version at a time (a bucket 1 ms long) or its waiting records (2 ms). */
-  restore(task: number, e: RestoredEntry): void {
-    const s = this.task(task)
-    const waiting = e.end - e.start === 2
-    const b = (waiting ? s.waiting : s.versions).getOrCreate(e.start, e.end) as WindowBucket<unknown>
-    b.fired = true
-    b.entries.set(e.key, e.acc)
-    lowerOffsets(b.minOffsets, e.minOffsets)
-    if (waiting) return
-    let times = s.times.get(e.key)
-    if (times === undefined) {
-      times = []
-      s.times.set(e.key, times)
-    }
-    insertSorted(times, e.start)
+  /** A restored key's version at a time is in a bucket 1 ms long, its waiting records in one 2 ms long. */
+  protected indexRestored(s: TaskState, key: WindowKey, start: number, waiting: boolean): void {
+    if (!waiting) addTime(s, key, start)
   }
 
-  /** Starts the timers of everything restored, then joins and prunes what is due. */
-  restored(W: number): void {
-    this.inputWatermark = W
-    while (this.emitAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
-    while (this.pruneAt.popIfAtMost(Number.POSITIVE_INFINITY) !== undefined);
-    this.held.clear()
-    this.tasks.forEach((s, task) => {
-      if (s === undefined) return
-      this.held.addAll(s.versions)
-      this.held.addAll(s.waiting as WindowStore<unknown>)
-      for (const b of s.waiting.buckets()) this.emitAt.push(b.start, { task, bucket: b as WindowBucket<unknown> })
-      for (const [key, times] of s.times) for (const u of times) this.pruneAt.push(u + this.lateness, { task, key })
-    })
-    this.onWatermark(W)
+  protected timers(): readonly MinHeap<unknown>[] {
+    return [this.emitAt, this.pruneAt]
   }
 
-  dropTask(task: number): void {
-    const s = this.tasks[task]
-    if (s === undefined) return
-    s.versions.clear()
-    s.waiting.clear()
-    s.times.clear()
+  /** Joins each waiting record at its time, and prunes each key's versions as they fall behind. */
+  protected startTimers(s: TaskState, task: number): void {
+    for (const b of s.waiting.buckets()) this.emitAt.push(b.start, { task, bucket: b as WindowBucket<unknown> })
+    for (const [key, times] of s.times) for (const u of times) this.pruneAt.push(u + this.lateness, { task, key })
   }
+}
 
-  lowestOffsets(low: number[]): void {
-    this.held.lower(low)
+/** Adds `ts` to the key's sorted list of version times. */
+function addTime(s: TaskState, key: WindowKey, ts: number): void {
+  let times = s.times.get(key)
+  if (times === undefined) {
+    times = []
+    s.times.set(key, times)
   }
-
-  /** Versions held and waiting records (one entry per key and time) count as open entries. */
-  status(): OperatorStatus {
-    let open = 0
-    for (const s of this.tasks) {
-      if (s === undefined) continue
-      for (const b of s.versions.buckets()) open += b.entries.size
-      for (const b of s.waiting.buckets()) open += b.entries.size
-    }
-    return { open, oldest: undefined }
-  }
+  insertSorted(times, ts)
 }

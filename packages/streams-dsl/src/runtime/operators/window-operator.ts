@@ -3,25 +3,15 @@ import type { AggregateNode, WindowNode } from '../../graph/nodes.js'
 import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-store.js'
 import { noteOffset, type OperatorDeps, partitionOf } from '../context.js'
 import { emitWindowed } from './emit-window.js'
-import { KeyedWindowBase } from './keyed-window-base.js'
-import {
-  lowestOffsetsOfStores,
-  type OperatorStatus,
-  type RestoredEntry,
-  type StatefulOperator,
-  snapshotStores,
-  storesStatus,
-  type TaskBucket,
-} from './stateful-operator.js'
+import { TaskStoreWindowBase } from './keyed-window-base.js'
+import { lowerOffsets, type RestoredEntry, type StatefulOperator } from './stateful-operator.js'
 
 /**
  * Keyed event-time windows with allowed lateness (docs/contract.md §2.6): a window fires once W >= end - 1; an event
  * arriving while W >= end - 1 + L is late and dropped; an event added after the firing fires the window again
  * at once (a late firing); state is purged once W >= end - 1 + L.
  */
-export class WindowOperator extends KeyedWindowBase implements StatefulOperator {
-  /** Window state per task index (sparse), opened from the state backend. */
-  private readonly stores: WindowStore<unknown>[] = []
+export class WindowOperator extends TaskStoreWindowBase<WindowStore<unknown>> implements StatefulOperator {
   /** Smallest `end - 1` among buckets not fired yet. */
   private nextFireAt = Number.POSITIVE_INFINITY
   /** Smallest `end - 1 + L` among buckets. */
@@ -47,14 +37,8 @@ export class WindowOperator extends KeyedWindowBase implements StatefulOperator 
     this.tumbling = window.spec.kind === 'tumbling'
   }
 
-  /** The store of a task, opened on first use. */
-  private store(task: number): WindowStore<unknown> {
-    let s = this.stores[task]
-    if (s === undefined) {
-      s = this.state.windowStore(this.name, task)
-      this.stores[task] = s
-    }
-    return s
+  protected openStore(task: number): WindowStore<unknown> {
+    return this.state.windowStore(this.name, task)
   }
 
   /** Forgets a task's state (it moved to another instance). */
@@ -166,10 +150,7 @@ export class WindowOperator extends KeyedWindowBase implements StatefulOperator 
     const b = this.store(task).getOrCreate(e.start, e.end)
     b.fired = e.fired
     b.entries.set(e.key, e.acc)
-    e.minOffsets.forEach((o, slot) => {
-      const cur = b.minOffsets[slot]
-      if (o !== undefined && (cur === undefined || o < cur)) b.minOffsets[slot] = o
-    })
+    lowerOffsets(b.minOffsets, e.minOffsets)
   }
 
   /** Recomputes the fire/purge schedule after state was restored. */
@@ -179,17 +160,5 @@ export class WindowOperator extends KeyedWindowBase implements StatefulOperator 
     this.nextFireAt = Number.NEGATIVE_INFINITY
     this.nextPurgeAt = Number.NEGATIVE_INFINITY
     this.onWatermark(W)
-  }
-
-  snapshot(): TaskBucket[] {
-    return snapshotStores(this.stores)
-  }
-
-  lowestOffsets(low: number[]): void {
-    lowestOffsetsOfStores(this.stores, low)
-  }
-
-  status(): OperatorStatus {
-    return storesStatus(this.stores)
   }
 }
