@@ -6,16 +6,16 @@ import type { WindowKey } from './window-store.js'
  * Sessions in a Map by key.
  *
  * @example
- * const store = new MemorySessionStore<SessionBucket<number>>()
+ * const store = new MemorySessionStore<number>()
  */
-export class MemorySessionStore<S extends SessionBucket<unknown>> implements SessionStore<S> {
-  private readonly byKey = new Map<WindowKey, S[]>()
+export class MemorySessionStore<A> implements SessionStore<A> {
+  private readonly byKey = new Map<WindowKey, SessionBucket<A>[]>()
 
-  get(key: WindowKey): S[] | undefined {
+  get(key: WindowKey): SessionBucket<A>[] | undefined {
     return this.byKey.get(key)
   }
 
-  set(key: WindowKey, sessions: S[]): void {
+  set(key: WindowKey, sessions: SessionBucket<A>[]): void {
     this.byKey.set(key, sessions)
   }
 
@@ -23,12 +23,12 @@ export class MemorySessionStore<S extends SessionBucket<unknown>> implements Ses
     this.byKey.delete(key)
   }
 
-  lists(): IterableIterator<S[]> {
+  lists(): IterableIterator<SessionBucket<A>[]> {
     return this.byKey.values()
   }
 
-  buckets(): S[] {
-    const all: S[] = []
+  buckets(): SessionBucket<A>[] {
+    const all: SessionBucket<A>[] = []
     for (const list of this.byKey.values()) all.push(...list)
     return all.sort((a, b) => a.start - b.start || a.end - b.end)
   }

@@ -13,24 +13,25 @@ import type { WindowBucket, WindowKey } from './window-store.js'
 export type SessionBucket<A> = WindowBucket<A> & { readonly key: WindowKey; acc: A }
 
 /**
- * Sessions of one session operator in one task, by key. `S` is the operator's own session type (it may add
- * bookkeeping fields); a store keeps the objects it is given. Backends pass the shared contract suite in
+ * Sessions of one session operator in one task, by key. A store may hand out copies (a persistent backend's
+ * may, once a key's sessions left its heap cache): a session is changed by `set`ting its key's list again,
+ * never by changing an object a store handed out earlier. Backends pass the shared contract suite in
  * `state-backend.case.ts`.
  *
  * @example
- * const store: SessionStore<SessionBucket<number>> = new MemorySessionStore()
+ * const store: SessionStore<number> = new MemorySessionStore()
  */
-export interface SessionStore<S extends SessionBucket<unknown>> {
+export interface SessionStore<A> {
   /** The sessions of a key, as last set (the operator keeps them in ascending start order), if any. */
-  get(key: WindowKey): S[] | undefined
+  get(key: WindowKey): SessionBucket<A>[] | undefined
   /** Replaces the sessions of a key (a non-empty list). */
-  set(key: WindowKey, sessions: S[]): void
+  set(key: WindowKey, sessions: SessionBucket<A>[]): void
   /** Removes a key's sessions. */
   delete(key: WindowKey): void
   /** Every key's list of sessions. */
-  lists(): IterableIterator<S[]>
+  lists(): IterableIterator<SessionBucket<A>[]>
   /** Every session of every key, by ascending start, then end. */
-  buckets(): S[]
+  buckets(): SessionBucket<A>[]
   /** Removes every session (the task moved to another instance). */
   clear(): void
 }

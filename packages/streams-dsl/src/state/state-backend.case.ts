@@ -23,7 +23,7 @@ export function stateBackendContract(backend: StateBackend): void {
   let n = 0
   // a fresh (operator, task) per test: a persistent backend may keep what an earlier test wrote elsewhere
   const windows = () => backend.windowStore<number>(`contract-window-${n++}`, 0)
-  const sessions = () => backend.sessionStore<Session>(`contract-session-${n++}`, 0)
+  const sessions = () => backend.sessionStore<number>(`contract-session-${n++}`, 0)
 
   describe(`window store contract: ${backend.name}`, () => {
     it('creates a bucket once and returns the same one after', () => {

@@ -5,7 +5,7 @@
  */
 import { MemorySessionStore } from './memory-session-store.js'
 import { MemoryWindowStore } from './memory-window-store.js'
-import type { SessionBucket, SessionStore } from './session-store.js'
+import type { SessionStore } from './session-store.js'
 import type { WindowStore } from './window-store.js'
 
 /**
@@ -22,7 +22,7 @@ export interface StateBackend {
   /** The window store of a window operator (by node name) in one task (by the engine's task index). */
   windowStore<A>(operator: string, task: number): WindowStore<A>
   /** The session store of a session-window operator in one task. */
-  sessionStore<S extends SessionBucket<unknown>>(operator: string, task: number): SessionStore<S>
+  sessionStore<A>(operator: string, task: number): SessionStore<A>
 }
 
 /**
@@ -35,5 +35,5 @@ export interface StateBackend {
 export const memoryStateBackend: StateBackend = {
   name: 'memory',
   windowStore: <A>() => new MemoryWindowStore<A>(),
-  sessionStore: <S extends SessionBucket<unknown>>() => new MemorySessionStore<S>(),
+  sessionStore: <A>() => new MemorySessionStore<A>(),
 }

@@ -10,7 +10,6 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { MemorySessionStore } from '../memory-session-store.js'
 import { MemoryWindowStore } from '../memory-window-store.js'
-import type { SessionBucket, SessionStore } from '../session-store.js'
 import type { StateBackend } from '../state-backend.js'
 import { CacheBudget, DiskMap, DiskTable } from './disk-map.js'
 
@@ -87,7 +86,7 @@ export function sqliteStateBackend(options: SqliteStateOptions = {}): SqliteStat
         () => new DiskMap<A>(table, budget),
         (entries) => (entries as DiskMap<A>).dispose(),
       ),
-    sessionStore: <S extends SessionBucket<unknown>>(): SessionStore<S> => new MemorySessionStore<S>(),
+    sessionStore: <A>() => new MemorySessionStore<A>(),
     cachedEntries: () => budget.used,
     flush: () => {
       for (const m of budget.maps) m.flush()
