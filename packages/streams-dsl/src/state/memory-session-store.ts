@@ -3,13 +3,16 @@ import type { SessionBucket, SessionStore } from './session-store.js'
 import type { WindowKey } from './window-store.js'
 
 /**
- * Sessions in a Map by key.
+ * Sessions in a Map by key (or in the Map given: the persistent backend's lives on disk).
  *
  * @example
  * const store = new MemorySessionStore<number>()
  */
 export class MemorySessionStore<A> implements SessionStore<A> {
-  private readonly byKey = new Map<WindowKey, SessionBucket<A>[]>()
+  constructor(
+    /** Each key's sessions (default: an empty Map). */
+    private readonly byKey: Map<WindowKey, SessionBucket<A>[]> = new Map(),
+  ) {}
 
   get(key: WindowKey): SessionBucket<A>[] | undefined {
     return this.byKey.get(key)

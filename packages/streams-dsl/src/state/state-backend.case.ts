@@ -108,5 +108,56 @@ export function stateBackendContract(backend: StateBackend): void {
       expect([...s.lists()]).toEqual([])
       expect(s.get('a')).toBeUndefined()
     })
+
+    // more keys than a persistent backend's heap cache (the sqlite suite's holds 64): most are read back from disk
+    const KEYS = 500
+    const sessionsOf = (i: number): Session[] => {
+      const first = session(`k${i}`, i, i + 10, i)
+      first.minOffsets[2] = 3 * i // sparse: slots 0 and 1 hold nothing
+      first.fired = i % 2 === 0
+      return [first, session(`k${i}`, i + 100, i + 110, -1 - i)]
+    }
+
+    it('gives back every key’s sessions as set, with more keys than a heap cache holds', () => {
+      const s = sessions()
+      for (let i = 0; i < KEYS; i++) s.set(`k${i}`, sessionsOf(i))
+      s.set(7, [session(7 as unknown as string, 0, 1, 7)]) // a number key is not its string
+      for (let i = 0; i < KEYS; i++) {
+        const got = s.get(`k${i}`)
+        expect(got).toStrictEqual(sessionsOf(i)) // strict: a slot holding nothing is still a hole
+        expect(got?.[0]?.entries.get(`k${i}`)).toBe(i)
+      }
+      expect(s.get(7)?.[0]?.acc).toBe(7)
+      expect(s.get('7')).toBeUndefined()
+      expect(s.buckets()).toHaveLength(2 * KEYS + 1)
+      expect([...s.lists()]).toHaveLength(KEYS + 1)
+    })
+
+    it('keeps a change set back after a get, once the key left a heap cache', () => {
+      const s = sessions()
+      s.set('a', [session('a', 0, 10, 1), session('a', 20, 30, 2)])
+      const list = s.get('a') ?? []
+      const changed = { ...session('a', 20, 30, 5), fired: true, minOffsets: [4] }
+      expect(list).toHaveLength(2)
+      s.set('a', [list[0] as Session, changed])
+      for (let i = 0; i < KEYS; i++) s.set(`k${i}`, sessionsOf(i))
+      expect(s.get('a')).toEqual([session('a', 0, 10, 1), changed])
+      s.delete('k3') // deleted while on disk only
+      expect(s.get('k3')).toBeUndefined()
+      expect(s.buckets()).toHaveLength(2 * KEYS)
+    })
+
+    it('lists every session by start then end, and empties on clear, with more keys than a heap cache holds', () => {
+      const s = sessions()
+      for (let i = KEYS - 1; i >= 0; i--) s.set(`k${i}`, sessionsOf(i))
+      const all = s.buckets()
+      expect(all.map((b) => b.start)).toEqual([...all.map((b) => b.start)].sort((x, y) => x - y))
+      expect(all[0]).toEqual(sessionsOf(0)[0])
+      s.clear()
+      expect(s.buckets()).toEqual([])
+      expect(s.get('k1')).toBeUndefined()
+      s.set('k1', sessionsOf(1))
+      expect(s.get('k1')).toEqual(sessionsOf(1))
+    })
   })
 }

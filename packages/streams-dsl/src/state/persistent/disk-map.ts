@@ -28,6 +28,15 @@ const decodeValue = (v: string | null): unknown => (v === null ? undefined : JSO
 
 type Row = { k: string; seq: number; v: string | null }
 
+/**
+ * How a {@link DiskMap} writes values that are not JSON as they are (a default map writes the value itself): as the
+ * JSON of `toJson(value)`, read back with `fromJson(json, key)`.
+ *
+ * @example
+ * const codec: DiskCodec<Set<number>> = { toJson: (s) => [...s], fromJson: (j) => new Set(j as number[]) }
+ */
+export type DiskCodec<V> = { toJson(value: V): unknown; fromJson(json: unknown, key: WindowKey): V }
+
 /** Writes per transaction. */
 const BATCH = 4096
 
@@ -126,6 +135,8 @@ export class DiskMap<V> implements TrackedEntries<V> {
   constructor(
     private readonly table: DiskTable,
     private readonly budget: CacheBudget,
+    /** How values are written (default: as the JSON they are). */
+    private readonly codec?: DiskCodec<V>,
   ) {
     this.#id = table.nextId()
     budget.maps.add(this as DiskMap<unknown>)
@@ -157,7 +168,7 @@ export class DiskMap<V> implements TrackedEntries<V> {
       this.#missed = key
       return undefined
     }
-    const v = decodeValue(row.v) as V
+    const v = this.#decode(row.v, key)
     this.#changed?.add(key)
     this.#admit(key, { v, dirty: true, onDisk: true, ref: true, seq: row.seq })
     return v
@@ -168,7 +179,7 @@ export class DiskMap<V> implements TrackedEntries<V> {
     const e = this.#cache.get(key)
     if (e !== undefined) return e.v
     const row = this.table.get.get(this.#id, encodeKey(key))
-    return row === undefined ? undefined : (decodeValue(row.v) as V)
+    return row === undefined ? undefined : this.#decode(row.v, key)
   }
 
   has(key: WindowKey): boolean {
@@ -271,7 +282,7 @@ export class DiskMap<V> implements TrackedEntries<V> {
         const key = decodeKey(row.k)
         const e = this.#cache.get(key)
         if (e !== undefined) yield [key, e.v]
-        else if (this.#stillThere(row, deletes)) yield [key, decodeValue(row.v) as V]
+        else if (this.#stillThere(row, deletes)) yield [key, this.#decode(row.v, key)]
       }
       if (rows.length < PAGE && this.#unwritten.size === 0) return // else keys were added meanwhile
     }
@@ -297,6 +308,11 @@ export class DiskMap<V> implements TrackedEntries<V> {
     return deletesAtRead === this.#deletes || this.table.seqOf.get(this.#id, row.k)?.seq === row.seq
   }
 
+  #decode(v: string | null, key: WindowKey): V {
+    const json = decodeValue(v)
+    return this.codec === undefined ? (json as V) : this.codec.fromJson(json, key)
+  }
+
   #writeUnwritten(): void {
     for (const key of this.#unwritten) {
       const e = this.#cache.get(key)
@@ -319,7 +335,8 @@ export class DiskMap<V> implements TrackedEntries<V> {
 
   #writeBack(key: WindowKey, e: Cached<V>): void {
     this.table.writing()
-    this.table.upsert.run(this.#id, encodeKey(key), e.seq, encodeValue(e.v))
+    const v = this.codec === undefined ? e.v : this.codec.toJson(e.v)
+    this.table.upsert.run(this.#id, encodeKey(key), e.seq, encodeValue(v))
     e.dirty = false
     if (!e.onDisk) {
       e.onDisk = true

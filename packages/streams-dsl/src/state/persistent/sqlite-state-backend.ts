@@ -10,8 +10,26 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { MemorySessionStore } from '../memory-session-store.js'
 import { MemoryWindowStore } from '../memory-window-store.js'
+import type { SessionBucket } from '../session-store.js'
 import type { StateBackend } from '../state-backend.js'
-import { CacheBudget, DiskMap, DiskTable } from './disk-map.js'
+import type { WindowKey } from '../window-store.js'
+import { CacheBudget, type DiskCodec, DiskMap, DiskTable } from './disk-map.js'
+
+/** A session as a row holds it (its key is the row's; no `entries`, derived from key and acc). */
+type StoredSession = { start: number; end: number; acc: unknown; minOffsets: (number | null)[]; fired: boolean }
+
+/** A key's sessions as a row: JSON turns the holes of the sparse `minOffsets` into nulls, read back as holes. */
+const sessionsJson: DiskCodec<SessionBucket<unknown>[]> = {
+  toJson: (list) => list.map(({ start, end, acc, minOffsets, fired }) => ({ start, end, acc, minOffsets, fired })),
+  fromJson: (json, key: WindowKey) =>
+    (json as StoredSession[]).map(({ start, end, acc, minOffsets: stored, fired }) => {
+      const minOffsets: number[] = []
+      stored.forEach((o, slot) => {
+        if (o !== null) minOffsets[slot] = o
+      })
+      return { key, start, end, acc, minOffsets, fired, entries: new Map([[key, acc]]) }
+    }),
+}
 
 /**
  * Options of {@link sqliteStateBackend}.
@@ -50,10 +68,11 @@ export type SqliteStateBackend = StateBackend & {
 }
 
 /**
- * A state backend for state larger than the heap: each window bucket's entries (every key's accumulator) in an
- * embedded SQLite file, the most recently touched `cacheEntries` of them in the heap. Window and all-time state
- * (tables, running aggregates, `process()` state, dedupe, joins) go to disk; session-window state stays in the
- * heap (each key's list of sessions is small, but the keys are not: see the guide's limits).
+ * A state backend for state larger than the heap: each window bucket's entries (every key's accumulator) and
+ * each key's sessions in an embedded SQLite file, the most recently touched `cacheEntries` of them in the heap.
+ * Window, session-window and all-time state (tables, running aggregates, `process()` state, dedupe, joins) go to
+ * disk. What stays on the heap is small per window or session: a bucket's bounds and offsets; a session's timers
+ * (its key and bounds) and its lowest offsets, counted.
  *
  * The file is a working copy, not a durable store: it starts empty, and the engine restores it from the
  * checkpoints as it would memory. Values must be JSON (as checkpoints need anyway); an accumulator object stays
@@ -86,7 +105,11 @@ export function sqliteStateBackend(options: SqliteStateOptions = {}): SqliteStat
         () => new DiskMap<A>(table, budget),
         (entries) => (entries as DiskMap<A>).dispose(),
       ),
-    sessionStore: <A>() => new MemorySessionStore<A>(),
+    // each key's list of sessions one entry of a DiskMap
+    sessionStore: <A>() =>
+      new MemorySessionStore<A>(
+        new DiskMap<SessionBucket<A>[]>(table, budget, sessionsJson as DiskCodec<SessionBucket<A>[]>),
+      ),
     cachedEntries: () => budget.used,
     flush: () => {
       for (const m of budget.maps) m.flush()
