@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { type Aggregation, json, session, TopologyError, topic, topology } from '../../index.js'
@@ -53,6 +54,38 @@ describe('session windows', () => {
     expect(() => a.build()).toThrow(TopologyError)
     expect(() => a.build()).toThrow(
       'window-3: session windows merge accumulators: last has no merge(a, b); add one, or use a built-in (count, sum, sumOf, avg, min, max)',
+    )
+  })
+})
+
+describe('session windows: status', () => {
+  // The status is counted and read from the fire timers, not from every session: after every step it must say
+  // what a scan of the snapshot says (open sessions; the earliest end of one not fired).
+  it('counts the open sessions and finds the oldest not fired as a scan of every session does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.record({ k: fc.constantFrom('a', 'b', 'c'), ts: fc.nat(8000) }), { maxLength: 4 }), {
+          maxLength: 25,
+        }),
+        async (steps) => {
+          const { topology: t } = app()
+          const d = new EngineHarness(t, { startTime: 0 })
+          for (const step of steps) {
+            await d.pipe('in', step)
+            const sessions = d.snapshot().tasks.flatMap((task) => task.windows)
+            const open = sessions.filter((w) => !w.fired)
+            const status = d.status().windows
+            expect(status.open).toBe(sessions.length)
+            if (open.length === 0) expect(status.oldest).toBeNull()
+            else {
+              const end = Math.min(...open.map((w) => w.end))
+              expect(status.oldest?.end).toBe(end)
+              expect(open.some((w) => w.end === end && w.start === status.oldest?.start)).toBe(true)
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
     )
   })
 })

@@ -7,7 +7,7 @@ import { emitWindowed } from './emit-window.js'
 import { TaskStoreWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
 import { OffsetCounts } from './offset-counts.js'
-import { lowerOffsets, type RestoredEntry, type StatefulOperator } from './stateful-operator.js'
+import { lowerOffsets, type OperatorStatus, type RestoredEntry, type StatefulOperator } from './stateful-operator.js'
 
 type Agg = Aggregation<unknown, unknown, unknown>
 /** A session is a bucket with one key. */
@@ -41,6 +41,8 @@ function sameOffsets(a: readonly number[], b: readonly number[]): boolean {
 export class SessionOperator extends TaskStoreWindowBase<SessionStore<unknown>> implements StatefulOperator {
   /** The lowest offsets the sessions of each task hold (per task index, sparse): counted as they are stored. */
   private readonly held: OffsetCounts[] = []
+  /** Sessions stored per task index (sparse): counted as they are stored, merged away and purged. */
+  private readonly open: number[] = []
   private readonly gap: number
   private readonly fireQueue = new MinHeap<Timer>()
   private readonly purgeQueue = new MinHeap<Timer>()
@@ -65,6 +67,7 @@ export class SessionOperator extends TaskStoreWindowBase<SessionStore<unknown>> 
   dropTask(task: number): void {
     this.stores[task]?.clear()
     this.held[task]?.clear()
+    this.open[task] = 0
   }
 
   process(value: unknown): void {
@@ -114,6 +117,7 @@ export class SessionOperator extends TaskStoreWindowBase<SessionStore<unknown>> 
     rest.push(session)
     if (rest.length > 1) rest.sort((a, b) => a.start - b.start)
     store.set(session.key, rest)
+    this.open[task] = (this.open[task] ?? 0) + 1 - merged.length
     const held = this.held[task] as OffsetCounts
     const was = merged.length === 1 ? (merged[0] as Session) : undefined
     // an event within a session (the common case) changes neither its bounds nor, mostly, its offsets
@@ -154,6 +158,7 @@ export class SessionOperator extends TaskStoreWindowBase<SessionStore<unknown>> 
       const s = sessionOf(list, t)
       if (store === undefined || list === undefined || s === undefined) continue
       this.held[t.task]?.remove(s.minOffsets)
+      this.open[t.task] = (this.open[t.task] ?? 0) - 1
       const rest = list.filter((x) => x !== s)
       if (rest.length) store.set(t.key, rest)
       else store.delete(t.key)
@@ -172,9 +177,26 @@ export class SessionOperator extends TaskStoreWindowBase<SessionStore<unknown>> 
     this.onWatermark(W)
   }
 
-  // the snapshot and the status (TaskStoreWindowBase) go over every session, on disk too: at a checkpoint, or when
-  // a status is asked; the committable offsets, asked on every operation, are counted instead
+  // the snapshot (TaskStoreWindowBase) goes over every session, on disk too, at a checkpoint; the committable
+  // offsets (asked on every operation) and the status (on every /status and /metrics scrape) read what is counted
   override lowestOffsets(low: number[]): void {
     for (const held of this.held) held?.lower(low)
+  }
+
+  /**
+   * The sessions stored, counted, and the oldest not fired: the earliest fire timer whose session is still there
+   * and not fired. The timers before it would do nothing when due (merged away, purged or fired), so they are
+   * dropped on the way; a status reads a few sessions, not all of them.
+   */
+  override status(): OperatorStatus {
+    let open = 0
+    for (const n of this.open) open += n ?? 0
+    for (let top = this.fireQueue.peek(); top !== undefined; top = this.fireQueue.peek()) {
+      const t = top.value
+      const s = sessionOf(this.stores[t.task]?.get(t.key), t)
+      if (s !== undefined && !s.fired) return { open, oldest: s }
+      this.fireQueue.popIfAtMost(top.key) // the root, which peek gave
+    }
+    return { open, oldest: undefined }
   }
 }
