@@ -6,7 +6,7 @@ import { emitWindowed } from './emit-window.js'
 import { HeldOffsets } from './held-offsets.js'
 import { KeyedWindowBase } from './keyed-window-base.js'
 import { MinHeap } from './min-heap.js'
-import { insertSorted, lowerBound } from './sorted.js'
+import { insertSortedAt, lowerBound } from './sorted.js'
 import {
   bucketsStatus,
   lowerOffsets,
@@ -152,7 +152,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
       this.held.add(s.events, b, slot, rec.offset)
     }
     const acc = b.entries.get(key)
-    if (acc === undefined) addTime(s, key, ts)
+    if (acc === undefined) insertSortedAt(s.times, key, ts)
     s.chunks.get(key)?.delete(Math.floor(ts / this.chunkMs))
     const next = this.agg.add(acc === undefined ? this.agg.init() : acc, value)
     if (acc === undefined || next !== acc) b.entries.set(key, next)
@@ -282,7 +282,7 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
     b.entries.set(e.key, e.acc)
     lowerOffsets(b.minOffsets, e.minOffsets)
     if (isRecords) {
-      addTime(s, e.key, e.start)
+      insertSortedAt(s.times, e.key, e.start)
       s.chunks.get(e.key)?.delete(Math.floor(e.start / this.chunkMs))
     }
   }
@@ -320,14 +320,4 @@ export class SlidingOperator extends KeyedWindowBase implements StatefulOperator
   status(): OperatorStatus {
     return bucketsStatus(this.tasks.flatMap((s) => s?.windows.buckets() ?? []))
   }
-}
-
-/** Adds `ts` to the key's sorted list of stored times (once). */
-function addTime(s: TaskState, key: WindowKey, ts: number): void {
-  let times = s.times.get(key)
-  if (times === undefined) {
-    times = []
-    s.times.set(key, times)
-  }
-  insertSorted(times, ts)
 }

@@ -18,6 +18,16 @@ export function insertSorted(sorted: number[], x: number): void {
   if (sorted[i] !== x) sorted.splice(i, 0, x)
 }
 
+/** Inserts `x` into the sorted array `lists` holds for `key` (created empty on first use), unless it is there. */
+export function insertSortedAt<K>(lists: Map<K, number[]>, key: K, x: number): void {
+  let sorted = lists.get(key)
+  if (sorted === undefined) {
+    sorted = []
+    lists.set(key, sorted)
+  }
+  insertSorted(sorted, x)
+}
+
 /** Removes `x` from `sorted` if it is there; returns whether the array is empty now. */
 export function removeSorted(sorted: number[], x: number): boolean {
   const i = lowerBound(sorted, x)

@@ -4,7 +4,7 @@ import type { WindowBucket, WindowKey, WindowStore } from '../../state/window-st
 import { partitionOf } from '../context.js'
 import { JoinBase, type JoinDeps, type JoinStores, type Timer } from './join-base.js'
 import { MinHeap } from './min-heap.js'
-import { insertSorted, lowerBound } from './sorted.js'
+import { insertSortedAt, lowerBound } from './sorted.js'
 import type { StatefulOperator } from './stateful-operator.js'
 
 /** What the join's input carries: the side a value came from (0: the stream, 1: the table's changes). */
@@ -78,7 +78,7 @@ export class StreamTableJoinOperator extends JoinBase<TaskState> implements Stat
       }
       this.note(s.versions, b, p.slot, offset)
       b.entries.set(key, (value as TableChange<unknown>).value) // a later change at the same time replaces it
-      addTime(s, key, ts)
+      insertSortedAt(s.times, key, ts)
       this.pruneAt.push(ts + this.lateness, { task: p.task, key })
       return
     }
@@ -147,7 +147,7 @@ export class StreamTableJoinOperator extends JoinBase<TaskState> implements Stat
 
   /** A restored key's version at a time is in a bucket 1 ms long, its waiting records in one 2 ms long. */
   protected indexRestored(s: TaskState, key: WindowKey, start: number, waiting: boolean): void {
-    if (!waiting) addTime(s, key, start)
+    if (!waiting) insertSortedAt(s.times, key, start)
   }
 
   protected timers(): readonly MinHeap<unknown>[] {
@@ -159,14 +159,4 @@ export class StreamTableJoinOperator extends JoinBase<TaskState> implements Stat
     for (const b of s.waiting.buckets()) this.emitAt.push(b.start, { task, bucket: b as WindowBucket<unknown> })
     for (const [key, times] of s.times) for (const u of times) this.pruneAt.push(u + this.lateness, { task, key })
   }
-}
-
-/** Adds `ts` to the key's sorted list of version times. */
-function addTime(s: TaskState, key: WindowKey, ts: number): void {
-  let times = s.times.get(key)
-  if (times === undefined) {
-    times = []
-    s.times.set(key, times)
-  }
-  insertSorted(times, ts)
 }
