@@ -1,12 +1,53 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { avg, json, session, sumOf, topic, topology } from '../../index.js'
-import { collectingSink } from '../../testing/collecting-sink.js'
+import { avg, json, session, sumOf, type TopologyBuilder, topic, topology } from '../../index.js'
+import { type CollectingSink, collectingSink } from '../../testing/collecting-sink.js'
 import { TestDriver } from '../../testing/test-driver.js'
 import type { StateBackend } from '../state-backend.js'
 import { sqliteStateBackend } from './sqlite-state-backend.js'
 
 const Order = z.object({ customer: z.string(), cents: z.number(), ts: z.number() })
+
+type Order = z.infer<typeof Order>
+
+/**
+ * Runs topology `t` on `state` (memory when undefined) over `records` in slices of `slice`, a checkpoint after each
+ * slice but the last (incremental: a base, then deltas, a new base when they outweigh it); then a crash (the next
+ * runner restores the last checkpoint into new stores and reads the last slice again) and the record `last`. Each
+ * sink's records before the crash, with the snapshot, and after it.
+ */
+async function runWithCrash<K extends string>(
+  t: TopologyBuilder,
+  sinks: Record<K, CollectingSink<unknown>>,
+  records: readonly Order[],
+  slice: number,
+  last: Order,
+  state: StateBackend | undefined,
+  incrementalCheckpoints: boolean,
+) {
+  const d = new TestDriver(t.build(), {
+    startTime: 0,
+    partitions: { orders: 1 },
+    incrementalCheckpoints,
+    ...(state && { state }),
+  })
+  for (let i = 0; i < records.length; i += slice) {
+    await d.pipe('orders', records.slice(i, i + slice))
+    if (i + slice < records.length) await d.advanceWallClock(5_000)
+  }
+  const names = Object.keys(sinks) as K[]
+  const from = new Map(names.map((k) => [k, sinks[k].records.length]))
+  const before = {
+    ...(Object.fromEntries(names.map((k) => [k, [...sinks[k].records]])) as Record<K, unknown[]>),
+    snapshot: d.snapshot(),
+  }
+  await d.crashAndReplay()
+  await d.pipe('orders', [last])
+  const after = Object.fromEntries(names.map((k) => [k, sinks[k].records.slice(from.get(k))])) as Record<K, unknown[]>
+  await d.close()
+  return { before, after, late: d.lateEvents().length, deadLetters: d.status().counters.deadLetters }
+}
+
 const KEYS = 2_000
 const CACHE = 64
 
@@ -25,33 +66,14 @@ async function run(state: StateBackend | undefined, incrementalCheckpoints = fal
     .count()
     .toStream()
     .to(counts)
-  const d = new TestDriver(t.build(), {
-    startTime: 0,
-    partitions: { orders: 1 },
-    incrementalCheckpoints,
-    ...(state && { state }),
-  })
   // every key several times, in a scrambled order, so most reads miss a cache of CACHE entries
   const records = Array.from({ length: 3 * KEYS }, (_, i) => ({
     customer: `c${(i * 7919) % KEYS}`,
     cents: (i % 13) + 1,
     ts: 1_000 + i,
   }))
-  // a checkpoint after each slice but the last (incremental: a base, then deltas, a new base when they outweigh it)
-  for (let i = 0; i < records.length; i += 500) {
-    await d.pipe('orders', records.slice(i, i + 500))
-    if (i + 500 < records.length) await d.advanceWallClock(5_000)
-  }
-  const before = { totals: [...totals.records], counts: [...counts.records], snapshot: d.snapshot() }
-  // a crash: the next runner restores the last checkpoint (into new stores) and reads the last slice again
-  await d.crashAndReplay()
-  await d.pipe('orders', [{ customer: 'c1', cents: 1000, ts: 7_500 }])
-  const after = {
-    totals: totals.records.slice(before.totals.length),
-    counts: counts.records.slice(before.counts.length),
-  }
-  await d.close()
-  return { before, after, deadLetters: d.status().counters.deadLetters }
+  const last = { customer: 'c1', cents: 1000, ts: 7_500 }
+  return runWithCrash(t, { totals, counts }, records, 500, last, state, incrementalCheckpoints)
 }
 
 /**
@@ -75,14 +97,8 @@ async function runSessions(state: StateBackend | undefined, incrementalCheckpoin
     .window(session(100), { allowedLateness: 5_000, emit: 'onUpdate' })
     .count()
     .to(counts)
-  const d = new TestDriver(t.build(), {
-    startTime: 0,
-    partitions: { orders: 1 },
-    incrementalCheckpoints,
-    ...(state && { state }),
-  })
   const customer = (visit: number) => `c${(visit * 7919) % KEYS}`
-  const records: z.infer<typeof Order>[] = []
+  const records: Order[] = []
   for (let v = 0; v < 2 * KEYS; v++) {
     const ts = 1_000 + 3 * v
     const c = customer(v)
@@ -92,20 +108,10 @@ async function runSessions(state: StateBackend | undefined, incrementalCheckpoin
     if (v % 97 === 50) records.push({ customer: c, cents: 3, ts: ts - 8_000 }) // late: closed long ago
     if (v % 13 === 0 && v >= 300) records.push({ customer: customer(v - 300), cents: 4, ts: ts - 900 + 150 }) // fired, not purged
   }
-  // a checkpoint after each slice but the last (the idle partition's watermark then follows the wall clock)
-  for (let i = 0; i < records.length; i += 3_000) {
-    await d.pipe('orders', records.slice(i, i + 3_000))
-    if (i + 3_000 < records.length) await d.advanceWallClock(5_000)
-  }
-  const before = { averages: [...averages.records], counts: [...counts.records], snapshot: d.snapshot() }
-  await d.crashAndReplay()
-  await d.pipe('orders', [{ customer: 'c1', cents: 1000, ts: 1_000 + 6 * KEYS + 10_000 }]) // fires and purges all
-  const after = {
-    averages: averages.records.slice(before.averages.length),
-    counts: counts.records.slice(before.counts.length),
-  }
-  await d.close()
-  return { before, after, late: d.lateEvents().length, deadLetters: d.status().counters.deadLetters }
+  // slices of 3000 (the idle partition's watermark follows the wall clock between them); the last record fires and
+  // purges every session
+  const last = { customer: 'c1', cents: 1000, ts: 1_000 + 6 * KEYS + 10_000 }
+  return runWithCrash(t, { averages, counts }, records, 3_000, last, state, incrementalCheckpoints)
 }
 
 describe('an engine on the sqlite backend', () => {
