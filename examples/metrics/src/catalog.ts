@@ -1,3 +1,4 @@
+import { attributedCtrExample } from './attributed-ctr/example.js'
 import { categoryCtrExample } from './category-ctr/example.js'
 import { clickAttributionExample } from './click-attribution/example.js'
 import type { RunOptions } from './harness/args.js'
@@ -33,6 +34,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   entry(userBurstsExample),
   entry(kafkaOutputExample),
   entry(clickAttributionExample),
+  entry(attributedCtrExample),
   entry(categoryCtrExample),
   entry(uniqueClicksExample),
 ]

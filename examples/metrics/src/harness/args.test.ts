@@ -3,7 +3,7 @@ import { CATALOG } from '../catalog.js'
 import { parseCommand, usage } from './args.js'
 
 const NAMES =
-  'page-views, top-products, user-sessions, user-bursts, kafka-output, click-attribution, category-ctr, unique-clicks'
+  'page-views, top-products, user-sessions, user-bursts, kafka-output, click-attribution, attributed-ctr, category-ctr, unique-clicks'
 const error = (argv: string[]) => {
   const c = parseCommand(argv, CATALOG)
   if (c.kind !== 'error') throw new Error(`expected an error for ${argv.join(' ')}, got ${c.kind}`)

@@ -69,7 +69,7 @@ it('answers an unknown example with one line listing the examples, exit 2', asyn
   const { out, exited } = start(['page-view'])
   expect(await exited).toBe(2)
   expect(out.stderr).toBe(
-    '[example] unknown example "page-view"; pnpm example <name> takes one of page-views, top-products, user-sessions, user-bursts, kafka-output, click-attribution, category-ctr, unique-clicks\n',
+    '[example] unknown example "page-view"; pnpm example <name> takes one of page-views, top-products, user-sessions, user-bursts, kafka-output, click-attribution, attributed-ctr, category-ctr, unique-clicks\n',
   )
   expect(out.stdout).toBe('')
 })
