@@ -8,7 +8,7 @@
 import { mulberry32 } from '@ctr/producers'
 import { consume, createTopics, freshRedis, kafkaBrokers, produce, uniqueTopic } from '@ctr/testing'
 import { expect, it, onTestFinished } from 'vitest'
-import { type AdClick, AdGenerator, type Impression } from '../click-attribution/ads.js'
+import { adMessage, simulateAds } from '../click-attribution/ads.js'
 import { pastMinute, runUntilEnd } from '../harness/test-run.js'
 import { ATTRIBUTED_CTR_KEY, attributedCtrExample } from './example.js'
 import { expectedAttributedCtr } from './oracle.js'
@@ -23,28 +23,15 @@ it('writes each product newest window to Redis, clicks counted for the product o
   onTestFinished(() => redis.release())
 
   const T = pastMinute()
-  const ads = new AdGenerator(
+  const { impressions, clicks } = simulateAds(
     { rate: 25, products: 6, clickThrough: 0.3, clickDelayMs: { min: 0, max: 12_000 }, strays: 0.03 },
     mulberry32(13),
     T,
+    120_000,
   )
-  const impressions: Impression[] = []
-  const clicks: AdClick[] = []
-  for (let now = T; now <= T + 120_000; now += 500) {
-    impressions.push(...ads.tick(now))
-    clicks.push(...ads.tickClicks(now))
-  }
-  const message = (key: string, value: { timestamp: number }) => ({
-    key,
-    value: JSON.stringify(value),
-    timestamp: value.timestamp,
-  })
-  await produce(
-    impressionsTopic,
-    impressions.map((i) => message(i.impression_id, i)),
-  )
+  await produce(impressionsTopic, impressions.map(adMessage))
   await produce(clicksTopic, [
-    ...clicks.map((c) => message(c.impression_id, c)),
+    ...clicks.map(adMessage),
     { key: 'imp-1', value: JSON.stringify({ click_id: 'bad', timestamp: T }), timestamp: T },
   ])
 

@@ -1,5 +1,5 @@
 import { redisHash } from '@ctr/streams-dsl/redis'
-import { AdGenerator } from '../click-attribution/ads.js'
+import { adsInput } from '../click-attribution/ads.js'
 import { type Example, span } from '../harness/example.js'
 import { type AttributedCtr, attributedCtrTopology } from './topology.js'
 
@@ -31,22 +31,12 @@ export const attributedCtrExample: Example<AttributedCtr> = {
       impressions: ctx.secondInput as string,
       results,
     }),
-  producer: (rng, start) => {
-    const ads = new AdGenerator(
+  producer: (rng, start) =>
+    adsInput(
       { rate: 30, products: 8, clickThrough: 0.12, clickDelayMs: { min: 300, max: 20_000 }, strays: 0.01 },
       rng,
       start,
-    )
-    const message = (key: string, value: { timestamp: number }) => ({
-      key,
-      value: JSON.stringify(value),
-      timestamp: value.timestamp,
-    })
-    return {
-      tick: (now) => ads.tickClicks(now).map((c) => message(c.impression_id, c)),
-      tickSecond: (now) => ads.tick(now).map((i) => message(i.impression_id, i)),
-    }
-  },
+    ),
   print: (records) => {
     const byWindow = new Map<number, AttributedCtr[]>()
     for (const r of records) byWindow.set(r.window_start, [...(byWindow.get(r.window_start) ?? []), r])

@@ -1,4 +1,5 @@
 import { mulberry32 } from '@ctr/producers'
+import type { Duration } from '@ctr/streams-dsl'
 import { collectingSink, TestDriver } from '@ctr/streams-dsl/testing'
 import { describe, expect, it } from 'vitest'
 import { type AdClick, AdGenerator, type Impression } from '../click-attribution/ads.js'
@@ -7,14 +8,14 @@ import { type AttributedCtr, attributedCtrTopology } from './topology.js'
 
 const T0 = Date.parse('2025-01-01T12:00:00Z')
 
-function driver(window: string, partitions = 1) {
+function driver(window: Duration, partitions = 1) {
   const results = collectingSink<AttributedCtr>('ctr')
   const topology = attributedCtrTopology({
     applicationId: 'attributed-ctr-test',
     impressions: 'impressions',
     clicks: 'clicks',
     results,
-    window: window as `${number}s`,
+    window,
   })
   return {
     d: new TestDriver(topology, { startTime: T0, partitions: { impressions: partitions, clicks: partitions } }),

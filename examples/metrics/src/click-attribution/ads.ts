@@ -1,5 +1,7 @@
 import type { Rng } from '@ctr/producers'
+import type { ProducerMessage } from '@ctr/streams-dsl/kafka'
 import { z } from 'zod'
+import type { InputGenerator } from '../harness/example.js'
 
 /** An ad shown: the `impressions` input of click-attribution. */
 export const Impression = z.object({
@@ -86,4 +88,37 @@ export class AdGenerator {
     this.pending = this.pending.filter((c) => c.timestamp > now)
     return due
   }
+}
+
+/** An ad event as a Kafka message: keyed by its impression id, its time as the record timestamp. */
+export const adMessage = (e: Impression | AdClick): ProducerMessage => ({
+  key: e.impression_id,
+  value: JSON.stringify(e),
+  timestamp: e.timestamp,
+})
+
+/** The producer of an example reading ads: clicks for its first input topic, impressions for its second. */
+export function adsInput(options: AdGeneratorOptions, rng: Rng, start: number): InputGenerator {
+  const ads = new AdGenerator(options, rng, start)
+  return {
+    tick: (now) => ads.tickClicks(now).map(adMessage),
+    tickSecond: (now) => ads.tick(now).map(adMessage),
+  }
+}
+
+/** The impressions and clicks of `durationMs` of simulated ads from `start`, as a producer ticking every 500 ms makes them. */
+export function simulateAds(
+  options: AdGeneratorOptions,
+  rng: Rng,
+  start: number,
+  durationMs: number,
+): { impressions: Impression[]; clicks: AdClick[] } {
+  const ads = new AdGenerator(options, rng, start)
+  const impressions: Impression[] = []
+  const clicks: AdClick[] = []
+  for (let now = start; now <= start + durationMs; now += 500) {
+    impressions.push(...ads.tick(now))
+    clicks.push(...ads.tickClicks(now))
+  }
+  return { impressions, clicks }
 }

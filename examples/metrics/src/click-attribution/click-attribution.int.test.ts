@@ -9,7 +9,7 @@ import { mulberry32 } from '@ctr/producers'
 import { consume, createTopics, kafkaBrokers, produce, uniqueTopic } from '@ctr/testing'
 import { expect, it } from 'vitest'
 import { pastMinute, runUntilEnd } from '../harness/test-run.js'
-import { type AdClick, AdGenerator, type Impression } from './ads.js'
+import { adMessage, simulateAds } from './ads.js'
 import { clickAttributionExample } from './example.js'
 import { expectedAttribution, sortedClicks } from './oracle.js'
 import { type AttributedClick, clickAttributionTopology } from './topology.js'
@@ -22,28 +22,15 @@ it('writes every click once to the output topic, attributed to its impression as
   await createTopics([clicksTopic, impressionsTopic, output].map((topic) => ({ topic, partitions: 3 })))
 
   const T = pastMinute()
-  const ads = new AdGenerator(
+  const { impressions, clicks } = simulateAds(
     { rate: 25, products: 6, clickThrough: 0.3, clickDelayMs: { min: 0, max: 12_000 }, strays: 0.03 },
     mulberry32(11),
     T,
+    120_000,
   )
-  const impressions: Impression[] = []
-  const clicks: AdClick[] = []
-  for (let now = T; now <= T + 120_000; now += 500) {
-    impressions.push(...ads.tick(now))
-    clicks.push(...ads.tickClicks(now))
-  }
-  const message = (key: string, value: { timestamp: number }) => ({
-    key,
-    value: JSON.stringify(value),
-    timestamp: value.timestamp,
-  })
-  await produce(
-    impressionsTopic,
-    impressions.map((i) => message(i.impression_id, i)),
-  )
+  await produce(impressionsTopic, impressions.map(adMessage))
   await produce(clicksTopic, [
-    ...clicks.map((c) => message(c.impression_id, c)),
+    ...clicks.map(adMessage),
     { key: 'imp-1', value: JSON.stringify({ click_id: 'bad', timestamp: T }), timestamp: T },
   ])
 

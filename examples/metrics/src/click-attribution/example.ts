@@ -1,6 +1,6 @@
 import { kafkaSink } from '@ctr/streams-dsl/kafka'
 import { clock, type Example } from '../harness/example.js'
-import { AdGenerator } from './ads.js'
+import { adsInput } from './ads.js'
 import { type AttributedClick, clickAttributionTopology } from './topology.js'
 
 /** Clicks shown per printed line. */
@@ -34,22 +34,12 @@ export const clickAttributionExample: Example<AttributedClick> = {
       impressions: ctx.secondInput as string,
       results,
     }),
-  producer: (rng, start) => {
-    const ads = new AdGenerator(
+  producer: (rng, start) =>
+    adsInput(
       { rate: 20, products: 8, clickThrough: 0.15, clickDelayMs: { min: 300, max: 12_000 }, strays: 0.01 },
       rng,
       start,
-    )
-    const message = (key: string, value: { timestamp: number }) => ({
-      key,
-      value: JSON.stringify(value),
-      timestamp: value.timestamp,
-    })
-    return {
-      tick: (now) => ads.tickClicks(now).map((c) => message(c.impression_id, c)),
-      tickSecond: (now) => ads.tick(now).map((i) => message(i.impression_id, i)),
-    }
-  },
+    ),
   print: (records) => {
     const attributed = records.filter((r) => r.attributed)
     const shown = attributed
